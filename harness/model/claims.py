@@ -1,0 +1,227 @@
+"""The default JWT claim mapper (default_jwt_claim_mapper.go) as a pure function.
+
+Signature checking is the one thing the model cannot do without crypto, so the credential states a
+fact the harness knows when it mints a token: which key's private half produced a valid signature
+(`signed_by`, a key fingerprint) or None for a forged or damaged signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.model.rules import AuthConfig, ServerRules
+from harness.types import Role
+
+ACCEPTED_ALGS = ("RS256", "ES256")  # jwt.WithValidMethods(keyProvider.SupportedMethods())
+_B64URL_RAW = re.compile(r"^[A-Za-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class PublishedKey:
+    """A key as the server's key provider holds it after a successful JWKS fetch."""
+
+    kty: str  # "RSA" | "EC" (other types are ignored by the provider)
+    kid: str
+    fingerprint: str
+    curve: str = ""  # "P-256" for EC keys that can verify ES256
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The server's key maps: RSA and EC keys each by kid. Duplicate kid: the last one wins."""
+
+    keys: Sequence[PublishedKey] = ()
+
+    def lookup(self, kty: str, kid: str) -> PublishedKey | None:
+        found = None
+        for key in self.keys:
+            if key.kty == kty and key.kid == kid:
+                found = key
+        return found
+
+
+@dataclass(frozen=True)
+class Claims:
+    subject: str
+    system: Role = Role.UNDEFINED
+    namespaces: Mapping[str, Role] = field(default_factory=dict)
+
+    def role_in(self, namespace: str) -> Role:
+        return self.namespaces.get(namespace, Role.UNDEFINED)
+
+
+class MapperError(Exception):
+    """The mapper refused the token: the server answers PERMISSION_DENIED "Request unauthorized."."""
+
+
+def permission_to_role(name: str) -> Role:
+    return {
+        "read": Role.READER,
+        "write": Role.WRITER,
+        "admin": Role.ADMIN,
+        "worker": Role.WORKER,
+    }.get(name.lower(), Role.UNDEFINED)
+
+
+def _decode_segment(segment: str) -> bytes:
+    # golang-jwt v4 DecodeSegment: RawURLEncoding, so padding and non-URL characters fail.
+    if not _B64URL_RAW.match(segment) or len(segment) % 4 == 1:
+        raise MapperError(f"illegal base64 data in segment {segment[:16]!r}")
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise MapperError(f"illegal base64 data: {exc}") from exc
+
+
+def _decode_json_object(segment: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(_decode_segment(segment))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MapperError(f"{what} is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise MapperError(f"{what} is not a JSON object")
+    return value
+
+
+def _time_claim_ok(payload: Mapping[str, Any], name: str, now: int) -> bool:
+    """MapClaims.Verify{ExpiresAt,IssuedAt,NotBefore}(now, false): optional; 0 is absent; no leeway."""
+    if name not in payload:
+        return True
+    value = payload[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False  # strings, null, objects: invalid
+    if value == 0:
+        return True
+    seconds = math.trunc(value)  # NumericDate is truncated to whole seconds
+    if name == "exp":
+        return now < seconds
+    return now >= seconds  # iat and nbf
+
+
+def _audience_ok(payload: Mapping[str, Any], audience: str) -> bool:
+    """MapClaims.VerifyAudience(audience, true)."""
+    aud = payload.get("aud")
+    values: list[str]
+    if isinstance(aud, str):
+        values = [aud]
+    elif isinstance(aud, list):
+        if not all(isinstance(a, str) for a in aud):
+            return False
+        values = list(aud)
+    else:
+        values = []
+    if not values or not "".join(values):
+        return False
+    return audience in values
+
+
+def verify_token(
+    token: str, signed_by: str | None, keyring: KeyRing, config: AuthConfig, rules: ServerRules, now: int
+) -> dict[str, Any]:
+    """golang-jwt Parse with the default key provider; returns the payload or raises MapperError."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MapperError("token contains an invalid number of segments")
+    header = _decode_json_object(parts[0], "header")
+    payload = _decode_json_object(parts[1], "payload")
+    alg = header.get("alg")
+    if not isinstance(alg, str):
+        raise MapperError("signing method (alg) is unspecified")
+    if alg not in ACCEPTED_ALGS:
+        raise MapperError(f"signing method {alg} is invalid")
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        raise MapperError('malformed token - no "kid" header')
+    key = keyring.lookup("RSA" if alg.startswith("RS") else "EC", kid)
+    if key is None:
+        raise MapperError(f"key not found for key ID {kid!r}")
+    for name in ("exp", "iat", "nbf"):
+        if not _time_claim_ok(payload, name, now):
+            raise MapperError(f"{name} claim fails validation at {now}")
+    if alg == "ES256" and key.curve != "P-256":
+        raise MapperError("ES256 needs a P-256 key")
+    if signed_by is None or signed_by != key.fingerprint:
+        raise MapperError("signature is invalid for the selected key")
+    if rules.audience_supported and config.audience.strip() and not _audience_ok(payload, config.audience):
+        raise MapperError("audience mismatch")
+    return payload
+
+
+def _split_permission(entry: str, config: AuthConfig, rules: ServerRules) -> tuple[str, str] | None:
+    if rules.regex_supported and config.permissions_regex:
+        try:
+            pattern = re.compile(_go_regex_to_python(config.permissions_regex))
+        except re.error:
+            pattern = None  # invalid: logged, then the ns:role split is used
+        if pattern is not None and {"namespace", "role"} <= set(pattern.groupindex):
+            match = pattern.search(entry)
+            if match is None:
+                return None
+            return match.group("namespace") or "", match.group("role") or ""
+    pieces = entry.split(":", 1) if rules.split_n else entry.split(":")
+    if len(pieces) != 2:
+        return None
+    return pieces[0], pieces[1]
+
+
+def _go_regex_to_python(pattern: str) -> str:
+    # RE2 spells named groups (?P<name>...) or (?<name>...); Python accepts the former only.
+    return re.sub(r"\(\?<([A-Za-z_]\w*)>", r"(?P<\1>", pattern)
+
+
+def claims_from_payload(payload: Mapping[str, Any], config: AuthConfig, rules: ServerRules) -> Claims:
+    subject = payload.get("sub")
+    if not isinstance(subject, str):
+        raise MapperError('unexpected value type of "sub" claim')
+    system = Role.UNDEFINED
+    namespaces: dict[str, Role] = {}
+    permissions = payload.get(config.permissions_claim_name or "permissions")
+    if isinstance(permissions, list):  # any other type is silently ignored
+        for entry in permissions:
+            if not isinstance(entry, str):
+                continue
+            split = _split_permission(entry, config, rules)
+            if split is None:
+                continue
+            namespace, role_name = split
+            role = permission_to_role(role_name)
+            if _is_system_scope(namespace, rules):
+                system |= role
+            else:
+                key = namespace.lower() if rules.namespaces_case_insensitive else namespace
+                namespaces[key] = namespaces.get(key, Role.UNDEFINED) | role
+    return Claims(subject=subject, system=system, namespaces=namespaces)
+
+
+def _is_system_scope(namespace: str, rules: ServerRules) -> bool:
+    if rules.namespaces_case_insensitive:
+        return namespace.lower() == rules.system_scope
+    return namespace == rules.system_scope
+
+
+def map_claims(
+    header_value: str,
+    signed_by: str | None,
+    keyring: KeyRing,
+    config: AuthConfig,
+    rules: ServerRules,
+    now: int,
+) -> Claims:
+    """GetClaims for a non-empty authorization header value. Raises MapperError on refusal."""
+    if rules.split_n:
+        parts = header_value.split(" ", 1)
+    else:
+        parts = header_value.split(" ")
+    if len(parts) != 2:
+        raise MapperError("unexpected authorization token format")
+    if parts[0].lower() != "bearer":
+        raise MapperError("unexpected name in authorization token")
+    payload = verify_token(parts[1], signed_by, keyring, config, rules, now)
+    return claims_from_payload(payload, config, rules)

@@ -1,0 +1,73 @@
+"""Server behaviour that changes with the version, and the authorization config the model assumes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
+
+
+def parse_version(version: str) -> tuple[int, int, int]:
+    match = _VERSION.match(version)
+    if not match:
+        raise ValueError(f"not a server version: {version!r} (expected e.g. v1.32.2)")
+    major, minor, patch = (int(g) for g in match.groups())
+    return major, minor, patch
+
+
+@dataclass(frozen=True)
+class ServerRules:
+    """The behaviour switches of one server version (see temporal-authz-facts.md section 7)."""
+
+    version: tuple[int, int, int]
+    system_scope: str  # "system" (EqualFold) on 1.20.x, "temporal-system" (exact) since 1.21
+    namespaces_case_insensitive: bool  # 1.20.x lower-cases namespaces in claims and lookups
+    metadata_authorizer: bool  # 1.22+: scope/access from common/api metadata
+    admin_services_need_admin: bool  # 1.21: Admin/Operator need namespace admin
+    split_n: bool  # 1.29+: SplitN for "Bearer x" and "ns:role"
+    regex_supported: bool  # permissionsRegex, 1.29+
+    audience_supported: bool  # audience, 1.29+
+    header_name_configurable: bool  # authHeaderName, 1.23+
+    header_name_case_insensitive: bool  # md.Get, 1.24+
+    file_jwks_supported: bool  # file:// key sources, 1.32+
+
+    @property
+    def era(self) -> str:
+        if not self.metadata_authorizer:
+            return "1.20" if self.namespaces_case_insensitive else "1.21"
+        return "1.29+" if self.split_n else "1.22-1.28"
+
+
+def rules_for(version: str | tuple[int, int, int]) -> ServerRules:
+    v = parse_version(version) if isinstance(version, str) else version
+    if v < (1, 20, 0):
+        raise ValueError(f"server {version} predates the supported range (1.20.0 and later)")
+    return ServerRules(
+        version=v,
+        system_scope="system" if v < (1, 21, 0) else "temporal-system",
+        namespaces_case_insensitive=v < (1, 21, 0),
+        metadata_authorizer=v >= (1, 22, 0),
+        admin_services_need_admin=v >= (1, 21, 0),
+        split_n=v >= (1, 29, 0),
+        regex_supported=v >= (1, 29, 0),
+        audience_supported=v >= (1, 29, 0),
+        header_name_configurable=v >= (1, 23, 0),
+        header_name_case_insensitive=v >= (1, 24, 0),
+        file_jwks_supported=v >= (1, 32, 0),
+    )
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """The `global.authorization` keys the model depends on (blank means the server default)."""
+
+    permissions_claim_name: str = "permissions"
+    permissions_regex: str = ""
+    audience: str = ""
+    auth_header_name: str = "authorization"
+
+    def effective_header_name(self, rules: ServerRules) -> str:
+        if not rules.header_name_configurable or not self.auth_header_name:
+            return "authorization"
+        return self.auth_header_name

@@ -1,0 +1,42 @@
+"""The small protocol every backend shares: start a rendered config, say where it listens, give logs, stop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from harness.server.config import RenderedConfig
+from harness.server.provision import ProvisionedBinary
+
+
+class ServerStartError(RuntimeError):
+    """The server did not become ready; the message carries the last log lines."""
+
+
+@dataclass
+class RunningServer:
+    address: str  # host:port of the public frontend (JWT enforced)
+    version: str
+    backend: str  # "process" | "container" | "external"
+    start_seconds: float  # start-to-ready
+    logs: Callable[[], str] = field(repr=False)
+    stop: Callable[[], None] = field(repr=False)
+    config: RenderedConfig | None = None
+    controls_jwks: bool = True  # False for an external cluster whose key source is not ours
+
+    def save_logs(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.logs())
+        return path
+
+
+class Backend(Protocol):
+    name: str
+
+    async def start(self, binary: ProvisionedBinary, config: RenderedConfig) -> RunningServer: ...
+
+
+def last_lines(text: str, count: int = 25) -> str:
+    return "\n".join(text.rstrip().splitlines()[-count:])

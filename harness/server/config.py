@@ -1,0 +1,123 @@
+"""Render fixtures/server.yaml for one run: free ports, the JWKS URLs and the authorization overrides."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.model.rules import AuthConfig
+from harness.server.ports import free_ports
+
+FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures"
+BASE_CONFIG = FIXTURES / "server.yaml"
+BASE_DYNAMIC_CONFIG = FIXTURES / "dynamicconfig.yaml"
+SERVICES = ("frontend", "internal-frontend", "history", "matching", "worker")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What a suite may vary about the server: authorization keys and dynamic config.
+
+    `authorization` entries are merged into `global.authorization` (e.g. {"audience": "x"}); a key whose
+    value is None is removed. `key_source_uris`, when given, replaces the JWKS fixture's URL.
+    """
+
+    authorization: Mapping[str, Any] = field(default_factory=dict)
+    refresh_interval: str = "2s"
+    key_source_uris: Sequence[str] | None = None
+    dynamic_config: Mapping[str, Any] = field(default_factory=dict)
+
+    def key(self) -> str:
+        """A stable identity: one running server per distinct settings."""
+        return repr(
+            (
+                sorted(self.authorization.items()),
+                self.refresh_interval,
+                tuple(self.key_source_uris or ()),
+                sorted((k, repr(v)) for k, v in self.dynamic_config.items()),
+            )
+        )
+
+    def auth_config(self) -> AuthConfig:
+        """The settings the model needs, as the server will read them."""
+        auth = self.authorization
+        return AuthConfig(
+            permissions_claim_name=str(auth.get("permissionsClaimName") or "permissions"),
+            permissions_regex=str(auth.get("permissionsRegex") or ""),
+            audience=str(auth.get("audience") or ""),
+            auth_header_name=str(auth.get("authHeaderName") or "authorization"),
+        )
+
+
+@dataclass(frozen=True)
+class RenderedConfig:
+    directory: Path
+    config_file: Path
+    frontend_address: str
+    internal_frontend_address: str
+    http_address: str
+    document: Mapping[str, Any]
+
+
+def render(
+    directory: Path,
+    jwks_urls: Sequence[str],
+    settings: ServerSettings,
+    host: str = "127.0.0.1",
+) -> RenderedConfig:
+    doc: dict[str, Any] = yaml.safe_load(BASE_CONFIG.read_text())
+    directory.mkdir(parents=True, exist_ok=True)
+    ports = iter(free_ports(4 * len(SERVICES), host))
+    addresses: dict[str, int] = {}
+    for name in SERVICES:
+        rpc = doc["services"][name]["rpc"]
+        rpc["grpcPort"] = next(ports)
+        rpc["membershipPort"] = next(ports)
+        if "httpPort" in rpc:
+            rpc["httpPort"] = next(ports)
+        addresses[name] = rpc["grpcPort"]
+    frontend = doc["services"]["frontend"]["rpc"]
+    cluster = doc["clusterMetadata"]["clusterInformation"]["active"]
+    cluster["rpcAddress"] = f"{host}:{frontend['grpcPort']}"
+    cluster["httpAddress"] = f"{host}:{frontend['httpPort']}"
+
+    auth = doc["global"]["authorization"]
+    uris = list(settings.key_source_uris) if settings.key_source_uris is not None else list(jwks_urls)
+    auth["jwtKeyProvider"] = {"keySourceURIs": uris, "refreshInterval": settings.refresh_interval}
+    for key, value in settings.authorization.items():
+        if value is None:
+            auth.pop(key, None)
+        else:
+            auth[key] = copy.deepcopy(value)
+
+    dynamic: dict[str, Any] = yaml.safe_load(BASE_DYNAMIC_CONFIG.read_text()) or {}
+    for key, value in settings.dynamic_config.items():
+        dynamic[key] = [{"value": value}]
+    dynamic_file = directory / "dynamicconfig.yaml"
+    dynamic_file.write_text(yaml.safe_dump(dynamic, sort_keys=True))
+    doc["dynamicConfigClient"]["filepath"] = str(dynamic_file)
+
+    config_file = directory / "server.yaml"
+    config_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return RenderedConfig(
+        directory=directory,
+        config_file=config_file,
+        frontend_address=f"{host}:{addresses['frontend']}",
+        internal_frontend_address=f"{host}:{addresses['internal-frontend']}",
+        http_address=f"{host}:{frontend['httpPort']}",
+        document=doc,
+    )
+
+
+def start_arguments(version: tuple[int, int, int], config_file: Path) -> list[str]:
+    """The server's command line: --config-file since 1.30.0, --root/--config/--env before."""
+    services = [arg for name in SERVICES for arg in ("--service", name)]
+    if version >= (1, 30, 0):
+        return ["--config-file", str(config_file), "start", *services]
+    env = config_file.stem
+    return ["--root", "/", "--config", str(config_file.parent), "--env", env, "start", *services]

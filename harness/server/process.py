@@ -1,0 +1,102 @@
+"""Run the server binary as a local process (the fallback when no Docker engine answers)."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import time
+import weakref
+
+from harness.model.rules import parse_version
+from harness.server.backend import RunningServer, ServerStartError, last_lines
+from harness.server.config import RenderedConfig, start_arguments
+from harness.server.provision import ProvisionedBinary
+from harness.server.readiness import wait_until_serving
+
+_PR_SET_PDEATHSIG = 1
+_live: weakref.WeakSet[subprocess.Popen[bytes]] = weakref.WeakSet()
+
+
+def _die_with_parent() -> None:
+    # Linux: the server gets SIGKILL if the harness itself is killed, so no orphan survives a kill -9.
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def terminate(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """SIGTERM the server's process group, then SIGKILL after `grace` seconds."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@atexit.register
+def _stop_all() -> None:
+    for proc in list(_live):
+        terminate(proc, grace=5)
+
+
+class ProcessBackend:
+    name = "process"
+
+    def __init__(self, ready_deadline: float = 90.0) -> None:
+        self.ready_deadline = ready_deadline
+
+    async def start(self, binary: ProvisionedBinary, config: RenderedConfig) -> RunningServer:
+        log_path = config.directory / "server.log"
+        args = [str(binary.path), *start_arguments(parse_version(binary.version), config.config_file)]
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                args,
+                cwd=config.directory,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: one signal stops everything it spawns
+                preexec_fn=_die_with_parent,
+                env={**os.environ, "USER": os.environ.get("USER", "temporal")},
+            )
+        _live.add(proc)
+        started = time.monotonic()
+
+        def logs() -> str:
+            return log_path.read_text(errors="replace") if log_path.exists() else ""
+
+        def stop() -> None:
+            terminate(proc)
+            _live.discard(proc)
+
+        try:
+            await wait_until_serving(
+                config.frontend_address, deadline=self.ready_deadline, alive=lambda: proc.poll() is None
+            )
+        except (TimeoutError, RuntimeError) as exc:
+            stop()
+            raise ServerStartError(
+                f"temporal-server {binary.version} ({binary.path}) did not become ready: {exc}\n"
+                f"exit code: {proc.returncode}; config: {config.config_file}; last log lines:\n"
+                f"{last_lines(logs())}"
+            ) from exc
+        except BaseException:  # Ctrl-C or cancellation while waiting
+            stop()
+            raise
+        return RunningServer(
+            address=config.frontend_address,
+            version=binary.version,
+            backend=self.name,
+            start_seconds=time.monotonic() - started,
+            logs=logs,
+            stop=stop,
+            config=config,
+        )

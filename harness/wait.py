@@ -1,0 +1,45 @@
+"""Poll with a deadline instead of sleeping: the only way the harness waits for anything."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class DeadlineExceeded(TimeoutError):
+    pass
+
+
+def until(
+    predicate: Callable[[], T | None], *, deadline: float, interval: float = 0.05, what: str = "condition"
+) -> T:
+    """Call predicate until it returns something truthy; raise DeadlineExceeded after `deadline` seconds."""
+    end = time.monotonic() + deadline
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= end:
+            raise DeadlineExceeded(f"{what} not reached within {deadline:.1f}s")
+        time.sleep(interval)  # a poll interval, not synchronisation
+
+
+async def until_async(
+    predicate: Callable[[], Awaitable[T | None]],
+    *,
+    deadline: float,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> T:
+    end = time.monotonic() + deadline
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if time.monotonic() >= end:
+            raise DeadlineExceeded(f"{what} not reached within {deadline:.1f}s")
+        await asyncio.sleep(interval)
