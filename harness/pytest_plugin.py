@@ -1,0 +1,275 @@
+"""The pytest plugin: options, markers, the session's servers, evidence, verdicts and reports.
+
+The only module of harness/ that imports pytest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from harness.report.html import write_html
+from harness.report.recorder import Recorder, TestRecord
+from harness.requirements import CatalogueError, load_catalogue
+from harness.server.backend import ServerStartError
+from harness.server.provision import DEFAULT_VERSION, ProvisionError
+from harness.session import HarnessConfigError, RunOptions, ServerPool
+from harness.target import AuthNotEnforced, KeysNotTrusted, Target
+from harness.types import Verdict
+from harness.verdict import Evidence, Mismatch
+
+RECORDER = pytest.StashKey[Recorder]()
+EVIDENCE = pytest.StashKey[Evidence]()
+POOL: dict[str, ServerPool] = {}  # the session's pool, for hooks that run outside fixtures
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("temporal-authz", "Temporal authorization conformance")
+    group.addoption(
+        "--temporal-version",
+        default=os.environ.get("TEMPORAL_VERSION", DEFAULT_VERSION),
+        help=f"server version to test (default {DEFAULT_VERSION}, env TEMPORAL_VERSION)",
+    )
+    group.addoption(
+        "--backend",
+        default=os.environ.get("AUTHZ_BACKEND", "auto"),
+        choices=["auto", "container", "process", "external"],
+        help="how to run the server: auto (container if a Docker engine answers, else process)",
+    )
+    group.addoption("--temporal-binary", default=None, help="use this temporal-server binary (env TEMPORAL_BINARY)")
+    group.addoption("--target", default=os.environ.get("AUTHZ_TARGET"), help="external cluster HOST:PORT")
+    group.addoption("--external-signing-key", default=None, help="PEM private key the external cluster trusts")
+    group.addoption("--external-kid", default="", help="kid of --external-signing-key in the cluster's JWKS")
+    group.addoption("--reports-dir", default="reports", help="where conformance.json and report.html go")
+    group.addoption("--probe-concurrency", type=int, default=32, help="concurrent probe calls (bounded)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        catalogue = load_catalogue()
+    except CatalogueError as exc:
+        raise pytest.UsageError(f"fixtures/requirements.yaml: {exc}") from exc
+    config.stash[RECORDER] = Recorder(catalogue=catalogue)
+
+
+def _options(config: pytest.Config) -> RunOptions:
+    key = config.getoption("--external-signing-key")
+    return RunOptions(
+        version=config.getoption("--temporal-version"),
+        backend=config.getoption("--backend"),
+        binary=config.getoption("--temporal-binary"),
+        target=config.getoption("--target"),
+        external_key=Path(key) if key else None,
+        external_kid=config.getoption("--external-kid"),
+        reports_dir=Path(config.getoption("--reports-dir")),
+        probe_concurrency=config.getoption("--probe-concurrency"),
+    )
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every conformance test names one known requirement: an unknown or missing ID is a collection error."""
+    catalogue = config.stash[RECORDER].catalogue
+    problems = []
+    for item in items:
+        marks = list(item.iter_markers("req"))
+        in_suites = "suites" in Path(str(item.path)).parts
+        if not marks:
+            if in_suites:
+                problems.append(f"{item.nodeid}: no @pytest.mark.req(ID)")
+            continue
+        rid = marks[0].args[0] if marks[0].args else ""
+        if rid not in catalogue:
+            problems.append(f"{item.nodeid}: unknown requirement {rid!r} (add it to fixtures/requirements.yaml)")
+        elif catalogue[rid].status != "active":
+            problems.append(f"{item.nodeid}: requirement {rid} is retired")
+    if problems:
+        raise pytest.UsageError("requirement IDs:\n  " + "\n  ".join(problems))
+
+
+# -- fixtures --------------------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def server_pool(request: pytest.FixtureRequest) -> AsyncIterator[ServerPool]:
+    recorder = request.config.stash[RECORDER]
+
+    def on_metric(name: str, value: Any) -> None:
+        if name == "server_start_to_ready_s":
+            recorder.add_metric_sample(name, value)
+        else:
+            recorder.metric(name, value)
+
+    pool = ServerPool(_options(request.config), on_metric=on_metric)
+    POOL["pool"] = pool
+    try:
+        await pool.open()
+    except (ProvisionError, HarnessConfigError, ValueError) as exc:
+        await pool.close()
+        pytest.exit(f"temporal-authz: {exc}", returncode=4)
+    recorder.server.update(
+        {
+            "version": pool.binary.version if pool.binary else request.config.getoption("--temporal-version"),
+            "backend": pool.backend_name,
+            "backend_requested": request.config.getoption("--backend"),
+            "binary_source": pool.binary.source if pool.binary else None,
+        }
+    )
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def target(server_pool: ServerPool, request: pytest.FixtureRequest) -> Target:
+    """The server under test with the default config: guarded, namespaces registered."""
+    recorder = request.config.stash[RECORDER]
+    try:
+        started = time.monotonic()
+        tgt = await server_pool.target()
+    except AuthNotEnforced as exc:
+        _save_logs(request.config, server_pool, reason="auth-not-enforced")
+        pytest.exit(f"\n{'!' * 100}\nFATAL: {exc}\n{'!' * 100}", returncode=3)
+    except (KeysNotTrusted, ServerStartError, HarnessConfigError) as exc:
+        _save_logs(request.config, server_pool, reason="start-failed")
+        pytest.exit(f"temporal-authz: {exc}", returncode=4)
+    recorder.server.update(
+        {
+            "version": tgt.version,
+            "era": tgt.rules.era,
+            "address": tgt.address,
+            "controls_jwks": tgt.controls_jwks,
+        }
+    )
+    recorder.metric("default_server_ready_s", round(time.monotonic() - started, 3))
+    return tgt
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Evidence:
+    """Fill it in a test: it is printed on failure and lands in the JSON report."""
+    ev = Evidence()
+    request.node.stash[EVIDENCE] = ev
+    return ev
+
+
+@pytest.fixture
+def recorder(request: pytest.FixtureRequest) -> Recorder:
+    return request.config.stash[RECORDER]
+
+
+@pytest.fixture
+def needs_jwks_control(target: Target) -> Iterator[None]:
+    if not target.controls_jwks:
+        pytest.skip(
+            "this test publishes, retires or breaks keys; the external cluster's key source is not the "
+            "harness's to control (point the cluster at the harness's JWKS URL to run it)"
+        )
+    yield
+
+
+# -- verdicts and reports --------------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report: pytest.TestReport = yield  # type: ignore[misc]
+    marks = list(item.iter_markers("req"))
+    if not marks:
+        return report  # type: ignore[return-value]
+    verdict = _verdict(report, call)
+    if verdict is None:
+        return report  # type: ignore[return-value]
+    ev = item.stash.get(EVIDENCE, None)
+    message = ""
+    if report.failed or report.skipped:
+        message = _short(report)
+    if verdict is Verdict.FAIL and ev is not None and ev.expected is not None:
+        report.sections.append(("conformance evidence", ev.render()))
+    item.config.stash[RECORDER].add(
+        TestRecord(
+            nodeid=item.nodeid,
+            requirement=marks[0].args[0],
+            verdict=verdict,
+            duration_s=report.duration,
+            evidence=ev.as_dict() if ev is not None else {},
+            message=message,
+            cell=ev.cell if ev is not None and ev.cell else None,
+        )
+    )
+    return report  # type: ignore[return-value]
+
+
+def _verdict(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Verdict | None:
+    if report.when == "setup":
+        if report.skipped:
+            return Verdict.SKIP
+        if report.failed:
+            return Verdict.HARNESS_ERROR  # a fixture failed: our fault, never the server's
+        return None
+    if report.when != "call":
+        return None
+    if hasattr(report, "wasxfail"):
+        return Verdict.KNOWN
+    if report.skipped:
+        return Verdict.SKIP
+    if report.passed:
+        return Verdict.PASS
+    if call.excinfo is not None and not call.excinfo.errisinstance((AssertionError, Mismatch)):
+        return Verdict.HARNESS_ERROR
+    return Verdict.FAIL
+
+
+def _short(report: pytest.TestReport) -> str:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2])
+    return str(report.longreprtext)[-2000:]
+
+
+def _save_logs(config: pytest.Config, pool: ServerPool, reason: str) -> None:
+    reports = Path(config.getoption("--reports-dir")) / "logs"
+    reports.mkdir(parents=True, exist_ok=True)
+    for i, server in enumerate(pool.started_servers()):
+        server.save_logs(reports / f"server-{i}-{server.backend}-{reason}.log")
+        if server.config is not None:
+            shutil.copy(server.config.config_file, reports / f"server-{i}.yaml")
+    if pool.jwks is not None:
+        (reports / "jwks-fetches.log").write_text("\n".join(pool.jwks.log_lines()) + "\n")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    recorder = session.config.stash.get(RECORDER, None)
+    if recorder is None or not recorder.records:
+        return
+    reports = Path(session.config.getoption("--reports-dir"))
+    pool = POOL.get("pool")
+    failed = any(r.verdict in (Verdict.FAIL, Verdict.HARNESS_ERROR) for r in recorder.records)
+    if failed and pool is not None:
+        _save_logs(session.config, pool, reason="failed-run")
+    data = recorder.write(reports / "conformance.json", exit_status=int(exitstatus))
+    write_html(data, reports / "report.html")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    recorder = config.stash.get(RECORDER, None)
+    if recorder is None or not recorder.records:
+        return
+    summary = recorder.summary()
+    reports = config.getoption("--reports-dir")
+    terminalreporter.write_sep("=", "temporal-authz conformance")
+    server = recorder.server
+    terminalreporter.write_line(
+        f"server {server.get('version')} on {server.get('backend')} backend (era {server.get('era')}); "
+        f"verdicts: " + ", ".join(f"{v.value}={summary[v.value]}" for v in Verdict)
+    )
+    for finding in recorder.findings():
+        if finding["status"] == "confirmed":
+            terminalreporter.write_line(f"FINDING {finding['requirement']}: {finding['title']}")
+    terminalreporter.write_line(f"reports: {reports}/conformance.json, {reports}/report.html")

@@ -1,0 +1,204 @@
+"""One server per distinct config, reused across suites; dedicated servers for tests that break keys."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.service import ConnectConfig, ServiceClient
+
+from harness.api_tables import load_table
+from harness.jwks import JwksServer
+from harness.keys import SigningKey, ec_key, rsa_key
+from harness.model import rules_for
+from harness.model.rules import parse_version
+from harness.server.backend import Backend, RunningServer
+from harness.server.choose import make_backend, resolve_backend_name
+from harness.server.config import ServerSettings, render
+from harness.server.provision import DEFAULT_VERSION, ProvisionedBinary, normalise_version, provision
+from harness.target import SUITE_NAMESPACES, Target
+
+
+class HarnessConfigError(RuntimeError):
+    """Bad input to the harness; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    version: str = DEFAULT_VERSION
+    backend: str = "auto"
+    binary: str | None = None
+    target: str | None = None  # external cluster host:port
+    external_key: Path | None = None  # PEM private key the external cluster's JWKS trusts
+    external_kid: str = ""
+    reports_dir: Path = Path("reports")
+    probe_concurrency: int = 32
+
+
+@dataclass
+class ServerPool:
+    options: RunOptions
+    on_metric: Callable[[str, Any], None] = lambda name, value: None
+    backend_name: str = ""
+    binary: ProvisionedBinary | None = None
+    jwks: JwksServer | None = None
+    rsa: SigningKey = field(default_factory=lambda: rsa_key(kid="harness-rsa"))
+    ec: SigningKey = field(default_factory=lambda: ec_key(kid="harness-ec"))
+    _targets: dict[str, Target] = field(default_factory=dict)
+    _running: list[RunningServer] = field(default_factory=list)
+    _history: list[RunningServer] = field(default_factory=list)  # every server started, for logs
+    _backend: Backend | None = None
+
+    async def open(self) -> None:
+        if self.options.target:
+            self.backend_name = "external"
+            return
+        if self.options.backend == "external":
+            raise HarnessConfigError("--backend external needs --target HOST:PORT of the cluster to test")
+        self.backend_name = resolve_backend_name(self.options.backend)
+        self._backend = make_backend(self.backend_name)
+        self.binary = provision(normalise_version(self.options.version), self.options.binary)
+        if self.binary.build_seconds is not None:
+            self.on_metric("server_build_seconds", round(self.binary.build_seconds, 1))
+        self.jwks = JwksServer()
+        self.jwks.start()
+        self.jwks.publish(self.rsa, self.ec)
+
+    async def close(self) -> None:
+        for server in self._running:
+            with contextlib.suppress(Exception):
+                server.stop()
+        self._running.clear()
+        self._targets.clear()
+        if self.jwks is not None:
+            self.jwks.stop()
+
+    def started_servers(self) -> list[RunningServer]:
+        """Every server this session started (stopped or not): their logs stay readable."""
+        return list(self._history)
+
+    # -- targets ----------------------------------------------------------------------------
+    async def target(self, settings: ServerSettings | None = None) -> Target:
+        """The pooled server for these settings (started on first use, then reused)."""
+        settings = settings or ServerSettings()
+        key = settings.key()
+        if key not in self._targets:
+            if self.options.target:
+                if settings != ServerSettings():
+                    raise HarnessConfigError(
+                        "this test needs a server with its own config, which an external target cannot give"
+                    )
+                self._targets[key] = await self._external_target()
+            else:
+                assert self.jwks is not None
+                self._targets[key] = await self._start(settings, self.jwks)
+        return self._targets[key]
+
+    @contextlib.asynccontextmanager
+    async def dedicated(
+        self, settings: ServerSettings, jwks: JwksServer, *, guard: bool = True
+    ) -> AsyncIterator[Target]:
+        """A server of its own (for tests that rotate, retire or break the keys it trusts)."""
+        if self.options.target:
+            raise HarnessConfigError("dedicated servers need a local backend, not --target")
+        target = await self._start(settings, jwks, guard=guard)
+        try:
+            yield target
+        finally:
+            target.running.stop()
+            if target.running in self._running:
+                self._running.remove(target.running)
+
+    async def _start(self, settings: ServerSettings, jwks: JwksServer, guard: bool = True) -> Target:
+        assert self._backend is not None and self.binary is not None
+        directory = Path(tempfile.mkdtemp(prefix="authz-server-"))
+        config = render(directory, [jwks.url()], settings)
+        running = await self._backend.start(self.binary, config)
+        self._running.append(running)
+        self._history.append(running)
+        self.on_metric("server_start_to_ready_s", running.start_seconds)
+        keys = jwks.published_keys()
+        signing = self.rsa if self.rsa in keys or not keys else keys[0]
+        target = Target(
+            running=running,
+            settings=settings,
+            rules=rules_for(self.binary.version),
+            table=load_table(self.binary.version),
+            jwks=jwks,
+            signing_key=signing,
+        )
+        if guard:
+            await target.guard()
+            await target.ensure_namespaces(SUITE_NAMESPACES)
+        return target
+
+    async def _external_target(self) -> Target:
+        address = self.options.target or ""
+        version = await _detect_version(address, self.options.version)
+        if self.options.external_key is not None:
+            if not self.options.external_kid:
+                raise HarnessConfigError("--external-signing-key needs --external-kid (the kid the cluster's JWKS has)")
+            signing = _load_signing_key(self.options.external_key, self.options.external_kid)
+            jwks = None
+            controls = False
+        else:
+            # The cluster was configured to trust our JWKS URL: serve it on the fixed port it was given.
+            jwks = self.jwks = self.jwks or JwksServer()
+            if not jwks.listening:
+                jwks.start()
+            jwks.publish(self.rsa, self.ec)
+            signing = self.rsa
+            controls = True
+        running = RunningServer(
+            address=address,
+            version=version,
+            backend="external",
+            start_seconds=0.0,
+            logs=lambda: "(external cluster: logs are not the harness's to collect)\n",
+            stop=lambda: None,
+            controls_jwks=controls,
+        )
+        target = Target(
+            running=running,
+            settings=ServerSettings(),
+            rules=rules_for(version),
+            table=load_table(version),
+            jwks=jwks,
+            signing_key=signing,
+        )
+        await target.guard()
+        await target.ensure_namespaces(SUITE_NAMESPACES)
+        return target
+
+
+async def _detect_version(address: str, fallback: str) -> str:
+    try:
+        client = await ServiceClient.connect(ConnectConfig(target_host=address))
+        info = await client.workflow_service.get_system_info(GetSystemInfoRequest(), retry=False)
+    except Exception as exc:
+        raise HarnessConfigError(
+            f"cannot reach the external target {address}: {exc}. Check --target HOST:PORT and that the "
+            f"frontend is reachable from here"
+        ) from exc
+    version = info.server_version or fallback
+    parse_version(version if version.startswith("v") else "v" + version)
+    return version if version.startswith("v") else "v" + version
+
+
+def _load_signing_key(path: Path, kid: str) -> SigningKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if isinstance(private, rsa.RSAPrivateKey):
+        return SigningKey(kid, "RS256", private)
+    if isinstance(private, ec.EllipticCurvePrivateKey):
+        return SigningKey(kid, "ES256", private)
+    raise HarnessConfigError(f"{path}: only RSA and EC P-256 keys can sign tokens the server accepts")
+
+
