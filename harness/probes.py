@@ -130,17 +130,17 @@ class Prober:
     ) -> Observation:
         call = self._call(method)
         request = request if request is not None else minimal_request(method, namespace)
-        return await self._observe(call(request, retry=False, metadata=dict(metadata), timeout=self.timeout))
+        return await self.observe(call(request, retry=False, metadata=dict(metadata), timeout=self.timeout))
 
     async def health_check(self, metadata: Mapping[str, str]) -> Observation:
-        return await self._observe(
+        return await self.observe(
             self.client.health_service.check(
                 HealthCheckRequest(), retry=False, metadata=dict(metadata), timeout=self.timeout
             )
         )
 
     @staticmethod
-    async def _observe(call: Awaitable[Any]) -> Observation:
+    async def observe(call: Awaitable[Any]) -> Observation:
         started = time.perf_counter()
         try:
             await call

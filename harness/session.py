@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,10 @@ class RunOptions:
     external_kid: str = ""
     reports_dir: Path = Path("reports")
     probe_concurrency: int = 32
+    mutations: tuple[tuple[str, str], ...] = ()  # --mutate-server-config: sensitivity runs only
+
+    def default_settings(self) -> ServerSettings:
+        return ServerSettings(unmodelled=dict(self.mutations))
 
 
 @dataclass
@@ -85,11 +90,11 @@ class ServerPool:
     # -- targets ----------------------------------------------------------------------------
     async def target(self, settings: ServerSettings | None = None) -> Target:
         """The pooled server for these settings (started on first use, then reused)."""
-        settings = settings or ServerSettings()
+        settings = settings or self.options.default_settings()
         key = settings.key()
         if key not in self._targets:
             if self.options.target:
-                if settings != ServerSettings():
+                if settings != self.options.default_settings():
                     raise HarnessConfigError(
                         "this test needs a server with its own config, which an external target cannot give"
                     )
@@ -116,7 +121,17 @@ class ServerPool:
 
     async def _start(self, settings: ServerSettings, jwks: JwksServer, guard: bool = True) -> Target:
         assert self._backend is not None and self.binary is not None
-        directory = Path(tempfile.mkdtemp(prefix="authz-server-"))
+        if self.options.mutations and not settings.unmodelled:
+            settings = ServerSettings(
+                authorization=settings.authorization,
+                unmodelled=dict(self.options.mutations),
+                refresh_interval=settings.refresh_interval,
+                key_source_uris=settings.key_source_uris,
+                dynamic_config=settings.dynamic_config,
+            )
+        # The run tag (AUTHZ_RUN_TAG) in the path lets a test find exactly the servers one run started.
+        tag = os.environ.get("AUTHZ_RUN_TAG", "run")
+        directory = Path(tempfile.mkdtemp(prefix=f"authz-server-{tag}-"))
         config = render(directory, [jwks.url()], settings)
         running = await self._backend.start(self.binary, config)
         self._running.append(running)

@@ -73,7 +73,12 @@ class Target:
         return mint(TokenSpec(permissions=permissions, claim_name=claim_name, **spec), key or self.signing_key)
 
     def admin_token(self) -> MintedToken:
-        return self.mint([f"{self.rules.system_scope}:admin"], sub="conformance-admin")
+        """The harness's setup token. In a sensitivity run the server may read another claim name than the
+        model assumes; setup must still work there, so the admin grant is written under both."""
+        grant = [f"{self.rules.system_scope}:admin"]
+        mutated = self.settings.unmodelled.get("permissionsClaimName")
+        extra = {str(mutated): grant} if mutated else {}
+        return self.mint(grant, sub="conformance-admin", extra=extra)
 
     # -- clients ----------------------------------------------------------------------------
     async def client(self, token: MintedToken | None, namespace: str = SUITE_NAMESPACE) -> Client:
@@ -128,7 +133,8 @@ class Target:
             raise KeysNotTrusted(
                 f"the server at {self.address} refuses the harness's {self.rules.system_scope}:admin token "
                 f"({admin.status} {admin.message!r}): its jwtKeyProvider.keySourceURIs must include the "
-                f"harness's JWKS URL, or pass the cluster's signing key with --external-signing-key/--external-kid"
+                f"harness's JWKS URL (or pass the cluster's signing key with --external-signing-key and "
+                f"--external-kid), and its permissionsClaimName must be {self.auth_config.permissions_claim_name!r}"
             )
 
     async def ensure_namespaces(self, names: Sequence[str] = SUITE_NAMESPACES, deadline: float = 30.0) -> None:

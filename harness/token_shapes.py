@@ -27,6 +27,7 @@ GRID_SHAPES: tuple[TokenShape, ...] = (
     TokenShape("NamespaceReaderWriter", ["{ns}:read", "{ns}:write"], note="the sample's worker token"),
     TokenShape("NamespaceReaderWorker", ["{ns}:read", "{ns}:worker"]),
     TokenShape("NamespaceWriterWorker", ["{ns}:write", "{ns}:worker"]),
+    TokenShape("NamespaceWriteThenRead", ["{ns}:write", "{ns}:read"], note="an override would leave reader"),
     TokenShape("NamespaceAllFour", ["{ns}:read", "{ns}:write", "{ns}:worker", "{ns}:admin"]),
     TokenShape("SystemReader", ["temporal-system:read"]),
     TokenShape("SystemWriter", ["temporal-system:write"]),

@@ -82,6 +82,7 @@ def expected_outcome(decision: Decision) -> Outcome:
 
 def check(evidence: Evidence, requirement: str = "") -> None:
     """Raise Mismatch with the full evidence when observed differs from expected."""
+    __tracebackhide__ = True
     if _plain(evidence.expected) != _plain(evidence.observed):
         head = f"{requirement}: server and requirement disagree" if requirement else "mismatch"
         raise Mismatch(f"{head}\n{evidence.render()}")

@@ -28,6 +28,9 @@ class ServerSettings:
     """
 
     authorization: Mapping[str, Any] = field(default_factory=dict)
+    # Sensitivity runs only: changes the server's `global.authorization` WITHOUT telling the model, so the
+    # suite must notice the difference. Never used by a normal run.
+    unmodelled: Mapping[str, Any] = field(default_factory=dict)
     refresh_interval: str = "2s"
     key_source_uris: Sequence[str] | None = None
     dynamic_config: Mapping[str, Any] = field(default_factory=dict)
@@ -37,6 +40,7 @@ class ServerSettings:
         return repr(
             (
                 sorted(self.authorization.items()),
+                sorted(self.unmodelled.items()),
                 self.refresh_interval,
                 tuple(self.key_source_uris or ()),
                 sorted((k, repr(v)) for k, v in self.dynamic_config.items()),
@@ -89,7 +93,7 @@ def render(
     auth = doc["global"]["authorization"]
     uris = list(settings.key_source_uris) if settings.key_source_uris is not None else list(jwks_urls)
     auth["jwtKeyProvider"] = {"keySourceURIs": uris, "refreshInterval": settings.refresh_interval}
-    for key, value in settings.authorization.items():
+    for key, value in {**settings.authorization, **settings.unmodelled}.items():
         if value is None:
             auth.pop(key, None)
         else:
