@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 import pytest_asyncio
 
 from harness.report.html import write_html
-from harness.report.recorder import Recorder, TestRecord
+from harness.report.recorder import Recorder, CaseRecord
 from harness.requirements import CatalogueError, load_catalogue
 from harness.server.backend import ServerStartError
 from harness.server.provision import DEFAULT_VERSION, ProvisionError
@@ -59,7 +60,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # SIGTERM (CI cancelling a job) takes the same path as Ctrl-C, so fixture teardown stops every server
+    # and container; without this Python would die without running any cleanup.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         catalogue = load_catalogue()
     except CatalogueError as exc:
@@ -212,7 +221,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if verdict is Verdict.FAIL and ev is not None and ev.expected is not None and not mismatch:
         report.sections.append(("conformance evidence", ev.render()))
     item.config.stash[RECORDER].add(
-        TestRecord(
+        CaseRecord(
             nodeid=item.nodeid,
             requirement=marks[0].args[0],
             verdict=verdict,

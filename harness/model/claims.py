@@ -131,6 +131,7 @@ def verify_token(
         raise MapperError("token contains an invalid number of segments")
     header = _decode_json_object(parts[0], "header")
     payload = _decode_json_object(parts[1], "payload")
+    _decode_segment(parts[2])  # the signature segment must be raw base64url too
     alg = header.get("alg")
     if not isinstance(alg, str):
         raise MapperError("signing method (alg) is unspecified")

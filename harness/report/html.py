@@ -46,7 +46,7 @@ _TEMPLATE = """<!doctype html>
 <h2>Failures and harness errors</h2>
 {% set bad = tests | selectattr('verdict', 'in', ['FAIL', 'HARNESS_ERROR']) | list %}
 {% if bad %}{% for t in bad %}<h3 class="FAILtxt">{{ t.verdict }} {{ t.requirement }} {{ t.nodeid }}</h3>
-<pre>{{ t.evidence | tojson(indent=1) }}</pre><pre>{{ t.message }}</pre>{% endfor %}{% else %}<p>none</p>{% endif %}
+<pre>{{ t.get('evidence', {}) | tojson(indent=1) }}</pre><pre>{{ t.message }}</pre>{% endfor %}{% else %}<p>none</p>{% endif %}
 
 <h2>All requirements</h2>
 <table><tr><th>requirement</th><th>tests</th><th>verdicts</th></tr>

@@ -19,7 +19,7 @@ SCHEMA_VERSION = "1.0"
 
 
 @dataclass
-class TestRecord:
+class CaseRecord:
     nodeid: str
     requirement: str
     verdict: Verdict
@@ -49,10 +49,10 @@ class Recorder:
     server: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     coverage: dict[str, Any] = field(default_factory=dict)
-    records: list[TestRecord] = field(default_factory=list)
+    records: list[CaseRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def add(self, record: TestRecord) -> None:
+    def add(self, record: CaseRecord) -> None:
         self.records.append(record)
 
     def metric(self, name: str, value: Any) -> None:
@@ -71,7 +71,7 @@ class Recorder:
 
     def findings(self) -> list[dict[str, Any]]:
         """Requirements that contradict a public doc, with the tests that showed how the server behaves."""
-        by_req: dict[str, list[TestRecord]] = {}
+        by_req: dict[str, list[CaseRecord]] = {}
         for r in self.records:
             by_req.setdefault(r.requirement, []).append(r)
         found = []

@@ -1,0 +1,52 @@
+"""Rendering fixtures/server.yaml and the server's command line per version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from harness.server.config import SERVICES, ServerSettings, render, start_arguments
+
+
+def test_render_fills_ports_jwks_and_authorization(tmp_path: Path) -> None:
+    cfg = render(tmp_path, ["http://127.0.0.1:9/jwks.json"], ServerSettings(refresh_interval="3s"))
+    doc = yaml.safe_load(cfg.config_file.read_text())
+    auth = doc["global"]["authorization"]
+    assert auth["authorizer"] == "default" and auth["claimMapper"] == "default"
+    assert auth["jwtKeyProvider"] == {"keySourceURIs": ["http://127.0.0.1:9/jwks.json"], "refreshInterval": "3s"}
+    ports = [p for s in SERVICES for k, p in doc["services"][s]["rpc"].items() if k.endswith("Port")]
+    assert len(ports) == len(set(ports)) and all(p > 0 for p in ports)
+    assert set(doc["services"]) == set(SERVICES)  # internal-frontend included
+    assert "publicClient" not in doc  # must stay unset with internal-frontend
+    assert all(s["rpc"]["bindOnLocalHost"] for s in doc["services"].values())
+    assert cfg.frontend_address == f"127.0.0.1:{doc['services']['frontend']['rpc']['grpcPort']}"
+    assert Path(doc["dynamicConfigClient"]["filepath"]).is_file()
+    assert doc["clusterMetadata"]["clusterInformation"]["active"]["rpcAddress"] == cfg.frontend_address
+
+
+def test_overrides_unmodelled_and_removal(tmp_path: Path) -> None:
+    settings = ServerSettings(
+        authorization={"audience": "app", "permissionsClaimName": None, "permissionsRegex": "(?P<namespace>.*)"},
+        unmodelled={"authorizer": ""},
+        key_source_uris=["http://127.0.0.1:1/a", ""],
+        dynamic_config={"system.enableCrossNamespaceCommands": True},
+    )
+    cfg = render(tmp_path, ["http://ignored"], settings)
+    auth = yaml.safe_load(cfg.config_file.read_text())["global"]["authorization"]
+    assert auth["audience"] == "app" and "permissionsClaimName" not in auth and auth["authorizer"] == ""
+    assert auth["jwtKeyProvider"]["keySourceURIs"] == ["http://127.0.0.1:1/a", ""]
+    dynamic = yaml.safe_load((tmp_path / "dynamicconfig.yaml").read_text())
+    assert dynamic["system.enableCrossNamespaceCommands"] == [{"value": True}]
+    # The model sees the modelled keys only.
+    assert settings.auth_config().audience == "app"
+    assert settings.auth_config().permissions_claim_name == "permissions"
+    assert settings.key() != ServerSettings().key()
+
+
+def test_start_arguments_by_version(tmp_path: Path) -> None:
+    new = start_arguments((1, 32, 2), tmp_path / "server.yaml")
+    assert new[:3] == ["--config-file", str(tmp_path / "server.yaml"), "start"]
+    assert new.count("--service") == 5 and "internal-frontend" in new
+    old = start_arguments((1, 29, 7), tmp_path / "server.yaml")
+    assert old[:6] == ["--root", "/", "--config", str(tmp_path), "--env", "server"]

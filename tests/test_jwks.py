@@ -1,0 +1,76 @@
+"""The JWKS fixture over real HTTP: key sets, faults, outages and the fetch log."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from harness.jwks import Fault, JwksServer
+from harness.keys import ec_key, rsa_key
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def test_publish_retire_and_log() -> None:
+    a, b = rsa_key(kid="a"), ec_key(kid="b")
+    with JwksServer() as jwks:
+        assert jwks.url().startswith("http://127.0.0.1:")
+        jwks.publish(a, b)
+        status, body = get(jwks.url())
+        assert status == 200
+        kids = [k["kid"] for k in json.loads(body)["keys"]]
+        assert kids == ["a", "b"]
+        jwks.retire(a)
+        assert [k["kid"] for k in json.loads(get(jwks.url())[1])["keys"]] == ["b"]
+        fetches = jwks.fetches()
+        assert [f.kids for f in fetches] == [("a", "b"), ("b",)]
+        assert all(f.status == 200 for f in fetches)
+        assert "GET /jwks.json -> 200 kids=b" in jwks.log_lines()[-1]
+
+
+def test_faults_and_other_paths() -> None:
+    with JwksServer() as jwks:
+        jwks.publish(rsa_key(kid="x"))
+        with jwks.fault(Fault(status=500, body=b"oops", name="http-500")):
+            assert get(jwks.url()) == (500, b"oops")
+        assert get(jwks.url())[0] == 200
+        jwks.set_fault(Fault(status=404, body=b'{"keys": []}', name="empty-404"))
+        assert get(jwks.url()) == (404, b'{"keys": []}')
+        jwks.set_fault(None)
+        assert get(jwks.url("/nothing"))[0] == 404
+        jwks.replace([], path="/second.json", extra_jwks=[{"kty": "oct", "k": "AAAA", "kid": "sym"}])
+        assert json.loads(get(jwks.url("/second.json"))[1])["keys"][0]["kty"] == "oct"
+        assert jwks.fetches()[0].fault == "http-500"
+
+
+def test_slow_fault_delays_the_answer() -> None:
+    with JwksServer() as jwks, jwks.fault(Fault(delay=0.3, name="slow")):
+        started = time.monotonic()
+        get(jwks.url())
+        assert time.monotonic() - started >= 0.3
+
+
+def test_outage_on_the_same_port_and_wait_for_fetches() -> None:
+    with JwksServer() as jwks:
+        port = jwks.port
+        jwks.stop_listening()
+        assert not jwks.listening
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(jwks.url(), timeout=2)
+        jwks.resume_listening()
+        assert jwks.port == port
+        mark = time.monotonic()
+        get(jwks.url())
+        assert len(jwks.wait_for_fetches(1, after=mark, deadline=2)) == 1
+        with pytest.raises(TimeoutError, match="refreshInterval"):
+            jwks.wait_for_fetches(5, after=mark, deadline=0.2)

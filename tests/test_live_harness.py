@@ -1,0 +1,109 @@
+"""The harness against a real server, run as a user would run it (a pytest subprocess per case):
+the guard stops a server without authorization, a model/server difference fails with readable diffs,
+logs land in reports/, and no server process outlives a run: passed, failed or interrupted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tagged_servers(tag: str) -> list[str]:
+    out = subprocess.run(["pgrep", "-af", f"authz-server-{tag}-"], capture_output=True, text=True)
+    return [line for line in out.stdout.splitlines() if "pgrep" not in line]
+
+
+def run_suite(tmp_path: Path, *args: str, tag: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AUTHZ_RUN_TAG": tag}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--reports-dir", str(tmp_path / "reports"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def assert_no_orphans(tag: str, deadline: float = 15.0) -> None:
+    end = time.monotonic() + deadline
+    while tagged_servers(tag) and time.monotonic() < end:
+        time.sleep(0.1)  # poll
+    assert tagged_servers(tag) == [], "a temporal-server process outlived its run"
+
+
+def test_guard_fails_the_run_loudly_when_authorization_is_off(tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:10]
+    result = run_suite(tmp_path, "suites/test_smoke.py", "--mutate-server-config", "authorizer=", tag=tag)
+    output = result.stdout + result.stderr
+    assert result.returncode == 3, output[-3000:]
+    assert "FATAL: this server does not enforce authorization" in output
+    assert "passed" not in output.splitlines()[-1]
+    assert_no_orphans(tag)
+
+
+def test_a_passing_run_leaves_no_server(tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:10]
+    result = run_suite(tmp_path, "suites/test_smoke.py", "-k", "GUARD or health", tag=tag)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert_no_orphans(tag)
+
+
+def test_model_server_difference_fails_with_readable_diffs_and_saves_logs(tmp_path: Path) -> None:
+    """Sensitivity: the server reads `roles`, the model assumes `permissions`: the grid must fail."""
+    tag = uuid.uuid4().hex[:10]
+    result = run_suite(
+        tmp_path,
+        "suites/test_matrix.py",
+        "--mutate-server-config",
+        "permissionsClaimName=roles",
+        "-k",
+        "test_cell and (NamespaceReaderOnDescribeNamespace or SystemAdminOnListNamespaces or AnonymousOnGetSystemInfo)",
+        tag=tag,
+    )
+    output = result.stdout
+    assert result.returncode == 1, output[-3000:]
+    assert "FAILED suites/test_matrix.py::test_cell[NamespaceReaderOnDescribeNamespace-Own]" in output
+    assert "FAILED suites/test_matrix.py::test_cell[SystemAdminOnListNamespaces-Own]" in output
+    assert "AnonymousOnGetSystemInfo" not in output.split("short test summary")[-1]
+    for line in ("expected : ALLOWED", "observed : DENIED", "api      : /temporal.api.workflowservice.v1",
+                 "namespace: 'authz-matrix'", "token    : {\"claims\""):
+        assert line in output
+    logs = tmp_path / "reports" / "logs"
+    assert any(logs.glob("server-*-failed-run.log")) and (logs / "jwks-fetches.log").exists()
+    assert_no_orphans(tag)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_leaves_no_server(tmp_path: Path, sig: signal.Signals) -> None:
+    tag = uuid.uuid4().hex[:10]
+    env = {**os.environ, "AUTHZ_RUN_TAG": tag}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--reports-dir", str(tmp_path / "r"),
+         "suites/test_smoke.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        end = time.monotonic() + 120
+        while not tagged_servers(tag):
+            assert proc.poll() is None, "the run ended before its server started"
+            assert time.monotonic() < end, "no server started"
+            time.sleep(0.05)  # poll
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert_no_orphans(tag)

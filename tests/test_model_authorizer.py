@@ -1,0 +1,136 @@
+"""Truth tables for the authorizer model, per era, including bitmask combinations."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.api_tables import load_table
+from harness.model import AuthConfig, Claims, Credential, authorize, expect, rules_for
+from harness.model.apis import ApiTable, MethodRule
+from harness.types import ADMIN_SERVICE, HEALTH_CHECK, OPERATOR_SERVICE, WORKFLOW_SERVICE, Access, CallTarget, Decision, Role, Scope
+from tests.model_helpers import NOW, RING, token
+
+TABLE = load_table("v1.32.2")
+V132, V128, V121, V120 = (rules_for(v) for v in ("v1.32.2", "v1.28.4", "v1.21.6", "v1.20.5"))
+
+
+def wf(method: str, ns: str = "ns") -> CallTarget:
+    return CallTarget(f"/{WORKFLOW_SERVICE}/{method}", ns)
+
+
+def op(method: str, ns: str = "ns") -> CallTarget:
+    return CallTarget(f"/{OPERATOR_SERVICE}/{method}", ns)
+
+
+def ns_claims(role: int, system: int = 0) -> Claims:
+    return Claims("s", Role(system), {"ns": Role(role)})
+
+
+# Every bit combination of one namespace's roles against each access level (v1.22+).
+@pytest.mark.parametrize("bits", range(16))
+def test_bitmask_combinations_compare_numerically(bits: int) -> None:
+    c = ns_claims(bits)
+    assert (authorize(c, wf("DescribeNamespace"), V132, TABLE)[0] is Decision.ALLOW) == (bits >= 2)
+    assert (authorize(c, wf("StartWorkflowExecution"), V132, TABLE)[0] is Decision.ALLOW) == (bits >= 4)
+    assert (authorize(c, wf("UpdateNamespace"), V132, TABLE)[0] is Decision.ALLOW) == (bits >= 8)
+    assert authorize(c, wf("ListNamespaces"), V132, TABLE)[0] is Decision.DENY  # cluster: system only
+
+
+def test_worker_alone_and_with_reader() -> None:
+    assert authorize(ns_claims(Role.WORKER), wf("PollWorkflowTaskQueue"), V132, TABLE)[0] is Decision.DENY
+    assert authorize(ns_claims(Role.WORKER), wf("DescribeNamespace"), V132, TABLE)[0] is Decision.DENY
+    assert authorize(ns_claims(Role.WORKER | Role.READER), wf("PollWorkflowTaskQueue"), V132, TABLE)[0] is Decision.DENY
+    assert authorize(ns_claims(Role.WORKER | Role.WRITER), wf("PollWorkflowTaskQueue"), V132, TABLE)[0] is Decision.ALLOW
+
+
+@pytest.mark.parametrize(
+    ("system", "target", "allowed"),
+    [
+        (Role.ADMIN, CallTarget(f"/{ADMIN_SERVICE}/DescribeCluster"), True),
+        (Role.WRITER, CallTarget(f"/{ADMIN_SERVICE}/DescribeCluster"), False),
+        (Role.WRITER, wf("StartWorkflowExecution", "any"), True),
+        (Role.WRITER, wf("RegisterNamespace", "any"), False),
+        (Role.READER, wf("ListNamespaces", ""), True),
+        (Role.READER, op("ListClusters", ""), False),
+        (Role.ADMIN, op("ListClusters", ""), True),
+        (Role.ADMIN, CallTarget("/temporal.api.nexusservice.v1.NexusService/Anything"), False),
+        (Role.ADMIN, CallTarget("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"), False),
+    ],
+)
+def test_system_roles_v122_plus(system: Role, target: CallTarget, allowed: bool) -> None:
+    c = Claims("s", system, {})
+    assert (authorize(c, target, V132, TABLE)[0] is Decision.ALLOW) is allowed
+
+
+def test_unlisted_method_is_denied_even_to_system_admin() -> None:
+    table = ApiTable("t", {WORKFLOW_SERVICE: {"Listed": MethodRule(Scope.NAMESPACE, Access.READ_ONLY)}})
+    admin = Claims("s", Role.ADMIN, {})
+    assert authorize(admin, wf("Unlisted"), V132, table)[0] is Decision.DENY
+    assert authorize(admin, wf("Listed"), V132, table)[0] is Decision.ALLOW
+
+
+def test_exempt_calls_and_no_claims() -> None:
+    for t in (CallTarget(HEALTH_CHECK), wf("GetSystemInfo", "")):
+        assert authorize(None, t, V132, TABLE)[0] is Decision.ALLOW
+        assert authorize(None, t, V120, TABLE)[0] is Decision.ALLOW
+    assert authorize(None, wf("GetClusterInfo", ""), V132, TABLE)[0] is Decision.DENY
+
+
+@pytest.mark.parametrize(
+    ("rules", "claims", "target", "allowed"),
+    [
+        # 1.20: namespace writer may call anything carrying its namespace, Operator/Admin too.
+        (V120, ns_claims(Role.WRITER), op("AddSearchAttributes"), True),
+        (V120, ns_claims(Role.READER), wf("DescribeNamespace"), True),
+        (V120, ns_claims(Role.READER), wf("StartWorkflowExecution"), False),
+        (V120, Claims("s", Role.WRITER, {}), CallTarget(f"/{ADMIN_SERVICE}/DescribeCluster"), True),
+        (V120, ns_claims(Role.WRITER), wf("StartWorkflowExecution", "NS"), True),  # lower-cased lookup
+        (V120, ns_claims(Role.WRITER), wf("RegisterNamespace"), True),
+        # 1.21: Admin/Operator need namespace admin; system writer gets all but those.
+        (V121, ns_claims(Role.WRITER), op("AddSearchAttributes"), False),
+        (V121, ns_claims(Role.ADMIN), op("AddSearchAttributes"), True),
+        (V121, Claims("s", Role.WRITER, {}), wf("StartWorkflowExecution", "x"), True),
+        (V121, Claims("s", Role.WRITER, {}), op("ListClusters", ""), False),
+        (V121, Claims("s", Role.ADMIN, {}), op("ListClusters", ""), True),
+        (V121, ns_claims(Role.WRITER), wf("RegisterNamespace"), True),
+        (V121, ns_claims(Role.READER), wf("GetWorkerBuildIdCompatibility"), True),  # 1.21.5+
+        (rules_for("v1.21.4"), ns_claims(Role.READER), wf("GetWorkerBuildIdCompatibility"), False),
+        (V121, ns_claims(Role.WRITER), wf("StartWorkflowExecution", "NS"), False),  # case-sensitive
+        # 1.22+: RegisterNamespace needs admin; Operator ListSearchAttributes is read-only.
+        (V128, ns_claims(Role.WRITER), wf("RegisterNamespace"), False),
+        (V128, ns_claims(Role.ADMIN), wf("RegisterNamespace"), True),
+        (V132, ns_claims(Role.READER), op("ListSearchAttributes"), True),
+        (V132, ns_claims(Role.ADMIN), op("DeleteNamespace"), True),
+        (V132, ns_claims(Role.ADMIN), op("DeleteNamespace", "other"), False),
+    ],
+)
+def test_eras(rules: object, claims: Claims, target: CallTarget, allowed: bool) -> None:
+    assert (authorize(claims, target, rules, TABLE)[0] is Decision.ALLOW) is allowed  # type: ignore[arg-type]
+
+
+def test_mapper_runs_before_the_exemptions() -> None:
+    bad = Credential.bearer(token({"sub": "s", "exp": NOW - 1}), "fp-rsa")
+    good = Credential.bearer(token({"sub": "s", "exp": NOW + 60}), "fp-rsa")
+    kwargs = {"rules": V132, "table": TABLE, "keyring": RING, "config": AuthConfig(), "now": NOW}
+    assert expect(bad, CallTarget(HEALTH_CHECK), **kwargs).decision is Decision.DENY  # type: ignore[arg-type]
+    assert expect(good, CallTarget(HEALTH_CHECK), **kwargs).decision is Decision.ALLOW  # type: ignore[arg-type]
+    assert expect(Credential.anonymous(), CallTarget(HEALTH_CHECK), **kwargs).decision is Decision.ALLOW  # type: ignore[arg-type]
+
+
+def test_header_name_lookup_by_era() -> None:
+    value = "Bearer " + token({"sub": "s", "permissions": ["ns:read"]})
+    cred = Credential(headers=(("x-token", value),), signed_by="fp-rsa")
+    call = wf("DescribeNamespace")
+    cfg = AuthConfig(auth_header_name="X-Token")
+    common = {"table": TABLE, "keyring": RING, "now": NOW}
+    assert expect(cred, call, rules=V132, config=cfg, **common).decision is Decision.ALLOW  # type: ignore[arg-type]
+    assert expect(cred, call, rules=rules_for("v1.23.1"), config=cfg, **common).decision is Decision.DENY  # type: ignore[arg-type]
+    assert expect(cred, call, rules=V132, config=AuthConfig(), **common).decision is Decision.DENY  # type: ignore[arg-type]
+
+
+def test_rules_for_rejects_garbage() -> None:
+    with pytest.raises(ValueError):
+        rules_for("latest")
+    with pytest.raises(ValueError):
+        rules_for("v1.19.0")
+    assert rules_for("v1.22.0").era == "1.22-1.28" and V120.era == "1.20" and V121.era == "1.21"

@@ -1,0 +1,79 @@
+"""The pytest plugin on small generated suites (no server needed): requirement IDs and the report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SUITE = """
+import pytest
+from harness.verdict import check
+
+@pytest.mark.req("AUTHZ-GUARD-001")
+def test_ok(evidence):
+    evidence.expected, evidence.observed = "DENIED", "DENIED"
+    check(evidence, "AUTHZ-GUARD-001")
+
+@pytest.mark.req("AUTHZ-HEALTH-001")
+def test_mismatch(evidence):
+    evidence.expected, evidence.observed = "ALLOWED", "DENIED"
+    evidence.api, evidence.namespace, evidence.claims = "/svc/Method", "ns", {"claims": {"sub": "x"}}
+    check(evidence, "AUTHZ-HEALTH-001")
+
+@pytest.mark.req("AUTHZ-HEALTH-002")
+def test_harness_error(evidence):
+    raise RuntimeError("harness broke")
+
+@pytest.mark.req("AUTHZ-HEALTH-003")
+@pytest.mark.xfail(reason="known deviation", strict=True)
+def test_known(evidence):
+    assert False
+
+@pytest.mark.req("AUTHZ-HEALTH-004")
+def test_skip():
+    pytest.skip("not applicable on this version")
+"""
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest('pytest_plugins = ["harness.pytest_plugin"]')
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = session\n")
+    return pytester
+
+
+def test_verdicts_and_report(suite: pytest.Pytester) -> None:
+    suite.makepyfile(test_suite=SUITE)
+    result = suite.runpytest("--reports-dir", "out", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=2, xfailed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*expected : ALLOWED*", "*observed : DENIED*", "*api      : /svc/Method*"])
+    data = json.loads((suite.path / "out" / "conformance.json").read_text())
+    verdicts = {t["nodeid"].split("::")[1]: t["verdict"] for t in data["tests"]}
+    assert verdicts == {
+        "test_ok": "PASS",
+        "test_mismatch": "FAIL",
+        "test_harness_error": "HARNESS_ERROR",
+        "test_known": "KNOWN",
+        "test_skip": "SKIP",
+    }
+    assert (suite.path / "out" / "report.html").exists()
+
+
+def test_unknown_requirement_is_a_collection_error(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        test_bad='import pytest\n@pytest.mark.req("AUTHZ-NOPE-999")\ndef test_x():\n    pass\n'
+    )
+    result = suite.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown requirement 'AUTHZ-NOPE-999'*"])
+
+
+def test_suites_need_a_requirement(suite: pytest.Pytester) -> None:
+    suite.mkpydir("suites")
+    (suite.path / "suites" / "test_untagged.py").write_text("def test_x():\n    pass\n")
+    result = suite.runpytest("suites", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*no @pytest.mark.req(ID)*"])
