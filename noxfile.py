@@ -23,8 +23,15 @@ def conformance(session: nox.Session) -> None:
     """Provision the pinned server (or --temporal-version), run suites/, write reports/."""
     _install(session)
     session.run(
-        "pytest", "suites", f"--junitxml={REPORTS}/junit.xml", "-o", "junit_family=xunit2",
-        "-p", "no:cacheprovider", "-q", *session.posargs,
+        "pytest",
+        "suites",
+        f"--junitxml={REPORTS}/junit.xml",
+        "-o",
+        "junit_family=xunit2",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *session.posargs,
     )
 
 
@@ -36,8 +43,15 @@ def tests(session: nox.Session) -> None:
     session.run("mypy")
     session.run("pytest", "tests", "-p", "no:cacheprovider", "-q", *session.posargs)
     session.run(
-        "pytest", "suites", f"--junitxml={REPORTS}/junit.xml", "-o", "junit_family=xunit2",
-        "-p", "no:cacheprovider", "-q", *session.posargs,
+        "pytest",
+        "suites",
+        f"--junitxml={REPORTS}/junit.xml",
+        "-o",
+        "junit_family=xunit2",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *session.posargs,
     )
 
 
@@ -64,7 +78,13 @@ def gate(session: nox.Session) -> None:
         baseline = args[i + 1]
         del args[i : i + 2]
     session.run(
-        "pytest", "suites", f"--junitxml={REPORTS}/junit.xml", "-p", "no:cacheprovider", "-q", *args,
+        "pytest",
+        "suites",
+        f"--junitxml={REPORTS}/junit.xml",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *args,
         success_codes=[0, 1],
     )
     gate_args = ["python", "-m", "harness.report.gate", "diff", f"{REPORTS}/conformance.json"]
@@ -78,6 +98,11 @@ def fuzz(session: nox.Session) -> None:
     """Longer hypothesis runs of the claim fuzzer against the live server."""
     _install(session)
     session.run(
-        "pytest", "suites/test_fuzz.py", "-p", "no:cacheprovider", "-q", "--hypothesis-profile=long",
+        "pytest",
+        "suites/test_fuzz.py",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--hypothesis-profile=long",
         *session.posargs,
     )

@@ -44,7 +44,8 @@ def load_table(version: str) -> ApiTable:
     data = json.loads(path.read_text())
     services = {
         service: {
-            method: MethodRule(Scope(rule["scope"]), Access(rule["access"])) for method, rule in methods.items()
+            method: MethodRule(Scope(rule["scope"]), Access(rule["access"]))
+            for method, rule in methods.items()
         }
         for service, methods in data["services"].items()
     }

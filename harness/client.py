@@ -70,7 +70,10 @@ class TokenRefresher:
 
 @contextlib.asynccontextmanager
 async def refreshing(
-    client: Client, source: TokenSource, period: float, via: Literal["rpc_metadata", "api_key"] = "rpc_metadata"
+    client: Client,
+    source: TokenSource,
+    period: float,
+    via: Literal["rpc_metadata", "api_key"] = "rpc_metadata",
 ) -> AsyncIterator[TokenRefresher]:
     refresher = TokenRefresher(client, source, period, via)
     refresher.start()

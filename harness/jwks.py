@@ -134,7 +134,9 @@ class JwksServer:
             ks.keys = [k for k in ks.keys if (k.kid, k.kty) not in gone]
             ks.jwks = [j for j in ks.jwks if (j.get("kid"), j.get("kty")) not in gone]
 
-    def replace(self, keys: Sequence[SigningKey], path: str = DEFAULT_PATH, extra_jwks: Sequence[dict[str, Any]] = ()) -> None:
+    def replace(
+        self, keys: Sequence[SigningKey], path: str = DEFAULT_PATH, extra_jwks: Sequence[dict[str, Any]] = ()
+    ) -> None:
         """Serve exactly these keys (plus raw JWK entries, e.g. unsupported key types)."""
         with self._lock:
             ks = self._set(path)
@@ -167,7 +169,9 @@ class JwksServer:
         with self._lock:
             return [f for f in self._fetches if path is None or f.path == path]
 
-    def wait_for_fetches(self, count: int, *, after: float, deadline: float, path: str = DEFAULT_PATH) -> list[Fetch]:
+    def wait_for_fetches(
+        self, count: int, *, after: float, deadline: float, path: str = DEFAULT_PATH
+    ) -> list[Fetch]:
         """Block until `count` fetches of `path` happened after monotonic time `after`."""
         end = time.monotonic() + deadline
         with self._fetched:

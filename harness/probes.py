@@ -68,9 +68,9 @@ def _methods_of(descriptor: ServiceDescriptor) -> list[ApiMethod]:
 
 def sdk_methods() -> list[ApiMethod]:
     """Every WorkflowService and OperatorService method the installed SDK's protos know (not hand-listed)."""
-    return _methods_of(
-        workflow_service_pb2.DESCRIPTOR.services_by_name["WorkflowService"]
-    ) + _methods_of(operator_service_pb2.DESCRIPTOR.services_by_name["OperatorService"])
+    return _methods_of(workflow_service_pb2.DESCRIPTOR.services_by_name["WorkflowService"]) + _methods_of(
+        operator_service_pb2.DESCRIPTOR.services_by_name["OperatorService"]
+    )
 
 
 def classify(status: RPCStatusCode | None, message: str) -> Outcome:
@@ -110,8 +110,10 @@ class Prober:
         self.timeout = timedelta(seconds=timeout)
 
     def _call(self, method: ApiMethod) -> Callable[..., Awaitable[Any]]:
-        service = self.client.workflow_service if method.service == WORKFLOW_SERVICE else (
-            self.client.operator_service if method.service == OPERATOR_SERVICE else None
+        service = (
+            self.client.workflow_service
+            if method.service == WORKFLOW_SERVICE
+            else (self.client.operator_service if method.service == OPERATOR_SERVICE else None)
         )
         call = getattr(service, method.snake, None)
         if call is None:

@@ -9,7 +9,7 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 
 from harness.report.html import write_html
-from harness.report.recorder import Recorder, CaseRecord
+from harness.report.recorder import CaseRecord, Recorder
 from harness.requirements import CatalogueError, load_catalogue
 from harness.server.backend import ServerStartError
 from harness.server.provision import DEFAULT_VERSION, ProvisionError
@@ -44,9 +44,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=["auto", "container", "process", "external"],
         help="how to run the server: auto (container if a Docker engine answers, else process)",
     )
-    group.addoption("--temporal-binary", default=None, help="use this temporal-server binary (env TEMPORAL_BINARY)")
+    group.addoption(
+        "--temporal-binary", default=None, help="use this temporal-server binary (env TEMPORAL_BINARY)"
+    )
     group.addoption("--target", default=os.environ.get("AUTHZ_TARGET"), help="external cluster HOST:PORT")
-    group.addoption("--external-signing-key", default=None, help="PEM private key the external cluster trusts")
+    group.addoption(
+        "--external-signing-key", default=None, help="PEM private key the external cluster trusts"
+    )
     group.addoption("--external-kid", default="", help="kid of --external-signing-key in the cluster's JWKS")
     group.addoption("--reports-dir", default="reports", help="where conformance.json and report.html go")
     group.addoption("--probe-concurrency", type=int, default=32, help="concurrent probe calls (bounded)")
@@ -98,7 +102,9 @@ def _mutation(text: str) -> tuple[str, str]:
     return key, value
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     """Every conformance test names one known requirement: an unknown or missing ID is a collection error."""
     catalogue = config.stash[RECORDER].catalogue
     problems = []
@@ -111,7 +117,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             continue
         rid = marks[0].args[0] if marks[0].args else ""
         if rid not in catalogue:
-            problems.append(f"{item.nodeid}: unknown requirement {rid!r} (add it to fixtures/requirements.yaml)")
+            problems.append(
+                f"{item.nodeid}: unknown requirement {rid!r} (add it to fixtures/requirements.yaml)"
+            )
         elif catalogue[rid].status != "active":
             problems.append(f"{item.nodeid}: requirement {rid} is retired")
     if problems:
@@ -172,6 +180,7 @@ async def target(server_pool: ServerPool, request: pytest.FixtureRequest) -> Tar
             "era": tgt.rules.era,
             "address": tgt.address,
             "controls_jwks": tgt.controls_jwks,
+            **server_pool.backend_details(),
         }
     )
     recorder.metric("default_server_ready_s", round(time.monotonic() - started, 3))
@@ -205,14 +214,16 @@ def needs_jwks_control(target: Target) -> Iterator[None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    report: pytest.TestReport = yield  # type: ignore[misc]
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     marks = list(item.iter_markers("req"))
     if not marks:
-        return report  # type: ignore[return-value]
+        return report
     verdict = _verdict(report, call)
     if verdict is None:
-        return report  # type: ignore[return-value]
+        return report
     ev = item.stash.get(EVIDENCE, None)
     message = ""
     if report.failed or report.skipped:
@@ -231,7 +242,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             cell=ev.cell if ev is not None and ev.cell else None,
         )
     )
-    return report  # type: ignore[return-value]
+    return report
 
 
 def _verdict(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Verdict | None:

@@ -83,6 +83,14 @@ class ServerPool:
         if self.jwks is not None:
             self.jwks.stop()
 
+    def backend_details(self) -> dict[str, Any]:
+        details: dict[str, Any] = {}
+        for attribute in ("image", "image_source"):
+            value = getattr(self._backend, attribute, None)
+            if value:
+                details[attribute] = value
+        return details
+
     def started_servers(self) -> list[RunningServer]:
         """Every server this session started (stopped or not): their logs stay readable."""
         return list(self._history)
@@ -157,7 +165,9 @@ class ServerPool:
         version = await _detect_version(address, self.options.version)
         if self.options.external_key is not None:
             if not self.options.external_kid:
-                raise HarnessConfigError("--external-signing-key needs --external-kid (the kid the cluster's JWKS has)")
+                raise HarnessConfigError(
+                    "--external-signing-key needs --external-kid (the kid the cluster's JWKS has)"
+                )
             signing = _load_signing_key(self.options.external_key, self.options.external_kid)
             jwks = None
             controls = False
@@ -215,5 +225,3 @@ def _load_signing_key(path: Path, kid: str) -> SigningKey:
     if isinstance(private, ec.EllipticCurvePrivateKey):
         return SigningKey(kid, "ES256", private)
     raise HarnessConfigError(f"{path}: only RSA and EC P-256 keys can sign tokens the server accepts")
-
-

@@ -68,9 +68,13 @@ class Target:
         return self.jwks is not None and self.running.controls_jwks
 
     # -- tokens -----------------------------------------------------------------------------
-    def mint(self, permissions: Sequence[Any] | Any | None = (), *, key: SigningKey | None = None, **spec: Any) -> MintedToken:
+    def mint(
+        self, permissions: Sequence[Any] | Any | None = (), *, key: SigningKey | None = None, **spec: Any
+    ) -> MintedToken:
         claim_name = spec.pop("claim_name", self.auth_config.permissions_claim_name)
-        return mint(TokenSpec(permissions=permissions, claim_name=claim_name, **spec), key or self.signing_key)
+        return mint(
+            TokenSpec(permissions=permissions, claim_name=claim_name, **spec), key or self.signing_key
+        )
 
     def admin_token(self) -> MintedToken:
         """The harness's setup token. In a sensitivity run the server may read another claim name than the
@@ -86,7 +90,9 @@ class Target:
 
     async def prober(self) -> Prober:
         if self.service_client is None:
-            self.service_client = await ServiceClient.connect(ConnectConfig(target_host=self.address, lazy=True))
+            self.service_client = await ServiceClient.connect(
+                ConnectConfig(target_host=self.address, lazy=True)
+            )
         return Prober(self.service_client)
 
     # -- the model's view -------------------------------------------------------------------
@@ -128,7 +134,9 @@ class Target:
                 f"PERMISSION_DENIED 'Request unauthorized.'. Set global.authorization.authorizer: default and "
                 f"claimMapper: default (and a jwtKeyProvider) on the server under test."
             )
-        admin = await prober.probe(method, SUITE_NAMESPACE, {"authorization": self.admin_token().authorization}, request)
+        admin = await prober.probe(
+            method, SUITE_NAMESPACE, {"authorization": self.admin_token().authorization}, request
+        )
         if admin.outcome is not Outcome.ALLOWED:
             raise KeysNotTrusted(
                 f"the server at {self.address} refuses the harness's {self.rules.system_scope}:admin token "
@@ -137,7 +145,9 @@ class Target:
                 f"--external-kid), and its permissionsClaimName must be {self.auth_config.permissions_claim_name!r}"
             )
 
-    async def ensure_namespaces(self, names: Sequence[str] = SUITE_NAMESPACES, deadline: float = 30.0) -> None:
+    async def ensure_namespaces(
+        self, names: Sequence[str] = SUITE_NAMESPACES, deadline: float = 30.0
+    ) -> None:
         admin = {"authorization": self.admin_token().authorization}
         prober = await self.prober()
         client = prober.client
@@ -145,7 +155,8 @@ class Target:
             try:
                 await client.workflow_service.register_namespace(
                     RegisterNamespaceRequest(
-                        namespace=name, workflow_execution_retention_period=duration_pb2.Duration(seconds=86400)
+                        namespace=name,
+                        workflow_execution_retention_period=duration_pb2.Duration(seconds=86400),
                     ),
                     metadata=admin,
                     retry=False,
@@ -164,7 +175,9 @@ class Target:
                     return False
             return True
 
-        await until_async(all_visible, deadline=deadline, interval=0.1, what=f"namespaces {list(names)} visible")
+        await until_async(
+            all_visible, deadline=deadline, interval=0.1, what=f"namespaces {list(names)} visible"
+        )
 
 
 def bearer(token: MintedToken | None) -> dict[str, str]:

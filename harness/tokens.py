@@ -53,8 +53,8 @@ def payload_for(spec: TokenSpec, now: float | None = None) -> dict[str, Any]:
     if not spec.omit_sub:
         payload["sub"] = spec.sub
     if spec.permissions is not None:
-        payload[spec.claim_name] = list(spec.permissions) if isinstance(spec.permissions, list | tuple) else (
-            spec.permissions
+        payload[spec.claim_name] = (
+            list(spec.permissions) if isinstance(spec.permissions, list | tuple) else (spec.permissions)
         )
     for name, offset in (("iat", spec.iat_in), ("nbf", spec.nbf_in), ("exp", spec.exp_in)):
         if offset is not None:

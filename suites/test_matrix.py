@@ -97,7 +97,9 @@ async def test_legacy_system_admin_grants_nothing_cluster_wide(
 
 @pytest.mark.req("AUTHZ-MATRIX-004")
 @pytest.mark.parametrize("method", ["ListNamespaces", "GetClusterInfo"])
-async def test_namespace_admin_cannot_call_cluster_reads(grid: GridRun, evidence: Evidence, method: str) -> None:
+async def test_namespace_admin_cannot_call_cluster_reads(
+    grid: GridRun, evidence: Evidence, method: str
+) -> None:
     evidence.expected, evidence.observed = Outcome.DENIED, _observed(grid, "NamespaceAdmin", method)
     evidence.api = method
     check(evidence, "AUTHZ-MATRIX-004")
@@ -106,7 +108,9 @@ async def test_namespace_admin_cannot_call_cluster_reads(grid: GridRun, evidence
 @pytest.mark.req("AUTHZ-MATRIX-005")
 async def test_namespace_admin_can_register_own_namespace_name(grid: GridRun, evidence: Evidence) -> None:
     evidence.expected = {"Own": Outcome.ALLOWED, "Other": Outcome.DENIED}
-    evidence.observed = {c: _observed(grid, "NamespaceAdmin", "RegisterNamespace", c) for c in ("Own", "Other")}
+    evidence.observed = {
+        c: _observed(grid, "NamespaceAdmin", "RegisterNamespace", c) for c in ("Own", "Other")
+    }
     evidence.api = "RegisterNamespace (request fails validation after authorization)"
     check(evidence, "AUTHZ-MATRIX-005")
 

@@ -106,7 +106,11 @@ async def test_sample_flow_runs_a_workflow_under_jwt_auth(target: Target, eviden
             HelloWorkflow.run, "Temporal", id=f"hello-{uuid.uuid4()}", task_queue=task_queue
         )
     evidence.expected, evidence.observed = "Hello, Temporal!", result
-    evidence.api, evidence.namespace, evidence.claims = "StartWorkflowExecution+worker", namespace, token.evidence()
+    evidence.api, evidence.namespace, evidence.claims = (
+        "StartWorkflowExecution+worker",
+        namespace,
+        token.evidence(),
+    )
     check(evidence, "AUTHZ-WORKFLOW-001")
 
 
@@ -122,7 +126,11 @@ async def test_legacy_system_admin_cannot_register_a_namespace(target: Target, e
     expectation = target.expect(credential_of(legacy), CallTarget(REGISTER_NAMESPACE.full_method, namespace))
     evidence.expected = expected_outcome(expectation.decision)
     evidence.observed = observed.outcome
-    evidence.api, evidence.namespace, evidence.claims = REGISTER_NAMESPACE.full_method, namespace, legacy.evidence()
+    evidence.api, evidence.namespace, evidence.claims = (
+        REGISTER_NAMESPACE.full_method,
+        namespace,
+        legacy.evidence(),
+    )
     evidence.status, evidence.message, evidence.reason = observed.status, observed.message, expectation.reason
     check(evidence, "AUTHZ-NS-001")
     if target.rules.version >= (1, 21, 0):

@@ -14,7 +14,10 @@ def test_render_fills_ports_jwks_and_authorization(tmp_path: Path) -> None:
     doc = yaml.safe_load(cfg.config_file.read_text())
     auth = doc["global"]["authorization"]
     assert auth["authorizer"] == "default" and auth["claimMapper"] == "default"
-    assert auth["jwtKeyProvider"] == {"keySourceURIs": ["http://127.0.0.1:9/jwks.json"], "refreshInterval": "3s"}
+    assert auth["jwtKeyProvider"] == {
+        "keySourceURIs": ["http://127.0.0.1:9/jwks.json"],
+        "refreshInterval": "3s",
+    }
     ports = [p for s in SERVICES for k, p in doc["services"][s]["rpc"].items() if k.endswith("Port")]
     assert len(ports) == len(set(ports)) and all(p > 0 for p in ports)
     assert set(doc["services"]) == set(SERVICES)  # internal-frontend included
@@ -27,7 +30,11 @@ def test_render_fills_ports_jwks_and_authorization(tmp_path: Path) -> None:
 
 def test_overrides_unmodelled_and_removal(tmp_path: Path) -> None:
     settings = ServerSettings(
-        authorization={"audience": "app", "permissionsClaimName": None, "permissionsRegex": "(?P<namespace>.*)"},
+        authorization={
+            "audience": "app",
+            "permissionsClaimName": None,
+            "permissionsRegex": "(?P<namespace>.*)",
+        },
         unmodelled={"authorizer": ""},
         key_source_uris=["http://127.0.0.1:1/a", ""],
         dynamic_config={"system.enableCrossNamespaceCommands": True},

@@ -25,7 +25,16 @@ def tagged_servers(tag: str) -> list[str]:
 def run_suite(tmp_path: Path, *args: str, tag: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AUTHZ_RUN_TAG": tag}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--reports-dir", str(tmp_path / "reports"), *args],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--reports-dir",
+            str(tmp_path / "reports"),
+            *args,
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -75,8 +84,13 @@ def test_model_server_difference_fails_with_readable_diffs_and_saves_logs(tmp_pa
     assert "FAILED suites/test_matrix.py::test_cell[NamespaceReaderOnDescribeNamespace-Own]" in output
     assert "FAILED suites/test_matrix.py::test_cell[SystemAdminOnListNamespaces-Own]" in output
     assert "AnonymousOnGetSystemInfo" not in output.split("short test summary")[-1]
-    for line in ("expected : ALLOWED", "observed : DENIED", "api      : /temporal.api.workflowservice.v1",
-                 "namespace: 'authz-matrix'", "token    : {\"claims\""):
+    for line in (
+        "expected : ALLOWED",
+        "observed : DENIED",
+        "api      : /temporal.api.workflowservice.v1",
+        "namespace: 'authz-matrix'",
+        'token    : {"claims"',
+    ):
         assert line in output
     logs = tmp_path / "reports" / "logs"
     assert any(logs.glob("server-*-failed-run.log")) and (logs / "jwks-fetches.log").exists()
@@ -88,8 +102,16 @@ def test_an_interrupted_run_leaves_no_server(tmp_path: Path, sig: signal.Signals
     tag = uuid.uuid4().hex[:10]
     env = {**os.environ, "AUTHZ_RUN_TAG": tag}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--reports-dir", str(tmp_path / "r"),
-         "suites/test_smoke.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--reports-dir",
+            str(tmp_path / "r"),
+            "suites/test_smoke.py",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -7,7 +7,17 @@ import pytest
 from harness.api_tables import load_table
 from harness.model import AuthConfig, Claims, Credential, authorize, expect, rules_for
 from harness.model.apis import ApiTable, MethodRule
-from harness.types import ADMIN_SERVICE, HEALTH_CHECK, OPERATOR_SERVICE, WORKFLOW_SERVICE, Access, CallTarget, Decision, Role, Scope
+from harness.types import (
+    ADMIN_SERVICE,
+    HEALTH_CHECK,
+    OPERATOR_SERVICE,
+    WORKFLOW_SERVICE,
+    Access,
+    CallTarget,
+    Decision,
+    Role,
+    Scope,
+)
 from tests.model_helpers import NOW, RING, token
 
 TABLE = load_table("v1.32.2")
@@ -39,8 +49,14 @@ def test_bitmask_combinations_compare_numerically(bits: int) -> None:
 def test_worker_alone_and_with_reader() -> None:
     assert authorize(ns_claims(Role.WORKER), wf("PollWorkflowTaskQueue"), V132, TABLE)[0] is Decision.DENY
     assert authorize(ns_claims(Role.WORKER), wf("DescribeNamespace"), V132, TABLE)[0] is Decision.DENY
-    assert authorize(ns_claims(Role.WORKER | Role.READER), wf("PollWorkflowTaskQueue"), V132, TABLE)[0] is Decision.DENY
-    assert authorize(ns_claims(Role.WORKER | Role.WRITER), wf("PollWorkflowTaskQueue"), V132, TABLE)[0] is Decision.ALLOW
+    assert (
+        authorize(ns_claims(Role.WORKER | Role.READER), wf("PollWorkflowTaskQueue"), V132, TABLE)[0]
+        is Decision.DENY
+    )
+    assert (
+        authorize(ns_claims(Role.WORKER | Role.WRITER), wf("PollWorkflowTaskQueue"), V132, TABLE)[0]
+        is Decision.ALLOW
+    )
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,15 @@ def claims(perms: Any, rules: Any = V132, cfg: AuthConfig = CFG) -> Any:
 
 @pytest.mark.parametrize(
     ("name", "role"),
-    [("read", Role.READER), ("READ", Role.READER), ("Write", Role.WRITER), ("worker", Role.WORKER),
-     ("admin", Role.ADMIN), ("owner", Role.UNDEFINED), ("", Role.UNDEFINED)],
+    [
+        ("read", Role.READER),
+        ("READ", Role.READER),
+        ("Write", Role.WRITER),
+        ("worker", Role.WORKER),
+        ("admin", Role.ADMIN),
+        ("owner", Role.UNDEFINED),
+        ("", Role.UNDEFINED),
+    ],
 )
 def test_role_names_are_case_insensitive(name: str, role: Role) -> None:
     assert permission_to_role(name) == role
@@ -107,7 +114,9 @@ def test_empty_sub_is_a_string() -> None:
     assert claims_from_payload({"sub": ""}, CFG, V132).subject == ""
 
 
-def _map(header_value: str, signed_by: str | None = "fp-rsa", cfg: AuthConfig = CFG, rules: Any = V132) -> Any:
+def _map(
+    header_value: str, signed_by: str | None = "fp-rsa", cfg: AuthConfig = CFG, rules: Any = V132
+) -> Any:
     return map_claims(header_value, signed_by, RING, cfg, rules, NOW)
 
 
@@ -200,8 +209,16 @@ def test_structure_rules() -> None:
 
 @pytest.mark.parametrize(
     ("aud", "ok"),
-    [("app", True), (["x", "app"], True), ("APP", False), (None, False), ([], False), ([""], False),
-     (["app", 1], False), (7, False)],
+    [
+        ("app", True),
+        (["x", "app"], True),
+        ("APP", False),
+        (None, False),
+        ([], False),
+        ([""], False),
+        (["app", 1], False),
+        (7, False),
+    ],
 )
 def test_audience_when_configured(aud: Any, ok: bool) -> None:
     payload: dict[str, Any] = {"sub": "s"} if aud is None else {"sub": "s", "aud": aud}

@@ -63,9 +63,7 @@ def test_verdicts_and_report(suite: pytest.Pytester) -> None:
 
 
 def test_unknown_requirement_is_a_collection_error(suite: pytest.Pytester) -> None:
-    suite.makepyfile(
-        test_bad='import pytest\n@pytest.mark.req("AUTHZ-NOPE-999")\ndef test_x():\n    pass\n'
-    )
+    suite.makepyfile(test_bad='import pytest\n@pytest.mark.req("AUTHZ-NOPE-999")\ndef test_x():\n    pass\n')
     result = suite.runpytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown requirement 'AUTHZ-NOPE-999'*"])

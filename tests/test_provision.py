@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -46,7 +45,7 @@ def test_no_go_and_no_binary_names_the_fix(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_malformed_version() -> None:
-    with pytest.raises(prov.ProvisionError, match="v1.32.2"):
+    with pytest.raises(prov.ProvisionError, match=r"v1\.32\.2"):
         prov.normalise_version("latest")
 
 

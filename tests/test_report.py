@@ -9,7 +9,7 @@ import jsonschema
 
 from harness.report import gate
 from harness.report.html import render_html
-from harness.report.recorder import Recorder, CaseRecord
+from harness.report.recorder import CaseRecord, Recorder
 from harness.requirements import load_catalogue
 from harness.types import Verdict
 
@@ -20,15 +20,44 @@ def _recorder() -> Recorder:
     rec = Recorder(catalogue=load_catalogue())
     rec.server.update({"version": "v1.32.2", "backend": "process", "era": "1.29+"})
     rec.metric("grid_cells_per_s", 1000.0)
-    cell = {"token_shape": "NamespaceWorker", "api": "WorkflowService/PollWorkflowTaskQueue",
-            "namespace_column": "Own", "namespace": "ns", "expected": "DENIED", "observed": "DENIED",
-            "status": "PERMISSION_DENIED"}
-    rec.add(CaseRecord("suites/x.py::test_cell[a]", "AUTHZ-MATRIX-001", Verdict.PASS, 0.01,
-                       {"expected": "DENIED", "observed": "DENIED"}, cell=cell))
-    rec.add(CaseRecord("suites/x.py::test_worker", "AUTHZ-MATRIX-002", Verdict.PASS, 0.01,
-                       {"expected": ["GetSystemInfo"], "observed": ["GetSystemInfo"]}))
-    rec.add(CaseRecord("suites/x.py::test_fail", "AUTHZ-GUARD-001", Verdict.FAIL, 0.01,
-                       {"expected": "DENIED", "observed": "ALLOWED"}, message="boom <script>"))
+    cell = {
+        "token_shape": "NamespaceWorker",
+        "api": "WorkflowService/PollWorkflowTaskQueue",
+        "namespace_column": "Own",
+        "namespace": "ns",
+        "expected": "DENIED",
+        "observed": "DENIED",
+        "status": "PERMISSION_DENIED",
+    }
+    rec.add(
+        CaseRecord(
+            "suites/x.py::test_cell[a]",
+            "AUTHZ-MATRIX-001",
+            Verdict.PASS,
+            0.01,
+            {"expected": "DENIED", "observed": "DENIED"},
+            cell=cell,
+        )
+    )
+    rec.add(
+        CaseRecord(
+            "suites/x.py::test_worker",
+            "AUTHZ-MATRIX-002",
+            Verdict.PASS,
+            0.01,
+            {"expected": ["GetSystemInfo"], "observed": ["GetSystemInfo"]},
+        )
+    )
+    rec.add(
+        CaseRecord(
+            "suites/x.py::test_fail",
+            "AUTHZ-GUARD-001",
+            Verdict.FAIL,
+            0.01,
+            {"expected": "DENIED", "observed": "ALLOWED"},
+            message="boom <script>",
+        )
+    )
     return rec
 
 
@@ -58,5 +87,7 @@ def test_gate_reports_changed_decisions(tmp_path: Path) -> None:
     assert gate.main(["diff", str(tmp_path / "same.json"), "--baseline", str(tmp_path / "base.json")]) == 0
     assert gate.main(["diff", str(tmp_path / "now.json"), "--baseline", str(tmp_path / "base.json")]) == 1
     changes = gate.diff(gate.snapshot(base), gate.snapshot(changed))
-    assert changes == ['grid: NamespaceWorker x WorkflowService/PollWorkflowTaskQueue x Own: "DENIED" -> "ALLOWED"']
+    assert changes == [
+        'grid: NamespaceWorker x WorkflowService/PollWorkflowTaskQueue x Own: "DENIED" -> "ALLOWED"'
+    ]
     assert gate.main(["diff", str(tmp_path / "missing.json")]) == 2

@@ -216,10 +216,8 @@ def map_claims(
     now: int,
 ) -> Claims:
     """GetClaims for a non-empty authorization header value. Raises MapperError on refusal."""
-    if rules.split_n:
-        parts = header_value.split(" ", 1)
-    else:
-        parts = header_value.split(" ")
+    # 1.29+ SplitN(" ", 2); before, Split(" ") had to give exactly two parts.
+    parts = header_value.split(" ", 1) if rules.split_n else header_value.split(" ")
     if len(parts) != 2:
         raise MapperError("unexpected authorization token format")
     if parts[0].lower() != "bearer":

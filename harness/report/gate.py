@@ -20,11 +20,10 @@ BASELINES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "baseli
 
 def snapshot(report: dict[str, Any]) -> dict[str, Any]:
     cells = {
-        f"{c['token_shape']} x {c['api']} x {c['namespace_column']}": c["observed"] for c in report.get("grid", [])
+        f"{c['token_shape']} x {c['api']} x {c['namespace_column']}": c["observed"]
+        for c in report.get("grid", [])
     }
-    tests = {
-        t["nodeid"]: _observed(t) for t in report.get("tests", []) if "test_cell[" not in t["nodeid"]
-    }
+    tests = {t["nodeid"]: _observed(t) for t in report.get("tests", []) if "test_cell[" not in t["nodeid"]}
     return {
         "server_version": report.get("server", {}).get("version"),
         "schema_version": report.get("schema_version"),

@@ -56,8 +56,9 @@ class ProcessBackend:
     async def start(self, binary: ProvisionedBinary, config: RenderedConfig) -> RunningServer:
         log_path = config.directory / "server.log"
         args = [str(binary.path), *start_arguments(parse_version(binary.version), config.config_file)]
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
+        # Popen returns at once (the server starts in the background); readiness is awaited below.
+        with open(log_path, "wb") as log:  # noqa: ASYNC230
+            proc = subprocess.Popen(  # noqa: ASYNC220
                 args,
                 cwd=config.directory,
                 stdout=log,

@@ -58,7 +58,9 @@ def published_versions(go: str) -> list[str]:
         env={**os.environ, "GOTOOLCHAIN": "auto"},
     )
     if out.returncode != 0:
-        raise ProvisionError(f"could not list {MODULE} versions from the Go module proxy: {out.stderr.strip()}")
+        raise ProvisionError(
+            f"could not list {MODULE} versions from the Go module proxy: {out.stderr.strip()}"
+        )
     return out.stdout.split()[1:]
 
 

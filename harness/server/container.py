@@ -1,0 +1,206 @@
+"""Run the server in a container started by testcontainers (the default where a Docker engine answers).
+
+The official `temporalio/server:<version>` image is used where it can be pulled; where no registry is
+reachable, a local image is built FROM scratch around the provisioned binary, tagged by version and
+reused. Host networking: the server reaches the JWKS fixture, and the suites reach the server, on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import docker
+from testcontainers.core.config import testcontainers_config
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.image import DockerImage
+
+from harness.model.rules import parse_version
+from harness.server.backend import RunningServer, ServerStartError, last_lines
+from harness.server.config import RenderedConfig, start_arguments
+from harness.server.provision import ProvisionedBinary
+from harness.server.readiness import wait_until_serving
+
+BINARY_IN_IMAGE = "/usr/local/bin/temporal-server"  # where the official image keeps it
+LOCAL_IMAGE = "temporal-authz-conformance/server"
+RUN_LABEL = "temporal-authz-conformance.run"
+_DOCKERFILE = f"""FROM scratch
+COPY temporal-server {BINARY_IN_IMAGE}
+COPY tmp /tmp
+# The server calls user.Current() at start; a scratch image has no /etc/passwd, so it needs $USER.
+ENV USER=temporal HOME=/tmp
+ENTRYPOINT ["{BINARY_IN_IMAGE}"]
+"""
+_started: dict[str, DockerContainer] = {}
+
+
+def official_image(version: str) -> str:
+    return f"temporalio/server:{version.lstrip('v')}"
+
+
+def _image_present(client: docker.DockerClient, name: str) -> bool:
+    try:
+        client.images.get(name)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def _try_pull(client: docker.DockerClient, name: str) -> bool:
+    if os.environ.get("AUTHZ_IMAGE_PULL", "auto") == "never":
+        return False
+    try:
+        client.images.pull(name)
+        return True
+    except docker.errors.DockerException:
+        return False
+
+
+def build_local_image(binary: ProvisionedBinary) -> str:
+    """FROM scratch + the binary (static: CGO_ENABLED=0), tagged by version; reused once built."""
+    tag = f"{LOCAL_IMAGE}:{binary.version}"
+    client = docker.from_env()
+    try:
+        if _image_present(client, tag):
+            return tag
+    finally:
+        client.close()
+    with tempfile.TemporaryDirectory(prefix="authz-image-") as context:
+        ctx = Path(context)
+        (ctx / "Dockerfile").write_text(_DOCKERFILE)
+        shutil.copy2(binary.path, ctx / "temporal-server")
+        (ctx / "tmp").mkdir()
+        (ctx / "tmp").chmod(0o1777)
+        DockerImage(path=str(ctx), tag=tag, clean_up=False).build()
+    return tag
+
+
+def resolve_image(binary: ProvisionedBinary, requested: str | None) -> tuple[str, str]:
+    """Returns (image, how): an explicit or official image if present or pullable, else a local build."""
+    client = docker.from_env()
+    try:
+        candidate = requested or official_image(binary.version)
+        if _image_present(client, candidate):
+            return candidate, "present"
+        if _try_pull(client, candidate):
+            return candidate, "pulled"
+        if not _image_present(client, testcontainers_config.ryuk_image) and not _try_pull(
+            client, testcontainers_config.ryuk_image
+        ):
+            # The reaper cannot be had either: the harness removes what it starts itself (stop, atexit).
+            testcontainers_config.ryuk_disabled = True
+    finally:
+        client.close()
+    return build_local_image(binary), "built-locally"
+
+
+def _readable(config: RenderedConfig) -> None:
+    # The official image runs as an unprivileged user; mkdtemp made the directory 0700.
+    config.directory.chmod(0o755)
+    for path in config.directory.iterdir():
+        path.chmod(0o644)
+
+
+@atexit.register
+def remove_all() -> None:
+    for name, container in list(_started.items()):
+        with contextlib.suppress(Exception):
+            container.stop()
+        _started.pop(name, None)
+
+
+class ContainerBackend:
+    name = "container"
+
+    def __init__(self, image: str | None = None, ready_deadline: float = 120.0) -> None:
+        self.requested_image = image
+        self.ready_deadline = ready_deadline
+        self.image: str | None = None
+        self.image_source = ""
+
+    async def start(self, binary: ProvisionedBinary, config: RenderedConfig) -> RunningServer:
+        if self.image is None:
+            self.image, self.image_source = await asyncio.to_thread(
+                resolve_image, binary, self.requested_image
+            )
+        assert self.image is not None
+        _readable(config)
+        run_tag = os.environ.get("AUTHZ_RUN_TAG", "run")
+        container = (
+            DockerContainer(self.image)
+            .with_command(start_arguments(parse_version(binary.version), config.config_file))
+            # Same absolute path inside: the rendered config's dynamic-config path stays valid.
+            .with_volume_mapping(str(config.directory), str(config.directory), "ro")
+            .with_kwargs(
+                network_mode="host",
+                entrypoint=[BINARY_IN_IMAGE],
+                labels={RUN_LABEL: run_tag},
+                working_dir="/tmp",
+            )
+        )
+        started = time.monotonic()
+        await asyncio.to_thread(container.start)
+        name = container.get_container_id()
+        _started[name] = container
+        log_file = config.directory / "server.log"
+
+        def logs() -> str:
+            if name in _started:
+                with contextlib.suppress(Exception):
+                    out, err = container.get_logs()
+                    log_file.write_text((out + err).decode(errors="replace"))
+            return log_file.read_text(errors="replace") if log_file.exists() else ""
+
+        def stop() -> None:
+            if name not in _started:
+                return
+            logs()  # keep the log: the container is removed
+            with contextlib.suppress(Exception):
+                container.get_wrapped_container().stop(timeout=10)
+            with contextlib.suppress(Exception):
+                container.stop()
+            _started.pop(name, None)
+
+        def alive() -> bool:
+            with contextlib.suppress(Exception):
+                container.get_wrapped_container().reload()
+                return bool(container.get_wrapped_container().status in ("created", "running"))
+            return False
+
+        try:
+            await wait_until_serving(config.frontend_address, deadline=self.ready_deadline, alive=alive)
+        except (TimeoutError, RuntimeError) as exc:
+            text = logs()
+            stop()
+            raise ServerStartError(
+                f"temporal-server {binary.version} in container {self.image} did not become ready: {exc}\n"
+                f"config: {config.config_file}; last log lines:\n{last_lines(text)}"
+            ) from exc
+        except BaseException:
+            stop()
+            raise
+        return RunningServer(
+            address=config.frontend_address,
+            version=binary.version,
+            backend=self.name,
+            start_seconds=time.monotonic() - started,
+            logs=logs,
+            stop=stop,
+            config=config,
+        )
+
+
+def leftover_containers(run_tag: str) -> list[Any]:
+    """Containers a run with this tag started and did not remove (for tests and cleanup)."""
+    client = docker.from_env()
+    try:
+        return list(client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_tag}"}))
+    finally:
+        client.close()
