@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from harness.model import rules_for
 from harness.model.rules import parse_version
 from harness.server.backend import Backend, RunningServer
 from harness.server.choose import make_backend, resolve_backend_name
-from harness.server.config import ServerSettings, render
+from harness.server.config import RUN_TAG, ServerSettings, render
 from harness.server.provision import DEFAULT_VERSION, ProvisionedBinary, normalise_version, provision
 from harness.target import SUITE_NAMESPACES, Target
 
@@ -80,6 +79,10 @@ class ServerPool:
                 server.stop()
         self._running.clear()
         self._targets.clear()
+        if self.backend_name == "container":
+            from harness.server.container import remove_all
+
+            remove_all()
         if self.jwks is not None:
             self.jwks.stop()
 
@@ -137,9 +140,7 @@ class ServerPool:
                 key_source_uris=settings.key_source_uris,
                 dynamic_config=settings.dynamic_config,
             )
-        # The run tag (AUTHZ_RUN_TAG) in the path lets a test find exactly the servers one run started.
-        tag = os.environ.get("AUTHZ_RUN_TAG", "run")
-        directory = Path(tempfile.mkdtemp(prefix=f"authz-server-{tag}-"))
+        directory = Path(tempfile.mkdtemp(prefix=f"authz-server-{RUN_TAG}-"))
         config = render(directory, [jwks.url()], settings)
         running = await self._backend.start(self.binary, config)
         self._running.append(running)

@@ -14,16 +14,31 @@ from pathlib import Path
 
 import pytest
 
+from harness.server.choose import docker_answers
+
 ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = [
+    "process",
+    pytest.param(
+        "container",
+        marks=pytest.mark.skipif(not docker_answers(), reason="no Docker engine answers (start dockerd to run)"),
+    ),
+]
 
 
 def tagged_servers(tag: str) -> list[str]:
+    """Server processes and containers a run with this tag started and left behind."""
     out = subprocess.run(["pgrep", "-af", f"authz-server-{tag}-"], capture_output=True, text=True)
-    return [line for line in out.stdout.splitlines() if "pgrep" not in line]
+    found = [line for line in out.stdout.splitlines() if "pgrep" not in line]
+    if docker_answers():
+        from harness.server.container import leftover_containers
+
+        found += [f"container {c.short_id}" for c in leftover_containers(tag)]
+    return found
 
 
-def run_suite(tmp_path: Path, *args: str, tag: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AUTHZ_RUN_TAG": tag}
+def run_suite(tmp_path: Path, *args: str, tag: str, backend: str = "process") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AUTHZ_RUN_TAG": tag, "AUTHZ_BACKEND": backend}
     return subprocess.run(
         [
             sys.executable,
@@ -60,14 +75,16 @@ def test_guard_fails_the_run_loudly_when_authorization_is_off(tmp_path: Path) ->
     assert_no_orphans(tag)
 
 
-def test_a_passing_run_leaves_no_server(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_passing_run_leaves_no_server(tmp_path: Path, backend: str) -> None:
     tag = uuid.uuid4().hex[:10]
-    result = run_suite(tmp_path, "suites/test_smoke.py", "-k", "GUARD or health", tag=tag)
+    result = run_suite(tmp_path, "suites/test_smoke.py", "-k", "GUARD or health", tag=tag, backend=backend)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert_no_orphans(tag)
 
 
-def test_model_server_difference_fails_with_readable_diffs_and_saves_logs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_model_server_difference_fails_with_readable_diffs_and_saves_logs(tmp_path: Path, backend: str) -> None:
     """Sensitivity: the server reads `roles`, the model assumes `permissions`: the grid must fail."""
     tag = uuid.uuid4().hex[:10]
     result = run_suite(
@@ -78,6 +95,7 @@ def test_model_server_difference_fails_with_readable_diffs_and_saves_logs(tmp_pa
         "-k",
         "test_cell and (NamespaceReaderOnDescribeNamespace or SystemAdminOnListNamespaces or AnonymousOnGetSystemInfo)",
         tag=tag,
+        backend=backend,
     )
     output = result.stdout
     assert result.returncode == 1, output[-3000:]
@@ -97,10 +115,11 @@ def test_model_server_difference_fails_with_readable_diffs_and_saves_logs(tmp_pa
     assert_no_orphans(tag)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_run_leaves_no_server(tmp_path: Path, sig: signal.Signals) -> None:
+def test_an_interrupted_run_leaves_no_server(tmp_path: Path, sig: signal.Signals, backend: str) -> None:
     tag = uuid.uuid4().hex[:10]
-    env = {**os.environ, "AUTHZ_RUN_TAG": tag}
+    env = {**os.environ, "AUTHZ_RUN_TAG": tag, "AUTHZ_BACKEND": backend}
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,8 @@ FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures"
 BASE_CONFIG = FIXTURES / "server.yaml"
 BASE_DYNAMIC_CONFIG = FIXTURES / "dynamicconfig.yaml"
 SERVICES = ("frontend", "internal-frontend", "history", "matching", "worker")
+# Names every server directory and container of this run, so cleanup (and tests) can find exactly them.
+RUN_TAG = os.environ.get("AUTHZ_RUN_TAG") or uuid.uuid4().hex[:10]
 
 
 @dataclass(frozen=True)

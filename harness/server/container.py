@@ -24,7 +24,7 @@ from testcontainers.core.image import DockerImage
 
 from harness.model.rules import parse_version
 from harness.server.backend import RunningServer, ServerStartError, last_lines
-from harness.server.config import RenderedConfig, start_arguments
+from harness.server.config import RUN_TAG, RenderedConfig, start_arguments
 from harness.server.provision import ProvisionedBinary
 from harness.server.readiness import wait_until_serving
 
@@ -110,10 +110,15 @@ def _readable(config: RenderedConfig) -> None:
 
 @atexit.register
 def remove_all() -> None:
+    """Remove every container this run started, including one whose start a Ctrl-C interrupted
+    before the harness knew its id (found by the run label)."""
     for name, container in list(_started.items()):
         with contextlib.suppress(Exception):
             container.stop()
         _started.pop(name, None)
+    with contextlib.suppress(Exception):
+        for leftover in leftover_containers(RUN_TAG):
+            leftover.remove(force=True)
 
 
 class ContainerBackend:
@@ -132,7 +137,6 @@ class ContainerBackend:
             )
         assert self.image is not None
         _readable(config)
-        run_tag = os.environ.get("AUTHZ_RUN_TAG", "run")
         container = (
             DockerContainer(self.image)
             .with_command(start_arguments(parse_version(binary.version), config.config_file))
@@ -141,7 +145,7 @@ class ContainerBackend:
             .with_kwargs(
                 network_mode="host",
                 entrypoint=[BINARY_IN_IMAGE],
-                labels={RUN_LABEL: run_tag},
+                labels={RUN_LABEL: RUN_TAG},
                 working_dir="/tmp",
             )
         )
