@@ -155,6 +155,7 @@ class ServerPool:
             table=load_table(self.binary.version),
             jwks=jwks,
             signing_key=signing,
+            extra_keys=tuple(k for k in keys if k is not signing),
         )
         if guard:
             await target.guard()

@@ -76,6 +76,13 @@ class Target:
             TokenSpec(permissions=permissions, claim_name=claim_name, **spec), key or self.signing_key
         )
 
+    def key_of(self, kty: str) -> SigningKey:
+        """A trusted signing key of this type ("RSA" or "EC")."""
+        for key in (self.signing_key, *self.extra_keys):
+            if key.kty == kty:
+                return key
+        raise LookupError(f"no trusted {kty} signing key for {self.address}")
+
     def admin_token(self) -> MintedToken:
         """The harness's setup token. In a sensitivity run the server may read another claim name than the
         model assumes; setup must still work there, so the admin grant is written under both."""

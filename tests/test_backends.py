@@ -14,7 +14,9 @@ from harness.server.choose import docker_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.skipif(not docker_answers(), reason="no Docker engine answers (start dockerd to run)")
+pytestmark = pytest.mark.skipif(
+    not docker_answers(), reason="no Docker engine answers (start dockerd to run)"
+)
 
 
 def run(backend: str, reports: Path) -> dict[str, object]:
@@ -37,7 +39,9 @@ def test_process_and_container_backends_agree(tmp_path: Path) -> None:
         return {t["nodeid"]: t["verdict"] for t in report["tests"]}  # type: ignore[attr-defined]
 
     def grid(report: dict[str, object]) -> dict[str, str]:
-        return {f"{c['token_shape']}/{c['api']}/{c['namespace_column']}": c["observed"] for c in report["grid"]}  # type: ignore[attr-defined]
+        return {
+            f"{c['token_shape']}/{c['api']}/{c['namespace_column']}": c["observed"] for c in report["grid"]
+        }  # type: ignore[attr-defined]
 
     assert len(verdicts(process)) > 4000
     assert verdicts(process) == verdicts(container)

@@ -21,7 +21,9 @@ BACKENDS = [
     "process",
     pytest.param(
         "container",
-        marks=pytest.mark.skipif(not docker_answers(), reason="no Docker engine answers (start dockerd to run)"),
+        marks=pytest.mark.skipif(
+            not docker_answers(), reason="no Docker engine answers (start dockerd to run)"
+        ),
     ),
 ]
 
@@ -37,7 +39,9 @@ def tagged_servers(tag: str) -> list[str]:
     return found
 
 
-def run_suite(tmp_path: Path, *args: str, tag: str, backend: str = "process") -> subprocess.CompletedProcess[str]:
+def run_suite(
+    tmp_path: Path, *args: str, tag: str, backend: str = "process"
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AUTHZ_RUN_TAG": tag, "AUTHZ_BACKEND": backend}
     return subprocess.run(
         [
@@ -84,7 +88,9 @@ def test_a_passing_run_leaves_no_server(tmp_path: Path, backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_model_server_difference_fails_with_readable_diffs_and_saves_logs(tmp_path: Path, backend: str) -> None:
+def test_model_server_difference_fails_with_readable_diffs_and_saves_logs(
+    tmp_path: Path, backend: str
+) -> None:
     """Sensitivity: the server reads `roles`, the model assumes `permissions`: the grid must fail."""
     tag = uuid.uuid4().hex[:10]
     result = run_suite(
