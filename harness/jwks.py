@@ -151,6 +151,16 @@ class JwksServer:
         with self._lock:
             return {"keys": [dict(j) for j in self._set(path).jwks]}
 
+    def served_body(self, path: str = DEFAULT_PATH) -> bytes:
+        """The bytes a fetch of `path` gets now (the fault's body if one is set): the model's input."""
+        with self._lock:
+            ks = self._sets.get(path)
+            if ks is None:
+                return b'{"error":"no such key set"}'
+            if ks.fault is not None and ks.fault.body is not None:
+                return ks.fault.body
+            return json.dumps({"keys": ks.jwks}).encode()
+
     # -- faults ------------------------------------------------------------------------------
     def set_fault(self, fault: Fault | None, path: str = DEFAULT_PATH) -> None:
         with self._lock:
@@ -197,10 +207,10 @@ class JwksServer:
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         path = request.path.split("?", 1)[0]
+        body = self.served_body(path)
         with self._lock:
             ks = self._sets.get(path)
             fault = ks.fault if ks else None
-            body = json.dumps({"keys": ks.jwks}).encode() if ks else b'{"error":"no such key set"}'
             kids = tuple(str(j.get("kid", "")) for j in ks.jwks) if ks else ()
         status = 200 if ks else 404
         if fault is not None:
@@ -208,7 +218,6 @@ class JwksServer:
                 time.sleep(fault.delay)  # simulated slowness of the endpoint, not synchronisation
             status = fault.status
             if fault.body is not None:
-                body = fault.body
                 kids = ()
         try:
             request.send_response(status)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from harness.model.claims import PublishedKey
+from harness.model.keyset import jwk_fingerprint
 
 Alg = Literal["RS256", "ES256", "ES384", "ES512", "RS384", "RS512", "PS256"]
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -42,10 +42,8 @@ class SigningKey:
 
     @property
     def fingerprint(self) -> str:
-        der = self.private.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        return hashlib.sha256(der).hexdigest()[:16]
+        """The same identity the model computes from the public JWK (harness.model.keyset)."""
+        return jwk_fingerprint(self.public_jwk())
 
     def public_jwk(self, *, kid: str | None = None) -> dict[str, Any]:
         public = self.private.public_key()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -133,13 +134,7 @@ class ServerPool:
     async def _start(self, settings: ServerSettings, jwks: JwksServer, guard: bool = True) -> Target:
         assert self._backend is not None and self.binary is not None
         if self.options.mutations and not settings.unmodelled:
-            settings = ServerSettings(
-                authorization=settings.authorization,
-                unmodelled=dict(self.options.mutations),
-                refresh_interval=settings.refresh_interval,
-                key_source_uris=settings.key_source_uris,
-                dynamic_config=settings.dynamic_config,
-            )
+            settings = dataclasses.replace(settings, unmodelled=dict(self.options.mutations))
         directory = Path(tempfile.mkdtemp(prefix=f"authz-server-{RUN_TAG}-"))
         config = render(directory, [jwks.url()], settings)
         running = await self._backend.start(self.binary, config)

@@ -84,12 +84,21 @@ class Target:
         raise LookupError(f"no trusted {kty} signing key for {self.address}")
 
     def admin_token(self) -> MintedToken:
-        """The harness's setup token. In a sensitivity run the server may read another claim name than the
-        model assumes; setup must still work there, so the admin grant is written under both."""
-        grant = [f"{self.rules.system_scope}:admin"]
+        """The harness's setup token, shaped for this server's config (claim name, regex, audience).
+
+        In a sensitivity run the server may read another claim name than the model assumes; setup must
+        still work there, so the admin grant is written under both."""
+        grant = [self.settings.admin_permission or f"{self.rules.system_scope}:admin"]
         mutated = self.settings.unmodelled.get("permissionsClaimName")
-        extra = {str(mutated): grant} if mutated else {}
-        return self.mint(grant, sub="conformance-admin", extra=extra)
+        extra: dict[str, Any] = {str(mutated): grant} if mutated else {}
+        audience = self.auth_config.audience if self.rules.audience_supported else ""
+        return self.mint(grant, sub="conformance-admin", extra=extra, aud=audience or None)
+
+    def auth_metadata(self, token: MintedToken | None) -> dict[str, str]:
+        """The call metadata carrying a token, under the header name this server reads."""
+        if token is None:
+            return {}
+        return {self.auth_config.effective_header_name(self.rules).lower(): token.authorization}
 
     # -- clients ----------------------------------------------------------------------------
     async def client(self, token: MintedToken | None, namespace: str = SUITE_NAMESPACE) -> Client:
@@ -141,9 +150,7 @@ class Target:
                 f"PERMISSION_DENIED 'Request unauthorized.'. Set global.authorization.authorizer: default and "
                 f"claimMapper: default (and a jwtKeyProvider) on the server under test."
             )
-        admin = await prober.probe(
-            method, SUITE_NAMESPACE, {"authorization": self.admin_token().authorization}, request
-        )
+        admin = await prober.probe(method, SUITE_NAMESPACE, self.auth_metadata(self.admin_token()), request)
         if admin.outcome is not Outcome.ALLOWED:
             raise KeysNotTrusted(
                 f"the server at {self.address} refuses the harness's {self.rules.system_scope}:admin token "
@@ -155,7 +162,7 @@ class Target:
     async def ensure_namespaces(
         self, names: Sequence[str] = SUITE_NAMESPACES, deadline: float = 30.0
     ) -> None:
-        admin = {"authorization": self.admin_token().authorization}
+        admin = self.auth_metadata(self.admin_token())
         prober = await self.prober()
         client = prober.client
         for name in names:

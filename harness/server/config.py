@@ -38,6 +38,8 @@ class ServerSettings:
     refresh_interval: str = "2s"
     key_source_uris: Sequence[str] | None = None
     dynamic_config: Mapping[str, Any] = field(default_factory=dict)
+    # How the harness's setup token spells system admin where a permissionsRegex changes the format.
+    admin_permission: str = ""
 
     def key(self) -> str:
         """A stable identity: one running server per distinct settings."""
@@ -48,6 +50,7 @@ class ServerSettings:
                 self.refresh_interval,
                 tuple(self.key_source_uris or ()),
                 sorted((k, repr(v)) for k, v in self.dynamic_config.items()),
+                self.admin_permission,
             )
         )
 

@@ -1,0 +1,90 @@
+"""The default token key provider (default_token_key_provider.go) as pure functions: which keys the
+server holds after a fetch of its key sources. Keys are identified by a fingerprint computed from the
+JWK's public members, so the model needs no crypto."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.model.claims import KeyRing, PublishedKey
+
+_EC_CURVES = {"P-256", "P-384", "P-521"}
+
+
+def jwk_fingerprint(jwk: Mapping[str, Any]) -> str:
+    """RFC 7638-style: sha256 over the required public members, in a canonical order."""
+    kty = jwk.get("kty")
+    members = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}.get(
+        str(kty), ("kty",)
+    )
+    canonical = json.dumps({m: jwk.get(m) for m in members}, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+class KeySetRefused(ValueError):
+    """The whole document fails to decode (go-jose's JSONWebKeySet has no per-key skip)."""
+
+
+def parse_key_set(body: bytes) -> list[PublishedKey]:
+    """Keys the provider takes from one document, in order. Raises KeySetRefused where go-jose fails."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise KeySetRefused(f"not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise KeySetRefused("not a JSON object")
+    keys = document.get("keys") or []
+    if not isinstance(keys, list):
+        raise KeySetRefused("keys is not an array")
+    found: list[PublishedKey] = []
+    for jwk in keys:
+        if not isinstance(jwk, dict):
+            raise KeySetRefused("a key is not an object")
+        kty = jwk.get("kty")
+        kid = str(jwk.get("kid", ""))
+        if kty == "RSA":
+            if not jwk.get("n") or not jwk.get("e"):
+                raise KeySetRefused("RSA key without n or e")
+            found.append(PublishedKey("RSA", kid, jwk_fingerprint(jwk)))
+        elif kty == "EC":
+            if jwk.get("crv") not in _EC_CURVES:
+                raise KeySetRefused(f"unsupported curve {jwk.get('crv')!r}")
+            found.append(PublishedKey("EC", kid, jwk_fingerprint(jwk), str(jwk["crv"])))
+        elif kty == "OKP":
+            if jwk.get("crv") != "Ed25519":
+                raise KeySetRefused(f"unsupported OKP curve {jwk.get('crv')!r}")
+            # parsed, then skipped with a warning: not an RSA or ECDSA key
+        elif kty == "oct":
+            pass  # parsed as a symmetric key, then skipped with a warning
+        else:
+            raise KeySetRefused(f"unknown kty {kty!r}")
+    return found
+
+
+@dataclass(frozen=True)
+class SourceAnswer:
+    """What one key source URI gave: a connection error, or a body (the HTTP status is never checked)."""
+
+    body: bytes | None  # None: the request failed (refused, reset)
+
+
+def refresh(previous: KeyRing, answers: Sequence[SourceAnswer]) -> KeyRing:
+    """updateKeys: new maps from all sources, swapped in whole; any failure keeps every old key."""
+    keys: list[PublishedKey] = []
+    for answer in answers:
+        if answer.body is None:
+            return previous
+        try:
+            keys.extend(parse_key_set(answer.body))
+        except KeySetRefused:
+            return previous
+    # Per type, a later key with the same kid replaces an earlier one (map assignment).
+    latest: dict[tuple[str, str], PublishedKey] = {}
+    for key in keys:
+        latest.pop((key.kty, key.kid), None)
+        latest[(key.kty, key.kid)] = key
+    return KeyRing(tuple(latest.values()))
