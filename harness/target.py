@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import duration_pb2
-from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
+from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceRequest,
+    DescribeTaskQueueRequest,
+    RegisterNamespaceRequest,
+    StartWorkflowExecutionRequest,
+    TerminateWorkflowExecutionRequest,
+)
 from temporalio.client import Client
 from temporalio.service import ConnectConfig, RPCError, RPCStatusCode, ServiceClient
 
@@ -179,20 +188,42 @@ class Target:
                 if err.status != RPCStatusCode.ALREADY_EXISTS:
                     raise
 
-        async def all_visible() -> bool:
-            for name in names:
-                try:
-                    await client.workflow_service.describe_namespace(
-                        DescribeNamespaceRequest(namespace=name), metadata=admin, retry=False
-                    )
-                except RPCError:
-                    return False
+        async def usable(name: str) -> bool:
+            # Frontend, history and matching each cache namespaces (refreshed every 2 s): a namespace is
+            # usable once a workflow can start in it and matching knows it, not when the database has it.
+            probe = f"authz-readiness-{uuid.uuid4().hex[:8]}"
+            try:
+                await client.workflow_service.start_workflow_execution(
+                    StartWorkflowExecutionRequest(
+                        namespace=name,
+                        workflow_id=probe,
+                        workflow_type=WorkflowType(name="AuthzReadinessProbe"),
+                        task_queue=TaskQueue(name="authz-readiness-probe"),
+                        request_id=probe,
+                    ),
+                    metadata=admin,
+                    retry=False,
+                )
+                await client.workflow_service.terminate_workflow_execution(
+                    TerminateWorkflowExecutionRequest(
+                        namespace=name, workflow_execution=WorkflowExecution(workflow_id=probe), reason="readiness"
+                    ),
+                    metadata=admin,
+                    retry=False,
+                )
+                await client.workflow_service.describe_task_queue(
+                    DescribeTaskQueueRequest(namespace=name, task_queue=TaskQueue(name="authz-readiness-probe")),
+                    metadata=admin,
+                    retry=False,
+                )
+            except RPCError:
+                return False
             return True
 
-        await until_async(
-            all_visible, deadline=deadline, interval=0.1, what=f"namespaces {list(names)} visible"
-        )
+        async def all_usable() -> bool:
+            return all([await usable(name) for name in names])
 
+        await until_async(all_usable, deadline=deadline, interval=0.2, what=f"namespaces {list(names)} usable")
 
 def bearer(token: MintedToken | None) -> dict[str, str]:
     return {"authorization": token.authorization} if token else {}
