@@ -206,13 +206,17 @@ class Target:
                 )
                 await client.workflow_service.terminate_workflow_execution(
                     TerminateWorkflowExecutionRequest(
-                        namespace=name, workflow_execution=WorkflowExecution(workflow_id=probe), reason="readiness"
+                        namespace=name,
+                        workflow_execution=WorkflowExecution(workflow_id=probe),
+                        reason="readiness",
                     ),
                     metadata=admin,
                     retry=False,
                 )
                 await client.workflow_service.describe_task_queue(
-                    DescribeTaskQueueRequest(namespace=name, task_queue=TaskQueue(name="authz-readiness-probe")),
+                    DescribeTaskQueueRequest(
+                        namespace=name, task_queue=TaskQueue(name="authz-readiness-probe")
+                    ),
                     metadata=admin,
                     retry=False,
                 )
@@ -223,7 +227,10 @@ class Target:
         async def all_usable() -> bool:
             return all([await usable(name) for name in names])
 
-        await until_async(all_usable, deadline=deadline, interval=0.2, what=f"namespaces {list(names)} usable")
+        await until_async(
+            all_usable, deadline=deadline, interval=0.2, what=f"namespaces {list(names)} usable"
+        )
+
 
 def bearer(token: MintedToken | None) -> dict[str, str]:
     return {"authorization": token.authorization} if token else {}

@@ -43,3 +43,15 @@ async def until_async(
         if time.monotonic() >= end:
             raise DeadlineExceeded(f"{what} not reached within {deadline:.1f}s")
         await asyncio.sleep(interval)
+
+
+async def clock_reaches(
+    instant: float, *, what: str = "time", clock: Callable[[], float] = time.time
+) -> None:
+    """Wait (without blocking the event loop) until `clock()` >= instant: for tests about time itself,
+    such as a token's exp, where the clock is the very thing being waited for."""
+
+    async def reached() -> bool:
+        return clock() >= instant
+
+    await until_async(reached, deadline=max(0.0, instant - clock()) + 5, interval=0.02, what=what)

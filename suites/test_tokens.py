@@ -21,7 +21,7 @@ from harness.target import SUITE_NAMESPACE, Target
 from harness.tokens import MintedToken, TokenSpec, mint
 from harness.types import Outcome
 from harness.verdict import Evidence, check
-from harness.wait import until
+from harness.wait import clock_reaches
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -282,9 +282,9 @@ async def test_exp_equal_to_now_is_expired(target: Target, evidence: Evidence) -
     boundary = int(time.time()) + 2
     token = mint(TokenSpec(permissions=WRITE, exp_in=None, extra={"exp": boundary}), target.signing_key)
     credential, metadata = bearer_credential(token)
-    until(lambda: time.time() >= boundary - 1, deadline=5, what="one second before exp")
+    await clock_reaches(boundary - 1, what="one second before exp")
     before = await compare(target, credential, metadata, calls, now=boundary - 1)
-    until(lambda: time.time() >= boundary, deadline=5, what="exp")
+    await clock_reaches(boundary, what="exp")
     at = await compare(target, credential, metadata, calls, now=boundary)
     evidence.expected = {"now=exp-1": before.expected["read"], "now=exp": at.expected["read"]}
     evidence.observed = {"now=exp-1": before.observed["read"], "now=exp": at.observed["read"]}

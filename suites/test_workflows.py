@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from google.protobuf import duration_pb2
-from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest, UpdateNamespaceRequest
 from temporalio.api.namespace.v1 import UpdateNamespaceInfo
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest, UpdateNamespaceRequest
 from temporalio.client import (
     Client,
     Schedule,
@@ -66,11 +66,18 @@ async def test_worker_with_read_and_write_completes_work(target: Target, evidenc
     tq = queue()
     async with worker(client, tq):
         results = await asyncio.gather(
-            *(client.execute_workflow(ParentWorkflow.run, f"n{i}", id=f"rw-{uuid.uuid4()}", task_queue=tq) for i in range(5))
+            *(
+                client.execute_workflow(ParentWorkflow.run, f"n{i}", id=f"rw-{uuid.uuid4()}", task_queue=tq)
+                for i in range(5)
+            )
         )
     evidence.expected = [f"Hello, n{i}!" for i in range(5)]
     evidence.observed = results
-    evidence.claims, evidence.namespace, evidence.api = token.evidence(), NS, "worker + child workflows + activities"
+    evidence.claims, evidence.namespace, evidence.api = (
+        token.evidence(),
+        NS,
+        "worker + child workflows + activities",
+    )
     check(evidence, "AUTHZ-WORKFLOW-002")
 
 
@@ -88,9 +95,7 @@ async def test_worker_role_alone_cannot_poll(target: Target, evidence: Evidence)
         failure = str(exc)
     description = await handle.describe()
     history = [e async for e in handle.fetch_history_events()]
-    model = target.expect(
-        _credential(token), CallTarget(f"/{WORKFLOW_SERVICE}/PollWorkflowTaskQueue", NS)
-    )
+    model = target.expect(_credential(token), CallTarget(f"/{WORKFLOW_SERVICE}/PollWorkflowTaskQueue", NS))
     evidence.expected = {"poll": expected_outcome(model.decision), "worker_failed": True, "progressed": False}
     evidence.observed = {
         "poll": Outcome.DENIED if "Request unauthorized." in failure else Outcome.ALLOWED,
@@ -99,7 +104,10 @@ async def test_worker_role_alone_cannot_poll(target: Target, evidence: Evidence)
     }
     evidence.claims, evidence.namespace, evidence.api = token.evidence(), NS, "Worker.run"
     evidence.reason = model.reason
-    evidence.extra = {"worker_error": failure[:300], "workflow_status": description.status.name if description.status else ""}
+    evidence.extra = {
+        "worker_error": failure[:300],
+        "workflow_status": description.status.name if description.status else "",
+    }
     check(evidence, "AUTHZ-WORKFLOW-003")
     await handle.terminate()
 
@@ -118,18 +126,29 @@ async def test_reader_reads_but_cannot_act(target: Target, evidence: Evidence) -
     tq = queue()
     wf_id = f"guestbook-{uuid.uuid4()}"
     async with worker(writer, tq):
-        handle: WorkflowHandle[Any, Any] = await writer.start_workflow(GuestbookWorkflow.run, id=wf_id, task_queue=tq)
+        handle: WorkflowHandle[Any, Any] = await writer.start_workflow(
+            GuestbookWorkflow.run, id=wf_id, task_queue=tq
+        )
         await handle.signal(GuestbookWorkflow.sign, "writer")
         as_reader = reader.get_workflow_handle(wf_id)
         actions: dict[str, tuple[str, Callable[[], Awaitable[Any]]]] = {
             "describe": ("DescribeWorkflowExecution", as_reader.describe),
-            "list": ("ListWorkflowExecutions", lambda: _drain(reader.list_workflows(f"WorkflowId = '{wf_id}'"))),
+            "list": (
+                "ListWorkflowExecutions",
+                lambda: _drain(reader.list_workflows(f"WorkflowId = '{wf_id}'")),
+            ),
             "count": ("CountWorkflowExecutions", lambda: reader.count_workflows()),
             "query": ("QueryWorkflow", lambda: as_reader.query(GuestbookWorkflow.count)),
             "history": ("GetWorkflowExecutionHistory", lambda: as_reader.fetch_history()),
-            "start": ("StartWorkflowExecution", lambda: reader.start_workflow(HelloWorkflow.run, "r", id=f"r-{uuid.uuid4()}", task_queue=tq)),
+            "start": (
+                "StartWorkflowExecution",
+                lambda: reader.start_workflow(HelloWorkflow.run, "r", id=f"r-{uuid.uuid4()}", task_queue=tq),
+            ),
             "signal": ("SignalWorkflowExecution", lambda: as_reader.signal(GuestbookWorkflow.sign, "reader")),
-            "update": ("UpdateWorkflowExecution", lambda: as_reader.execute_update(GuestbookWorkflow.sign_and_count, "reader")),
+            "update": (
+                "UpdateWorkflowExecution",
+                lambda: as_reader.execute_update(GuestbookWorkflow.sign_and_count, "reader"),
+            ),
             "cancel": ("RequestCancelWorkflowExecution", as_reader.cancel),
             "terminate": ("TerminateWorkflowExecution", lambda: as_reader.terminate("reader")),
         }
@@ -175,7 +194,9 @@ async def test_namespace_administration_by_role(target: Target, evidence: Eviden
         request = RegisterNamespaceRequest(
             namespace=namespace, workflow_execution_retention_period=duration_pb2.Duration(seconds=86400)
         )
-        return (await outcome_of(service.register_namespace(request, metadata=target.auth_metadata(token))))[0]
+        return (await outcome_of(service.register_namespace(request, metadata=target.auth_metadata(token))))[
+            0
+        ]
 
     system_admin = [f"{target.rules.system_scope}:admin"]
     observed = {
@@ -190,12 +211,16 @@ async def test_namespace_administration_by_role(target: Target, evidence: Eviden
 
     def model(perms: list[str], api: str, namespace: str) -> Outcome:
         cred = _credential(target.mint(perms))
-        return expected_outcome(target.expect(cred, CallTarget(f"/{WORKFLOW_SERVICE}/{api}", namespace)).decision)
+        return expected_outcome(
+            target.expect(cred, CallTarget(f"/{WORKFLOW_SERVICE}/{api}", namespace)).decision
+        )
 
     evidence.expected = {
         "writer_updates": model([f"{NS}:write"], "UpdateNamespace", NS),
         "ns_admin_updates": model([f"{NS}:admin"], "UpdateNamespace", NS),
-        "system_writer_registers": model([f"{target.rules.system_scope}:write"], "RegisterNamespace", scratch),
+        "system_writer_registers": model(
+            [f"{target.rules.system_scope}:write"], "RegisterNamespace", scratch
+        ),
         "system_admin_registers": model(system_admin, "RegisterNamespace", scratch),
         "system_admin_updates": model(system_admin, "UpdateNamespace", scratch),
         "ns_admin_of_other_updates": model([f"{NS}:admin"], "UpdateNamespace", scratch),
@@ -216,7 +241,9 @@ async def test_schedule_created_by_a_writer_fires(target: Target, evidence: Evid
         handle = await client.create_schedule(
             schedule_id,
             Schedule(
-                action=ScheduleActionStartWorkflow(HelloWorkflow.run, "schedule", id=f"{schedule_id}-wf", task_queue=tq),
+                action=ScheduleActionStartWorkflow(
+                    HelloWorkflow.run, "schedule", id=f"{schedule_id}-wf", task_queue=tq
+                ),
                 spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=1))]),
             ),
         )
@@ -226,13 +253,17 @@ async def test_schedule_created_by_a_writer_fires(target: Target, evidence: Evid
                 description = await handle.describe()
                 for action in description.info.recent_actions:
                     run = action.action
-                    result_handle = client.get_workflow_handle(run.workflow_id, run_id=run.first_execution_run_id)
+                    result_handle = client.get_workflow_handle(
+                        run.workflow_id, run_id=run.first_execution_run_id
+                    )
                     info = await result_handle.describe()
                     if info.status and info.status.name == "COMPLETED":
                         return str(await result_handle.result())
                 return None
 
-            result = await until_async(completed_run, deadline=45, interval=0.5, what="a scheduled run completed")
+            result = await until_async(
+                completed_run, deadline=45, interval=0.5, what="a scheduled run completed"
+            )
         finally:
             await handle.delete()
     evidence.expected, evidence.observed = "Hello, schedule!", result
