@@ -41,7 +41,7 @@ class WorkflowStream:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def results(self, timeout: float) -> dict[str, Any]:
+    async def results(self, deadline: float) -> dict[str, Any]:
         """Waits for every started workflow; returns name -> result or the error text."""
 
         async def one(handle: WorkflowHandle[Any, Any]) -> Any:
@@ -50,7 +50,7 @@ class WorkflowStream:
             except Exception as exc:
                 return f"ERROR: {exc}"
 
-        values = await asyncio.wait_for(asyncio.gather(*(one(h) for _, h in self.handles)), timeout)
+        values = await asyncio.wait_for(asyncio.gather(*(one(h) for _, h in self.handles)), deadline)
         return {name: value for (name, _), value in zip(self.handles, values, strict=True)}
 
     def count(self, results: dict[str, Any], expected: Callable[[str], Any]) -> dict[str, int]:

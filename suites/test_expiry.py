@@ -122,7 +122,7 @@ async def test_refreshed_token_survives_many_expiry_periods(
         stream.begin()
         await clock_reaches(started + periods * LIFETIME, what="four expiry periods", clock=time.monotonic)
         await stream.stop()
-        results = await stream.results(timeout=60)
+        results = await stream.results(deadline=60)
     counts = stream.count(results, lambda name: f"Hello, {name}!")
     refused = refusals(server) - refused_before
     recorder.metric(

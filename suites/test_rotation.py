@@ -112,7 +112,7 @@ async def test_rotation_mid_run_loses_nothing(
             # A little more load after the rotation, then collect everything.
             jwks.wait_for_fetches(1, after=time.monotonic(), deadline=INTERVAL + 5)
             await stream.stop()
-            results = await stream.results(timeout=60)
+            results = await stream.results(deadline=60)
         counts = stream.count(results, lambda name: f"Hello, {name}!")
 
     recorder.metric("rotation_new_key_pickup_s", round(pickup, 3))
