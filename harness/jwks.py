@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import threading
@@ -14,6 +15,11 @@ from typing import Any
 from harness.keys import SigningKey
 
 DEFAULT_PATH = "/jwks.json"
+
+
+class FetchTimeout(AssertionError, TimeoutError):
+    """The server did not fetch the key set when it should have: a finding about the server's refresh,
+    so it fails the test (an AssertionError), not the harness."""
 
 
 @dataclass(frozen=True)
@@ -191,11 +197,19 @@ class JwksServer:
                     return seen[:count]
                 remaining = end - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError(
-                        f"JWKS {path}: {len(seen)} of {count} fetches within {deadline:.1f}s "
-                        f"(is refreshInterval > 0?)"
+                    raise FetchTimeout(
+                        f"JWKS {path}: {len(seen)} of {count} fetches within {deadline:.1f}s: the server did "
+                        f"not refresh its keys in time (is jwtKeyProvider.refreshInterval > 0 and short?)"
                     )
                 self._fetched.wait(remaining)
+
+    async def fetched(
+        self, count: int, *, after: float, deadline: float, path: str = DEFAULT_PATH
+    ) -> list[Fetch]:
+        """wait_for_fetches without blocking the event loop (workers keep running meanwhile)."""
+        return await asyncio.to_thread(
+            self.wait_for_fetches, count, after=after, deadline=deadline, path=path
+        )
 
     def log_lines(self) -> list[str]:
         """The fetch log as text for reports: paths, times, kids, never key material."""
@@ -219,16 +233,14 @@ class JwksServer:
             status = fault.status
             if fault.body is not None:
                 kids = ()
-        try:
-            request.send_response(status)
-            request.send_header("Content-Type", "application/json")
-            request.send_header("Content-Length", str(len(body)))
-            request.end_headers()
-            request.wfile.write(body)
-        finally:
-            with self._fetched:
-                now = time.time()
-                self._fetches.append(
-                    Fetch(path, now, time.monotonic(), status, kids, fault.name if fault else "")
-                )
-                self._fetched.notify_all()
+        # Logged before the answer goes out, so a client that got the answer always finds it in the log.
+        with self._fetched:
+            self._fetches.append(
+                Fetch(path, time.time(), time.monotonic(), status, kids, fault.name if fault else "")
+            )
+            self._fetched.notify_all()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)

@@ -79,7 +79,7 @@ async def until_outcome(server: Target, token: MintedToken, want: Outcome, deadl
 
 async def refreshes_after(jwks: JwksServer, mark: float, count: int = 2) -> None:
     """`count` fetches after `mark`: the second one starting proves the first was fully processed."""
-    jwks.wait_for_fetches(count, after=mark, deadline=count * INTERVAL + 10)
+    await jwks.fetched(count, after=mark, deadline=count * INTERVAL + 10)
 
 
 async def failed_refreshes(server: Target, count: int) -> None:
@@ -109,7 +109,7 @@ async def test_endpoint_down_at_start_then_up(
         assert await decision(server, token, ring) is Outcome.DENIED
         mark = time.monotonic()
         jwks.resume_listening()
-        jwks.wait_for_fetches(1, after=mark, deadline=INTERVAL + 10)
+        await jwks.fetched(1, after=mark, deadline=INTERVAL + 10)
         ring = refresh(ring, [answer(jwks)])
         latency = await until_outcome(server, token, Outcome.ALLOWED, deadline=INTERVAL + 5)
         await decision(server, token, ring, evidence)
@@ -174,7 +174,7 @@ async def test_an_empty_key_set_drops_every_key_whatever_the_status(
         assert await decision(server, token, ring) is Outcome.ALLOWED
         mark = time.monotonic()
         jwks.set_fault(Fault(status=status, body=b'{"keys": []}', name=f"empty-{status}"))
-        jwks.wait_for_fetches(1, after=mark, deadline=INTERVAL + 10)
+        await jwks.fetched(1, after=mark, deadline=INTERVAL + 10)
         ring = refresh(ring, [answer(jwks)])
         await until_outcome(server, token, Outcome.DENIED, deadline=5)
         assert await decision(server, token, ring, evidence) is Outcome.DENIED
@@ -195,7 +195,7 @@ async def test_slow_endpoint_keeps_tokens_working_and_then_updates(
         # While a 3 s fetch hangs (the server's HTTP client has no timeout), the old keys keep working.
         for _ in range(3):
             assert await decision(server, token_for(server, key), ring) is Outcome.ALLOWED
-        jwks.wait_for_fetches(1, after=mark, deadline=3 * INTERVAL + 10)
+        await jwks.fetched(1, after=mark, deadline=3 * INTERVAL + 10)
         jwks.set_fault(None)
         ring = refresh(ring, [answer(jwks)])
         await until_outcome(server, token_for(server, newer), Outcome.ALLOWED, deadline=5)

@@ -88,7 +88,7 @@ async def test_rotation_mid_run_loses_nothing(
         ):
             stream.begin()
             # Publish right after a refresh, so the next one is a whole interval away.
-            jwks.wait_for_fetches(1, after=time.monotonic(), deadline=INTERVAL + 5)
+            await jwks.fetched(1, after=time.monotonic(), deadline=INTERVAL + 5)
             jwks.publish(new)
             published = time.monotonic()
             before_refresh = await read_outcome(server, new)
@@ -110,7 +110,7 @@ async def test_rotation_mid_run_loses_nothing(
             )
             ring = refresh(ring, [SourceAnswer(jwks.served_body())])
             # A little more load after the rotation, then collect everything.
-            jwks.wait_for_fetches(1, after=time.monotonic(), deadline=INTERVAL + 5)
+            await jwks.fetched(1, after=time.monotonic(), deadline=INTERVAL + 5)
             await stream.stop()
             results = await stream.results(deadline=60)
         counts = stream.count(results, lambda name: f"Hello, {name}!")

@@ -257,10 +257,18 @@ CASES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def decoy(target: Target) -> None:
+    """Serve the attacker's key at a decoy path of the fixture, and let two refreshes pass: a server that
+    (wrongly) trusted the decoy would hold the attacker's key by then."""
+    if target.jwks is None:
+        return
+    target.jwks.replace([ATTACKER], path=DECOY_PATH)
+    target.jwks.wait_for_fetches(2, after=time.monotonic(), deadline=15)
+
+
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.req(c.req), id=c.id) for c in CASES])
-async def test_case(case: Case, target: Target, evidence: Evidence) -> None:
-    if target.jwks is not None:
-        target.jwks.replace([ATTACKER], path=DECOY_PATH)
+async def test_case(case: Case, target: Target, evidence: Evidence, decoy: None) -> None:
     credential, metadata, token = case.build(target)
     calls = role_calls(NS)
     comparison = await compare(target, credential, metadata, calls)

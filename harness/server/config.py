@@ -100,11 +100,14 @@ def render(
     auth = doc["global"]["authorization"]
     uris = list(settings.key_source_uris) if settings.key_source_uris is not None else list(jwks_urls)
     auth["jwtKeyProvider"] = {"keySourceURIs": uris, "refreshInterval": settings.refresh_interval}
-    for key, value in {**settings.authorization, **settings.unmodelled}.items():
+    for key, value in settings.authorization.items():
         if value is None:
             auth.pop(key, None)
         else:
             auth[key] = copy.deepcopy(value)
+    base_url = uris[0].split("/", 3)[:3] if uris else []
+    for key, value in settings.unmodelled.items():
+        _mutate(auth, key, value, "/".join(base_url))
 
     dynamic: dict[str, Any] = yaml.safe_load(BASE_DYNAMIC_CONFIG.read_text()) or {}
     for key, value in settings.dynamic_config.items():
@@ -123,6 +126,22 @@ def render(
         http_address=f"{host}:{frontend['httpPort']}",
         document=doc,
     )
+
+
+def _mutate(auth: dict[str, Any], key: str, value: Any, jwks_base: str) -> None:
+    """Sensitivity mutations: `a.b` sets a nested key, `a.b+` appends to a list; `{jwks}` in a value is
+    the harness JWKS's base URL (so a mutation can add one of the fixture's paths as a key source)."""
+    if isinstance(value, str):
+        value = value.replace("{jwks}", jwks_base)
+    append = key.endswith("+")
+    path = key.rstrip("+").split(".")
+    node = auth
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    if append:
+        node.setdefault(path[-1], []).append(value)
+    else:
+        node[path[-1]] = value
 
 
 def start_arguments(version: tuple[int, int, int], config_file: Path) -> list[str]:
