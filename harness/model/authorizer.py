@@ -96,3 +96,27 @@ def _authorize_pre_1_22(claims: Claims, target: CallTarget, rules: ServerRules) 
     if ns_role >= Role.READER and read_only_ns:
         return Decision.ALLOW, "1.21: namespace reader on a read-only namespace API"
     return Decision.DENY, "1.21: no sufficient role"
+
+
+def authorize_cross_namespace_command(
+    claims: Claims | None,
+    target_namespace: str,
+    api: str,
+    rules: ServerRules,
+    table: ApiTable,
+    enabled: bool | None = None,
+) -> tuple[Decision, bool, str]:
+    """A workflow-task completion carrying a command aimed at another namespace (signal, child start,
+    cancel). Returns (the RespondWorkflowTaskCompleted decision, whether the command takes effect, why).
+
+    1.30+ re-authorizes `api` in the target namespace when system.enableCrossNamespaceCommands is on; older
+    servers never check the target. With the setting off, history refuses the command either way."""
+    enabled = rules.cross_namespace_commands_default if enabled is None else enabled
+    if not enabled:
+        return Decision.ALLOW, False, "cross-namespace commands disabled: history refuses the command"
+    if not rules.cross_namespace_reauthorized:
+        return Decision.ALLOW, True, "before 1.30 the target namespace is never checked"
+    decision, reason = authorize(
+        claims, CallTarget(f"/temporal.api.workflowservice.v1.WorkflowService/{api}", target_namespace), rules, table
+    )
+    return decision, decision is Decision.ALLOW, f"re-authorized in {target_namespace!r}: {reason}"

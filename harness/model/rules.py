@@ -31,6 +31,8 @@ class ServerRules:
     header_name_configurable: bool  # authHeaderName, 1.23+
     header_name_case_insensitive: bool  # md.Get, 1.24+
     file_jwks_supported: bool  # file:// key sources, 1.32+
+    cross_namespace_reauthorized: bool  # 1.30+: commands targeting another namespace are re-authorized there
+    cross_namespace_commands_default: bool  # system.enableCrossNamespaceCommands default (false since 1.30)
 
     @property
     def era(self) -> str:
@@ -55,6 +57,8 @@ def rules_for(version: str | tuple[int, int, int]) -> ServerRules:
         header_name_configurable=v >= (1, 23, 0),
         header_name_case_insensitive=v >= (1, 24, 0),
         file_jwks_supported=v >= (1, 32, 0),
+        cross_namespace_reauthorized=v >= (1, 30, 0),
+        cross_namespace_commands_default=v < (1, 30, 0),
     )
 
 
