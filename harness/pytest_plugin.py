@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from hypothesis import settings
 
 from harness.report.html import write_html
 from harness.report.recorder import CaseRecord, Recorder
@@ -25,6 +26,11 @@ from harness.session import HarnessConfigError, RunOptions, ServerPool
 from harness.target import AuthNotEnforced, KeysNotTrusted, Target
 from harness.types import Verdict
 from harness.verdict import Evidence, Mismatch
+
+# Hypothesis profiles: "default" for every run (CI gets hypothesis's own derandomized "ci" profile when
+# CI is set), "long" for `nox -s fuzz`.
+settings.register_profile("default", max_examples=40)
+settings.register_profile("long", max_examples=1000)
 
 RECORDER = pytest.StashKey[Recorder]()
 EVIDENCE = pytest.StashKey[Evidence]()

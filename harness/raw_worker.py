@@ -76,11 +76,17 @@ def signal_external(namespace: str, workflow_id: str, signal: str, value: str) -
 
 
 async def respond(
-    prober: Prober, namespace: str, task_token: bytes, commands: Sequence[Command], metadata: Mapping[str, str]
+    prober: Prober,
+    namespace: str,
+    task_token: bytes,
+    commands: Sequence[Command],
+    metadata: Mapping[str, str],
 ) -> Observation:
     request = RespondWorkflowTaskCompletedRequest(
         namespace=namespace, task_token=task_token, commands=list(commands), identity="authz-raw-worker"
     )
     return await prober.observe(
-        prober.client.workflow_service.respond_workflow_task_completed(request, metadata=dict(metadata), retry=False)
+        prober.client.workflow_service.respond_workflow_task_completed(
+            request, metadata=dict(metadata), retry=False
+        )
     )

@@ -36,7 +36,9 @@ async def signalled(client: ServiceClient, workflow_id: str, metadata: dict[str,
         metadata=metadata,
         retry=False,
     )
-    return any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED for e in history.history.events)
+    return any(
+        e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED for e in history.history.events
+    )
 
 
 @pytest.mark.req("AUTHZ-XNS-001")
@@ -85,5 +87,7 @@ async def test_signal_into_another_namespace(
     evidence.claims, evidence.namespace = worker_token.evidence(), f"{A} -> {B}"
     evidence.api, evidence.reason = "RespondWorkflowTaskCompleted[SignalExternalWorkflowExecution]", reason
     evidence.status, evidence.message = answer.status, answer.message
-    evidence.extra = {"enableCrossNamespaceCommands": enabled or server.rules.cross_namespace_commands_default}
+    evidence.extra = {
+        "enableCrossNamespaceCommands": enabled or server.rules.cross_namespace_commands_default
+    }
     check(evidence, "AUTHZ-XNS-001")

@@ -37,7 +37,9 @@ async def run_hello(target: Target, token: MintedToken, namespace: str, name: st
     client = await target.client(token, namespace)
     tq = f"scenario-{uuid.uuid4().hex[:6]}"
     async with Worker(client, task_queue=tq, workflows=[HelloWorkflow], activities=[compose_greeting]):
-        return str(await client.execute_workflow(HelloWorkflow.run, name, id=f"sc-{uuid.uuid4()}", task_queue=tq))
+        return str(
+            await client.execute_workflow(HelloWorkflow.run, name, id=f"sc-{uuid.uuid4()}", task_queue=tq)
+        )
 
 
 @pytest.mark.req("AUTHZ-SCENARIO-001")
@@ -49,7 +51,9 @@ async def test_sample_flow_with_es256(target: Target, evidence: Evidence) -> Non
     admin = target.mint([f"{target.rules.system_scope}:admin"], key=ec, sub="sample-admin")
     prober = await target.prober()
     await prober.client.workflow_service.register_namespace(
-        RegisterNamespaceRequest(namespace=namespace, workflow_execution_retention_period=duration_pb2.Duration(seconds=86400)),
+        RegisterNamespaceRequest(
+            namespace=namespace, workflow_execution_retention_period=duration_pb2.Duration(seconds=86400)
+        ),
         metadata=target.auth_metadata(admin),
     )
     await target.ensure_namespaces([namespace])
@@ -92,7 +96,9 @@ async def test_azure_ad_roles_and_rotation_behind_the_servers_back(
     interval = 2.0
     old, new = rsa_key(kid=f"azure-{uuid.uuid4().hex[:6]}"), rsa_key(kid=f"azure-{uuid.uuid4().hex[:6]}")
     azure_jwks.publish(old)
-    settings = ServerSettings(authorization={"permissionsClaimName": "roles"}, refresh_interval=f"{interval:g}s")
+    settings = ServerSettings(
+        authorization={"permissionsClaimName": "roles"}, refresh_interval=f"{interval:g}s"
+    )
     async with server_pool.dedicated(settings, azure_jwks) as server:
         roles = [f"{NS}:read", f"{NS}:write"]
         before = server.mint(roles, key=old, sub="azure-app", extra=azure_claims(roles))
@@ -117,9 +123,21 @@ async def test_azure_ad_roles_and_rotation_behind_the_servers_back(
         recovered_cmp = await compare(server, credential, metadata, calls, keyring=fresh)
         result = await run_hello(server, after, NS, "azure-rotated")
     recorder.metric("azure_rotation_refused_window_s", round(window, 3))
-    evidence.expected = {"during": during.expected, "after_refresh": recovered_cmp.expected, "workflow": "Hello, azure-rotated!"}
-    evidence.observed = {"during": during.observed, "after_refresh": recovered_cmp.observed, "workflow": result}
-    evidence.claims, evidence.namespace, evidence.api = after.evidence(), NS, "Azure AD roles claim + rotation"
+    evidence.expected = {
+        "during": during.expected,
+        "after_refresh": recovered_cmp.expected,
+        "workflow": "Hello, azure-rotated!",
+    }
+    evidence.observed = {
+        "during": during.observed,
+        "after_refresh": recovered_cmp.observed,
+        "workflow": result,
+    }
+    evidence.claims, evidence.namespace, evidence.api = (
+        after.evidence(),
+        NS,
+        "Azure AD roles claim + rotation",
+    )
     evidence.extra = {"refused_window_s": round(window, 3), "refresh_interval_s": interval}
     check(evidence, "AUTHZ-SCENARIO-002")
     assert during.observed["read"] is Outcome.DENIED and window <= interval + 1.5

@@ -117,6 +117,9 @@ def authorize_cross_namespace_command(
     if not rules.cross_namespace_reauthorized:
         return Decision.ALLOW, True, "before 1.30 the target namespace is never checked"
     decision, reason = authorize(
-        claims, CallTarget(f"/temporal.api.workflowservice.v1.WorkflowService/{api}", target_namespace), rules, table
+        claims,
+        CallTarget(f"/temporal.api.workflowservice.v1.WorkflowService/{api}", target_namespace),
+        rules,
+        table,
     )
     return decision, decision is Decision.ALLOW, f"re-authorized in {target_namespace!r}: {reason}"
