@@ -58,9 +58,9 @@ class JwksServer:
     `resume_listening()` simulate an outage on the same port.
     """
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
-        self.port = 0
+        self.port = port  # 0: an ephemeral port; a fixed one when a cluster must be told the URL
         self._sets: dict[str, _KeySet] = {DEFAULT_PATH: _KeySet()}
         self._lock = threading.Lock()
         self._fetches: list[Fetch] = []

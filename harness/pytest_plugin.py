@@ -58,6 +58,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--external-signing-key", default=None, help="PEM private key the external cluster trusts"
     )
     group.addoption("--external-kid", default="", help="kid of --external-signing-key in the cluster's JWKS")
+    group.addoption(
+        "--jwks-port",
+        type=int,
+        default=int(os.environ.get("AUTHZ_JWKS_PORT", "0")),
+        help="serve the harness JWKS on this loopback port (for a --target cluster configured to trust "
+        "http://127.0.0.1:PORT/jwks.json); default: an ephemeral port",
+    )
     group.addoption("--reports-dir", default="reports", help="where conformance.json and report.html go")
     group.addoption("--probe-concurrency", type=int, default=32, help="concurrent probe calls (bounded)")
     group.addoption(
@@ -98,6 +105,7 @@ def _options(config: pytest.Config) -> RunOptions:
         reports_dir=Path(config.getoption("--reports-dir")),
         probe_concurrency=config.getoption("--probe-concurrency"),
         mutations=tuple(_mutation(m) for m in config.getoption("--mutate-server-config")),
+        jwks_port=config.getoption("--jwks-port"),
     )
 
 

@@ -40,6 +40,7 @@ class RunOptions:
     reports_dir: Path = Path("reports")
     probe_concurrency: int = 32
     mutations: tuple[tuple[str, str], ...] = ()  # --mutate-server-config: sensitivity runs only
+    jwks_port: int = 0  # fixed port for the harness JWKS (an external cluster configured to trust it)
 
     def default_settings(self) -> ServerSettings:
         return ServerSettings(unmodelled=dict(self.mutations))
@@ -70,7 +71,7 @@ class ServerPool:
         self.binary = provision(normalise_version(self.options.version), self.options.binary)
         if self.binary.build_seconds is not None:
             self.on_metric("server_build_seconds", round(self.binary.build_seconds, 1))
-        self.jwks = JwksServer()
+        self.jwks = JwksServer(port=self.options.jwks_port)
         self.jwks.start()
         self.jwks.publish(self.rsa, self.ec)
 
@@ -170,7 +171,7 @@ class ServerPool:
             controls = False
         else:
             # The cluster was configured to trust our JWKS URL: serve it on the fixed port it was given.
-            jwks = self.jwks = self.jwks or JwksServer()
+            jwks = self.jwks = self.jwks or JwksServer(port=self.options.jwks_port)
             if not jwks.listening:
                 jwks.start()
             jwks.publish(self.rsa, self.ec)
@@ -193,7 +194,8 @@ class ServerPool:
             jwks=jwks,
             signing_key=signing,
         )
-        await target.guard()
+        # A cluster told to trust the harness JWKS fetches it at its own next refresh: wait for that.
+        await target.guard(trust_deadline=60.0 if controls else 0.0)
         await target.ensure_namespaces(SUITE_NAMESPACES)
         return target
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Sequence
@@ -146,8 +147,11 @@ class Target:
         )
 
     # -- setup ------------------------------------------------------------------------------
-    async def guard(self) -> None:
-        """Refuse to test a server that does not enforce authorization, or does not trust our keys."""
+    async def guard(self, trust_deadline: float = 0.0) -> None:
+        """Refuse to test a server that does not enforce authorization, or does not trust our keys.
+
+        `trust_deadline`: how long to wait for the server to trust the harness's keys (an external cluster
+        pointed at the harness JWKS picks them up at its next refresh)."""
         prober = await self.prober()
         request = DescribeNamespaceRequest(namespace=SUITE_NAMESPACE)
         method = ApiMethod(WORKFLOW_SERVICE, "DescribeNamespace", DescribeNamespaceRequest)
@@ -159,7 +163,17 @@ class Target:
                 f"PERMISSION_DENIED 'Request unauthorized.'. Set global.authorization.authorizer: default and "
                 f"claimMapper: default (and a jwtKeyProvider) on the server under test."
             )
-        admin = await prober.probe(method, SUITE_NAMESPACE, self.auth_metadata(self.admin_token()), request)
+        admin_metadata = self.auth_metadata(self.admin_token())
+        admin = await prober.probe(method, SUITE_NAMESPACE, admin_metadata, request)
+        if admin.outcome is not Outcome.ALLOWED and trust_deadline > 0:
+
+            async def trusted() -> bool:
+                observed = await prober.probe(method, SUITE_NAMESPACE, admin_metadata, request)
+                return observed.outcome is Outcome.ALLOWED
+
+            with contextlib.suppress(TimeoutError):
+                await until_async(trusted, deadline=trust_deadline, interval=0.25, what="keys trusted")
+            admin = await prober.probe(method, SUITE_NAMESPACE, admin_metadata, request)
         if admin.outcome is not Outcome.ALLOWED:
             raise KeysNotTrusted(
                 f"the server at {self.address} refuses the harness's {self.rules.system_scope}:admin token "

@@ -154,3 +154,22 @@ def test_an_interrupted_run_leaves_no_server(tmp_path: Path, sig: signal.Signals
         if proc.poll() is None:
             proc.kill()
     assert_no_orphans(tag)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "127.0.0.1:1"], "cannot reach the external target 127.0.0.1:1"),
+        (["--temporal-version", "v1.99.0"], "unknown server version v1.99.0"),
+        (["--temporal-version", "latest"], "pass --temporal-version like v1.32.2"),
+        (["--temporal-binary", "/nonexistent/server"], "is not an executable file"),
+        (["--backend", "external"], "--backend external needs --target"),
+    ],
+    ids=["unreachable-target", "unknown-version", "bad-version", "missing-binary", "external-without-target"],
+)
+def test_bad_input_gets_one_clear_error(tmp_path: Path, args: list[str], message: str) -> None:
+    result = run_suite(tmp_path, "suites/test_smoke.py", *args, tag=uuid.uuid4().hex[:10])
+    output = result.stdout + result.stderr
+    assert result.returncode == 4, output[-2000:]
+    assert message in output
+    assert "Traceback" not in output
