@@ -34,8 +34,24 @@ def available_versions() -> list[str]:
     return sorted(p.stem for p in API_DIR.glob("v*.json"))
 
 
-def load_table(version: str) -> ApiTable:
+def cached_table_path(version: str) -> Path:
+    root = os.environ.get("TEMPORAL_AUTHZ_CACHE") or str(Path.home() / ".cache" / "temporal-authz-conformance")
+    return Path(root) / "api" / f"{version}.json"
+
+
+def load_table(version: str, *, generate_missing: bool = False) -> ApiTable:
+    """The committed table; else one generated earlier into the cache; else (if asked) generate it now."""
     path = table_path(version)
+    if not path.exists():
+        path = cached_table_path(version)
+    if not path.exists() and generate_missing:
+        sys.stderr.write(f"generating the API table for {version} from the server's common/api ...\n")
+        try:
+            table = generate(version)
+        except (RuntimeError, subprocess.CalledProcessError) as exc:
+            raise ApiTableMissing(f"could not generate the API table for {version}: {exc}") from exc
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
     if not path.exists():
         raise ApiTableMissing(
             f"no API table for server {version} in {API_DIR}; have {available_versions()}. "
@@ -64,9 +80,11 @@ def generate(version: str) -> dict[str, Any]:
             [go, "mod", "init", "authzapigen"],
             [go, "get", f"go.temporal.io/server@{version}"],
             [go, "mod", "tidy"],
+            [go, "run", "."],
         ):
-            subprocess.run(cmd, cwd=tmp, env=env, check=True, capture_output=True)
-        out = subprocess.run([go, "run", "."], cwd=tmp, env=env, check=True, capture_output=True, text=True)
+            out = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
+            if out.returncode != 0:
+                raise RuntimeError(f"`{' '.join(cmd[1:])}` failed: {out.stderr.strip()[-800:]}")
     table: dict[str, Any] = json.loads(out.stdout)
     table["generated"] = {
         "server_version": version,

@@ -13,10 +13,10 @@ from typing import Any
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.service import ConnectConfig, ServiceClient
 
-from harness.api_tables import load_table
+from harness.api_tables import ApiTableMissing, load_table
 from harness.jwks import JwksServer
 from harness.keys import SigningKey, ec_key, rsa_key
-from harness.model import rules_for
+from harness.model import ApiTable, rules_for
 from harness.model.rules import parse_version
 from harness.server.backend import Backend, RunningServer
 from harness.server.choose import make_backend, resolve_backend_name
@@ -59,6 +59,7 @@ class ServerPool:
     _running: list[RunningServer] = field(default_factory=list)
     _history: list[RunningServer] = field(default_factory=list)  # every server started, for logs
     _backend: Backend | None = None
+    table: ApiTable | None = None
 
     async def open(self) -> None:
         if self.options.target:
@@ -69,6 +70,7 @@ class ServerPool:
         self.backend_name = resolve_backend_name(self.options.backend)
         self._backend = make_backend(self.backend_name)
         self.binary = provision(normalise_version(self.options.version), self.options.binary)
+        self.table = _table(self.binary.version)
         if self.binary.build_seconds is not None:
             self.on_metric("server_build_seconds", round(self.binary.build_seconds, 1))
         self.jwks = JwksServer(port=self.options.jwks_port)
@@ -133,7 +135,7 @@ class ServerPool:
                 self._running.remove(target.running)
 
     async def _start(self, settings: ServerSettings, jwks: JwksServer, guard: bool = True) -> Target:
-        assert self._backend is not None and self.binary is not None
+        assert self._backend is not None and self.binary is not None and self.table is not None
         if self.options.mutations and not settings.unmodelled:
             settings = dataclasses.replace(settings, unmodelled=dict(self.options.mutations))
         directory = Path(tempfile.mkdtemp(prefix=f"authz-server-{RUN_TAG}-"))
@@ -148,7 +150,7 @@ class ServerPool:
             running=running,
             settings=settings,
             rules=rules_for(self.binary.version),
-            table=load_table(self.binary.version),
+            table=self.table,
             jwks=jwks,
             signing_key=signing,
             extra_keys=tuple(k for k in keys if k is not signing),
@@ -190,7 +192,7 @@ class ServerPool:
             running=running,
             settings=ServerSettings(),
             rules=rules_for(version),
-            table=load_table(version),
+            table=_table(version),
             jwks=jwks,
             signing_key=signing,
         )
@@ -198,6 +200,13 @@ class ServerPool:
         await target.guard(trust_deadline=60.0 if controls else 0.0)
         await target.ensure_namespaces(SUITE_NAMESPACES)
         return target
+
+
+def _table(version: str) -> ApiTable:
+    try:
+        return load_table(version, generate_missing=True)
+    except ApiTableMissing as exc:
+        raise HarnessConfigError(str(exc)) from exc
 
 
 async def _detect_version(address: str, fallback: str) -> str:
