@@ -5,6 +5,8 @@ Forward pytest options after `--`, e.g. `nox -s conformance -- --temporal-versio
 
 from __future__ import annotations
 
+from typing import Any
+
 import nox
 
 nox.options.reuse_existing_virtualenvs = True
@@ -12,63 +14,52 @@ nox.options.sessions = ["tests"]
 
 PYTHON = "3.11"
 REPORTS = "reports"
+SUITES = ["pytest", "suites", f"--junitxml={REPORTS}/junit.xml", "-o", "junit_family=xunit2", "-p", "no:cacheprovider", "-q"]  # fmt: skip
+LINTED = ["harness", "tests", "suites", "fixtures", "noxfile.py", "conftest.py"]
 
 
 def _install(session: nox.Session, dev: bool = False) -> None:
     session.install("-e", ".[dev]" if dev else ".")
 
 
+def _suites(session: nox.Session, *args: str, **kwargs: Any) -> None:
+    session.run(*SUITES, *args, **kwargs)
+
+
+def _lint(session: nox.Session) -> None:
+    session.run("ruff", "check", *LINTED)
+    session.run("mypy")
+
+
 @nox.session(python=PYTHON)
 def conformance(session: nox.Session) -> None:
     """Provision the pinned server (or --temporal-version), run suites/, write reports/."""
     _install(session)
-    session.run(
-        "pytest",
-        "suites",
-        f"--junitxml={REPORTS}/junit.xml",
-        "-o",
-        "junit_family=xunit2",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        *session.posargs,
-    )
+    _suites(session, *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The harness's own tests, then the conformance suite on the default version and backend."""
+    """Lint, the harness's own tests, then the conformance suite on the default version and backend."""
     _install(session, dev=True)
-    session.run("ruff", "check", "harness", "tests", "suites", "fixtures", "noxfile.py", "conftest.py")
-    session.run("mypy")
+    _lint(session)
     session.run("pytest", "tests", "-p", "no:cacheprovider", "-q", *session.posargs)
-    session.run(
-        "pytest",
-        "suites",
-        f"--junitxml={REPORTS}/junit.xml",
-        "-o",
-        "junit_family=xunit2",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        *session.posargs,
-    )
+    _suites(session, *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff and mypy (strict on harness/)."""
+    """ruff (check and format) and mypy (strict on harness/)."""
     _install(session, dev=True)
-    session.run("ruff", "check", "harness", "tests", "suites", "fixtures", "noxfile.py", "conftest.py")
-    session.run("ruff", "format", "--check", "harness")
-    session.run("mypy")
+    _lint(session)
+    session.run("ruff", "format", "--check", *LINTED)
 
 
 @nox.session(python=PYTHON)
 def gate(session: nox.Session) -> None:
     """Upgrade gate: run the suite on a version and diff its decisions against a baseline.
 
-    nox -s gate -- --temporal-version v1.32.2 [--baseline fixtures/baselines/v1.32.2.json]
+    nox -s gate -- --temporal-version v1.33.0 [--baseline fixtures/baselines/v1.32.2.json]
     """
     _install(session)
     args = list(session.posargs)
@@ -77,16 +68,7 @@ def gate(session: nox.Session) -> None:
         i = args.index("--baseline")
         baseline = args[i + 1]
         del args[i : i + 2]
-    session.run(
-        "pytest",
-        "suites",
-        f"--junitxml={REPORTS}/junit.xml",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        *args,
-        success_codes=[0, 1],
-    )
+    _suites(session, *args, success_codes=[0, 1])
     gate_args = ["python", "-m", "harness.report.gate", "diff", f"{REPORTS}/conformance.json"]
     if baseline:
         gate_args += ["--baseline", baseline]
@@ -95,7 +77,7 @@ def gate(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def fuzz(session: nox.Session) -> None:
-    """Longer hypothesis runs of the claim fuzzer against the live server."""
+    """Longer hypothesis runs of the claim fuzzer against the live server (1,000 payloads)."""
     _install(session)
     session.run(
         "pytest",

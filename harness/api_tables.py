@@ -35,7 +35,9 @@ def available_versions() -> list[str]:
 
 
 def cached_table_path(version: str) -> Path:
-    root = os.environ.get("TEMPORAL_AUTHZ_CACHE") or str(Path.home() / ".cache" / "temporal-authz-conformance")
+    root = os.environ.get("TEMPORAL_AUTHZ_CACHE") or str(
+        Path.home() / ".cache" / "temporal-authz-conformance"
+    )
     return Path(root) / "api" / f"{version}.json"
 
 

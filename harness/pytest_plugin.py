@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 from hypothesis import settings
 
+from harness.jwks import JwksServer
 from harness.report.html import write_html
 from harness.report.recorder import CaseRecord, Recorder
 from harness.requirements import CatalogueError, load_catalogue
@@ -215,13 +216,15 @@ def recorder(request: pytest.FixtureRequest) -> Recorder:
 
 
 @pytest.fixture
-def needs_jwks_control(target: Target) -> Iterator[None]:
-    if not target.controls_jwks:
+def own_jwks(server_pool: ServerPool, target: Target) -> Iterator[JwksServer]:
+    """A JWKS of the test's own, for a server of its own (rotation, faults, ...)."""
+    if server_pool.options.target:
         pytest.skip(
-            "this test publishes, retires or breaks keys; the external cluster's key source is not the "
-            "harness's to control (point the cluster at the harness's JWKS URL to run it)"
+            "needs servers of the harness's own with a JWKS it controls: the external cluster's key source "
+            "is not ours to rotate, retire or break"
         )
-    yield
+    with JwksServer() as jwks:
+        yield jwks
 
 
 # -- verdicts and reports --------------------------------------------------------------------------

@@ -8,10 +8,8 @@ refresh failed without reaching the fixture.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 
 from harness.compare import bearer_credential, compare, fill, role_calls
 from harness.jwks import Fault, JwksServer
@@ -33,20 +31,12 @@ INTERVAL = 1.0  # refreshInterval of these servers, seconds
 REFRESH_ERROR = "error while refreshing token keys"
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def jwks(server_pool: ServerPool, target: Target) -> AsyncIterator[JwksServer]:
-    if server_pool.options.target:
-        pytest.skip("JWKS faults need a server of the harness's own, trusting the harness's JWKS")
-    with JwksServer() as fixture:
-        yield fixture
-
-
 def settings() -> ServerSettings:
     return ServerSettings(refresh_interval=f"{INTERVAL:g}s")
 
 
-def answer(jwks: JwksServer) -> SourceAnswer:
-    return SourceAnswer(jwks.served_body() if jwks.listening else None)
+def answer(own_jwks: JwksServer) -> SourceAnswer:
+    return SourceAnswer(own_jwks.served_body() if own_jwks.listening else None)
 
 
 async def decision(
@@ -77,9 +67,9 @@ async def until_outcome(server: Target, token: MintedToken, want: Outcome, deadl
     return time.monotonic() - started
 
 
-async def refreshes_after(jwks: JwksServer, mark: float, count: int = 2) -> None:
+async def refreshes_after(own_jwks: JwksServer, mark: float, count: int = 2) -> None:
     """`count` fetches after `mark`: the second one starting proves the first was fully processed."""
-    await jwks.fetched(count, after=mark, deadline=count * INTERVAL + 10)
+    await own_jwks.fetched(count, after=mark, deadline=count * INTERVAL + 10)
 
 
 async def failed_refreshes(server: Target, count: int) -> None:
@@ -98,19 +88,19 @@ def token_for(server: Target, key: SigningKey) -> MintedToken:
 
 @pytest.mark.req("AUTHZ-JWKS-001")
 async def test_endpoint_down_at_start_then_up(
-    server_pool: ServerPool, jwks: JwksServer, evidence: Evidence
+    server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence
 ) -> None:
     key = rsa_key(kid="k1")
-    jwks.publish(key)
-    jwks.stop_listening()
-    async with server_pool.dedicated(settings(), jwks, guard=False) as server:
+    own_jwks.publish(key)
+    own_jwks.stop_listening()
+    async with server_pool.dedicated(settings(), own_jwks, guard=False) as server:
         token = token_for(server, key)
-        ring = refresh(KeyRing(), [answer(jwks)])  # the initial fetch failed: no keys
+        ring = refresh(KeyRing(), [answer(own_jwks)])  # the initial fetch failed: no keys
         assert await decision(server, token, ring) is Outcome.DENIED
         mark = time.monotonic()
-        jwks.resume_listening()
-        await jwks.fetched(1, after=mark, deadline=INTERVAL + 10)
-        ring = refresh(ring, [answer(jwks)])
+        own_jwks.resume_listening()
+        await own_jwks.fetched(1, after=mark, deadline=INTERVAL + 10)
+        ring = refresh(ring, [answer(own_jwks)])
         latency = await until_outcome(server, token, Outcome.ALLOWED, deadline=INTERVAL + 5)
         await decision(server, token, ring, evidence)
         evidence.extra["recovery_s_after_endpoint_up"] = round(time.monotonic() - mark, 3)
@@ -119,19 +109,19 @@ async def test_endpoint_down_at_start_then_up(
 
 @pytest.mark.req("AUTHZ-JWKS-002")
 async def test_endpoint_down_mid_run_keeps_keys(
-    server_pool: ServerPool, jwks: JwksServer, evidence: Evidence
+    server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence
 ) -> None:
     key = rsa_key(kid="k1")
-    jwks.publish(key)
-    async with server_pool.dedicated(settings(), jwks, guard=False) as server:
+    own_jwks.publish(key)
+    async with server_pool.dedicated(settings(), own_jwks, guard=False) as server:
         token = token_for(server, key)
-        ring = refresh(KeyRing(), [answer(jwks)])
+        ring = refresh(KeyRing(), [answer(own_jwks)])
         assert await decision(server, token, ring) is Outcome.ALLOWED
-        jwks.stop_listening()
+        own_jwks.stop_listening()
         await failed_refreshes(server, 2)
-        ring = refresh(ring, [answer(jwks)])
+        ring = refresh(ring, [answer(own_jwks)])
         assert await decision(server, token, ring, evidence) is Outcome.ALLOWED
-        jwks.resume_listening()
+        own_jwks.resume_listening()
 
 
 @pytest.mark.req("AUTHZ-JWKS-003")
@@ -145,17 +135,17 @@ async def test_endpoint_down_mid_run_keeps_keys(
     ids=lambda f: f.name,
 )
 async def test_broken_answers_keep_the_old_keys(
-    server_pool: ServerPool, jwks: JwksServer, evidence: Evidence, fault: Fault
+    server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence, fault: Fault
 ) -> None:
     key, newer = rsa_key(kid="k1"), rsa_key(kid="k2")
-    jwks.publish(key)
-    async with server_pool.dedicated(settings(), jwks, guard=False) as server:
-        ring = refresh(KeyRing(), [answer(jwks)])
+    own_jwks.publish(key)
+    async with server_pool.dedicated(settings(), own_jwks, guard=False) as server:
+        ring = refresh(KeyRing(), [answer(own_jwks)])
         mark = time.monotonic()
-        jwks.publish(newer)  # would be picked up by a good refresh
-        jwks.set_fault(fault)
-        await refreshes_after(jwks, mark)
-        ring = refresh(ring, [answer(jwks)])
+        own_jwks.publish(newer)  # would be picked up by a good refresh
+        own_jwks.set_fault(fault)
+        await refreshes_after(own_jwks, mark)
+        ring = refresh(ring, [answer(own_jwks)])
         assert await decision(server, token_for(server, newer), ring) is Outcome.DENIED
         assert await decision(server, token_for(server, key), ring, evidence) is Outcome.ALLOWED
         evidence.extra["fault"] = fault.name
@@ -164,18 +154,18 @@ async def test_broken_answers_keep_the_old_keys(
 @pytest.mark.req("AUTHZ-JWKS-004")
 @pytest.mark.parametrize("status", [404, 500, 200])
 async def test_an_empty_key_set_drops_every_key_whatever_the_status(
-    server_pool: ServerPool, jwks: JwksServer, evidence: Evidence, status: int
+    server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence, status: int
 ) -> None:
     key = rsa_key(kid="k1")
-    jwks.publish(key)
-    async with server_pool.dedicated(settings(), jwks, guard=False) as server:
+    own_jwks.publish(key)
+    async with server_pool.dedicated(settings(), own_jwks, guard=False) as server:
         token = token_for(server, key)
-        ring = refresh(KeyRing(), [answer(jwks)])
+        ring = refresh(KeyRing(), [answer(own_jwks)])
         assert await decision(server, token, ring) is Outcome.ALLOWED
         mark = time.monotonic()
-        jwks.set_fault(Fault(status=status, body=b'{"keys": []}', name=f"empty-{status}"))
-        await jwks.fetched(1, after=mark, deadline=INTERVAL + 10)
-        ring = refresh(ring, [answer(jwks)])
+        own_jwks.set_fault(Fault(status=status, body=b'{"keys": []}', name=f"empty-{status}"))
+        await own_jwks.fetched(1, after=mark, deadline=INTERVAL + 10)
+        ring = refresh(ring, [answer(own_jwks)])
         await until_outcome(server, token, Outcome.DENIED, deadline=5)
         assert await decision(server, token, ring, evidence) is Outcome.DENIED
         evidence.extra["status_served"] = status
@@ -183,57 +173,59 @@ async def test_an_empty_key_set_drops_every_key_whatever_the_status(
 
 @pytest.mark.req("AUTHZ-JWKS-005")
 async def test_slow_endpoint_keeps_tokens_working_and_then_updates(
-    server_pool: ServerPool, jwks: JwksServer, evidence: Evidence
+    server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence
 ) -> None:
     key, newer = rsa_key(kid="k1"), rsa_key(kid="k2")
-    jwks.publish(key)
-    async with server_pool.dedicated(settings(), jwks, guard=False) as server:
-        ring = refresh(KeyRing(), [answer(jwks)])
-        jwks.set_fault(Fault(delay=3 * INTERVAL, name="slow"))
-        jwks.publish(newer)
+    own_jwks.publish(key)
+    async with server_pool.dedicated(settings(), own_jwks, guard=False) as server:
+        ring = refresh(KeyRing(), [answer(own_jwks)])
+        own_jwks.set_fault(Fault(delay=3 * INTERVAL, name="slow"))
+        own_jwks.publish(newer)
         mark = time.monotonic()
         # While a 3 s fetch hangs (the server's HTTP client has no timeout), the old keys keep working.
         for _ in range(3):
             assert await decision(server, token_for(server, key), ring) is Outcome.ALLOWED
-        await jwks.fetched(1, after=mark, deadline=3 * INTERVAL + 10)
-        jwks.set_fault(None)
-        ring = refresh(ring, [answer(jwks)])
+        await own_jwks.fetched(1, after=mark, deadline=3 * INTERVAL + 10)
+        own_jwks.set_fault(None)
+        ring = refresh(ring, [answer(own_jwks)])
         await until_outcome(server, token_for(server, newer), Outcome.ALLOWED, deadline=5)
         assert await decision(server, token_for(server, newer), ring, evidence) is Outcome.ALLOWED
         evidence.extra["slow_fetch_s"] = 3 * INTERVAL
 
 
 @pytest.mark.req("AUTHZ-JWKS-006")
-async def test_unsupported_key_types(server_pool: ServerPool, jwks: JwksServer, evidence: Evidence) -> None:
+async def test_unsupported_key_types(
+    server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence
+) -> None:
     """OKP (Ed25519) and oct keys are skipped and the rest is kept; an unknown kty refuses the whole set."""
     key, second, third = rsa_key(kid="k1"), rsa_key(kid="k2"), rsa_key(kid="k3")
     okp = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "okp"}
     octet = {"kty": "oct", "k": "c2VjcmV0", "kid": "hmac"}
-    jwks.publish(key)
-    async with server_pool.dedicated(settings(), jwks, guard=False) as server:
-        ring = refresh(KeyRing(), [answer(jwks)])
+    own_jwks.publish(key)
+    async with server_pool.dedicated(settings(), own_jwks, guard=False) as server:
+        ring = refresh(KeyRing(), [answer(own_jwks)])
         mark = time.monotonic()
-        jwks.replace([key, second], extra_jwks=[okp, octet])
-        await refreshes_after(jwks, mark)
-        ring = refresh(ring, [answer(jwks)])
+        own_jwks.replace([key, second], extra_jwks=[okp, octet])
+        await refreshes_after(own_jwks, mark)
+        ring = refresh(ring, [answer(own_jwks)])
         assert await decision(server, token_for(server, second), ring) is Outcome.ALLOWED
         mark = time.monotonic()
-        jwks.replace([key, third], extra_jwks=[{"kty": "XYZ", "kid": "alien"}])  # and second is retired
-        await refreshes_after(jwks, mark)
-        ring = refresh(ring, [answer(jwks)])
+        own_jwks.replace([key, third], extra_jwks=[{"kty": "XYZ", "kid": "alien"}])  # and second is retired
+        await refreshes_after(own_jwks, mark)
+        ring = refresh(ring, [answer(own_jwks)])
         assert await decision(server, token_for(server, third), ring) is Outcome.DENIED  # never picked up
         assert await decision(server, token_for(server, second), ring, evidence) is Outcome.ALLOWED  # kept
-        evidence.extra["served"] = [j.get("kid") for j in jwks.document()["keys"]]
+        evidence.extra["served"] = [j.get("kid") for j in own_jwks.document()["keys"]]
 
 
 @pytest.mark.req("AUTHZ-JWKS-007")
 async def test_duplicate_kids_last_one_wins(
-    server_pool: ServerPool, jwks: JwksServer, evidence: Evidence
+    server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence
 ) -> None:
     first, last = rsa_key(kid="dup"), rsa_key(kid="dup")
     anchor = rsa_key(kid="anchor")
-    jwks.replace([anchor], extra_jwks=[first.public_jwk(), last.public_jwk()])
-    async with server_pool.dedicated(settings(), jwks, guard=False) as server:
-        ring = refresh(KeyRing(), [answer(jwks)])
+    own_jwks.replace([anchor], extra_jwks=[first.public_jwk(), last.public_jwk()])
+    async with server_pool.dedicated(settings(), own_jwks, guard=False) as server:
+        ring = refresh(KeyRing(), [answer(own_jwks)])
         assert await decision(server, token_for(server, first), ring) is Outcome.DENIED
         assert await decision(server, token_for(server, last), ring, evidence) is Outcome.ALLOWED

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -35,14 +33,6 @@ INTERVAL = 2.0  # refreshInterval, seconds
 MARGIN = 1.5  # allowed beyond one interval: fetch, parse and swap
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def jwks(server_pool: ServerPool, target: Target) -> AsyncIterator[JwksServer]:
-    if server_pool.options.target:
-        pytest.skip("rotation needs the harness's own JWKS (an external cluster's key source is not ours)")
-    with JwksServer() as fixture:
-        yield fixture
-
-
 async def read_outcome(server: Target, key: SigningKey) -> Outcome:
     prober = await server.prober()
     token = server.mint([f"{NS}:read"], key=key)
@@ -67,12 +57,12 @@ async def wait_outcome(server: Target, key: SigningKey, want: Outcome, what: str
 
 @pytest.mark.req("AUTHZ-ROTATE-001")
 async def test_rotation_mid_run_loses_nothing(
-    server_pool: ServerPool, jwks: JwksServer, recorder: Recorder, evidence: Evidence
+    server_pool: ServerPool, own_jwks: JwksServer, recorder: Recorder, evidence: Evidence
 ) -> None:
     old, new = rsa_key(kid=f"old-{uuid.uuid4().hex[:4]}"), rsa_key(kid=f"new-{uuid.uuid4().hex[:4]}")
-    jwks.publish(old)
+    own_jwks.publish(old)
     settings = ServerSettings(refresh_interval=f"{INTERVAL:g}s")
-    async with server_pool.dedicated(settings, jwks) as server:
+    async with server_pool.dedicated(settings, own_jwks) as server:
         perms = [f"{NS}:read", f"{NS}:write"]
         worker_client = await server.client(server.mint(perms, key=old, sub="rotating-worker"))
         starter = await server.client(server.mint(perms, key=old, sub="rotating-starter"))
@@ -82,14 +72,14 @@ async def test_rotation_mid_run_loses_nothing(
             return await client.start_workflow(HelloWorkflow.run, name, id=f"rot-{name}", task_queue=tq)
 
         stream = WorkflowStream(starter, start, every=0.1)
-        ring = refresh(KeyRing(), [SourceAnswer(jwks.served_body())])
+        ring = refresh(KeyRing(), [SourceAnswer(own_jwks.served_body())])
         async with Worker(
             worker_client, task_queue=tq, workflows=[HelloWorkflow], activities=[compose_greeting]
         ):
             stream.begin()
             # Publish right after a refresh, so the next one is a whole interval away.
-            await jwks.fetched(1, after=time.monotonic(), deadline=INTERVAL + 5)
-            jwks.publish(new)
+            await own_jwks.fetched(1, after=time.monotonic(), deadline=INTERVAL + 5)
+            own_jwks.publish(new)
             published = time.monotonic()
             before_refresh = await read_outcome(server, new)
             expected_before = server.expect(
@@ -98,19 +88,19 @@ async def test_rotation_mid_run_loses_nothing(
             pickup = await wait_outcome(
                 server, new, Outcome.ALLOWED, "a token signed by the new key accepted"
             )
-            fetch = next(f for f in jwks.fetches() if f.monotonic > published and new.kid in f.kids)
-            ring = refresh(ring, [SourceAnswer(jwks.served_body())])
+            fetch = next(f for f in own_jwks.fetches() if f.monotonic > published and new.kid in f.kids)
+            ring = refresh(ring, [SourceAnswer(own_jwks.served_body())])
             # Clients switch to tokens signed by the new key, without reconnecting.
             set_token(worker_client, server.mint(perms, key=new, sub="rotating-worker").token)
             set_token(starter, server.mint(perms, key=new, sub="rotating-starter").token)
-            jwks.retire(old)
+            own_jwks.retire(old)
             retired = time.monotonic()
             old_denied = await wait_outcome(
                 server, old, Outcome.DENIED, "a token signed by the retired key refused"
             )
-            ring = refresh(ring, [SourceAnswer(jwks.served_body())])
+            ring = refresh(ring, [SourceAnswer(own_jwks.served_body())])
             # A little more load after the rotation, then collect everything.
-            await jwks.fetched(1, after=time.monotonic(), deadline=INTERVAL + 5)
+            await own_jwks.fetched(1, after=time.monotonic(), deadline=INTERVAL + 5)
             await stream.stop()
             results = await stream.results(deadline=60)
         counts = stream.count(results, lambda name: f"Hello, {name}!")
@@ -141,7 +131,7 @@ async def test_rotation_mid_run_loses_nothing(
         "retired_refused_s": round(old_denied, 3),
         "workflows": counts,
         "start_errors": stream.start_errors[:5],
-        "fetches": jwks.log_lines()[-8:],
+        "fetches": own_jwks.log_lines()[-8:],
         "retired_at_offset_s": round(retired - published, 3),
     }
     evidence.namespace, evidence.api = NS, "JWKS rotation with a live worker and starter"

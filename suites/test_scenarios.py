@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from google.protobuf import duration_pb2
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.worker import Worker
@@ -79,33 +77,25 @@ def azure_claims(roles: list[str]) -> dict[str, Any]:
     }
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def azure_jwks(server_pool: ServerPool, target: Target) -> AsyncIterator[JwksServer]:
-    if server_pool.options.target:
-        pytest.skip("rotating keys behind the server's back needs the harness's own JWKS")
-    with JwksServer() as jwks:
-        yield jwks
-
-
 @pytest.mark.req("AUTHZ-SCENARIO-002")
 async def test_azure_ad_roles_and_rotation_behind_the_servers_back(
-    server_pool: ServerPool, azure_jwks: JwksServer, recorder: Recorder, evidence: Evidence
+    server_pool: ServerPool, own_jwks: JwksServer, recorder: Recorder, evidence: Evidence
 ) -> None:
     """Azure AD puts app roles in `roles`; it rotates signing keys on its own schedule. Tokens signed by the
     new key are refused ("Request unauthorized.", #5127) until the server's next refresh, then accepted."""
     interval = 2.0
     old, new = rsa_key(kid=f"azure-{uuid.uuid4().hex[:6]}"), rsa_key(kid=f"azure-{uuid.uuid4().hex[:6]}")
-    azure_jwks.publish(old)
+    own_jwks.publish(old)
     settings = ServerSettings(
         authorization={"permissionsClaimName": "roles"}, refresh_interval=f"{interval:g}s"
     )
-    async with server_pool.dedicated(settings, azure_jwks) as server:
+    async with server_pool.dedicated(settings, own_jwks) as server:
         roles = [f"{NS}:read", f"{NS}:write"]
         before = server.mint(roles, key=old, sub="azure-app", extra=azure_claims(roles))
         assert await run_hello(server, before, NS, "azure") == "Hello, azure!"
         # Azure rotates: the new key appears and the old one goes, while clients already get new tokens.
-        await azure_jwks.fetched(1, after=time.monotonic(), deadline=interval + 5)
-        azure_jwks.replace([new])
+        await own_jwks.fetched(1, after=time.monotonic(), deadline=interval + 5)
+        own_jwks.replace([new])
         rotated = time.monotonic()
         after = server.mint(roles, key=new, sub="azure-app", extra=azure_claims(roles))
         credential, metadata = raw_credential([("authorization", after.authorization)], after.signed_by)

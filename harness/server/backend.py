@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,3 +41,41 @@ class Backend(Protocol):
 
 def last_lines(text: str, count: int = 25) -> str:
     return "\n".join(text.rstrip().splitlines()[-count:])
+
+
+async def ready_or_stopped(
+    *,
+    backend: str,
+    version: str,
+    config: RenderedConfig,
+    started: float,
+    deadline: float,
+    alive: Callable[[], bool],
+    logs: Callable[[], str],
+    stop: Callable[[], None],
+    what: Callable[[], str],
+) -> RunningServer:
+    """Wait for the frontend; on failure or Ctrl-C stop what was started, with the last log lines."""
+    from harness.server.readiness import wait_until_serving
+
+    try:
+        await wait_until_serving(config.frontend_address, deadline=deadline, alive=alive)
+    except (TimeoutError, RuntimeError) as exc:
+        text = logs()
+        stop()
+        raise ServerStartError(
+            f"temporal-server {version} ({what()}) did not become ready: {exc}\n"
+            f"config: {config.config_file}; last log lines:\n{last_lines(text)}"
+        ) from exc
+    except BaseException:  # Ctrl-C or cancellation while waiting
+        stop()
+        raise
+    return RunningServer(
+        address=config.frontend_address,
+        version=version,
+        backend=backend,
+        start_seconds=time.monotonic() - started,
+        logs=logs,
+        stop=stop,
+        config=config,
+    )

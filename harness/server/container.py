@@ -23,10 +23,9 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.image import DockerImage
 
 from harness.model.rules import parse_version
-from harness.server.backend import RunningServer, ServerStartError, last_lines
+from harness.server.backend import RunningServer, ready_or_stopped
 from harness.server.config import RUN_TAG, RenderedConfig, start_arguments
 from harness.server.provision import ProvisionedBinary
-from harness.server.readiness import wait_until_serving
 
 BINARY_IN_IMAGE = "/usr/local/bin/temporal-server"  # where the official image keeps it
 LOCAL_IMAGE = "temporal-authz-conformance/server"
@@ -178,26 +177,16 @@ class ContainerBackend:
                 return bool(container.get_wrapped_container().status in ("created", "running"))
             return False
 
-        try:
-            await wait_until_serving(config.frontend_address, deadline=self.ready_deadline, alive=alive)
-        except (TimeoutError, RuntimeError) as exc:
-            text = logs()
-            stop()
-            raise ServerStartError(
-                f"temporal-server {binary.version} in container {self.image} did not become ready: {exc}\n"
-                f"config: {config.config_file}; last log lines:\n{last_lines(text)}"
-            ) from exc
-        except BaseException:
-            stop()
-            raise
-        return RunningServer(
-            address=config.frontend_address,
-            version=binary.version,
+        return await ready_or_stopped(
             backend=self.name,
-            start_seconds=time.monotonic() - started,
+            version=binary.version,
+            config=config,
+            started=started,
+            deadline=self.ready_deadline,
+            alive=alive,
             logs=logs,
             stop=stop,
-            config=config,
+            what=lambda: f"container {self.image}",
         )
 
 

@@ -12,10 +12,9 @@ import time
 import weakref
 
 from harness.model.rules import parse_version
-from harness.server.backend import RunningServer, ServerStartError, last_lines
+from harness.server.backend import RunningServer, ready_or_stopped
 from harness.server.config import RenderedConfig, start_arguments
 from harness.server.provision import ProvisionedBinary
-from harness.server.readiness import wait_until_serving
 
 _PR_SET_PDEATHSIG = 1
 _live: weakref.WeakSet[subprocess.Popen[bytes]] = weakref.WeakSet()
@@ -78,26 +77,14 @@ class ProcessBackend:
             terminate(proc)
             _live.discard(proc)
 
-        try:
-            await wait_until_serving(
-                config.frontend_address, deadline=self.ready_deadline, alive=lambda: proc.poll() is None
-            )
-        except (TimeoutError, RuntimeError) as exc:
-            stop()
-            raise ServerStartError(
-                f"temporal-server {binary.version} ({binary.path}) did not become ready: {exc}\n"
-                f"exit code: {proc.returncode}; config: {config.config_file}; last log lines:\n"
-                f"{last_lines(logs())}"
-            ) from exc
-        except BaseException:  # Ctrl-C or cancellation while waiting
-            stop()
-            raise
-        return RunningServer(
-            address=config.frontend_address,
-            version=binary.version,
+        return await ready_or_stopped(
             backend=self.name,
-            start_seconds=time.monotonic() - started,
+            version=binary.version,
+            config=config,
+            started=started,
+            deadline=self.ready_deadline,
+            alive=lambda: proc.poll() is None,
             logs=logs,
             stop=stop,
-            config=config,
+            what=lambda: f"{binary.path}, exit code {proc.returncode}",
         )
