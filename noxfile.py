@@ -5,6 +5,7 @@ Forward pytest options after `--`, e.g. `nox -s conformance -- --temporal-versio
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 import nox
@@ -38,13 +39,28 @@ def conformance(session: nox.Session) -> None:
     _suites(session, *session.posargs)
 
 
+def _docker_answers() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Lint, the harness's own tests, then the conformance suite on the default version and backend."""
+    """Lint, the harness's own tests, then the conformance suite on the default version and backend
+    (reports/), and, where that backend was a container, once more on the process backend
+    (reports/process/), so CI proves both."""
     _install(session, dev=True)
     _lint(session)
     session.run("pytest", "tests", "-p", "no:cacheprovider", "-q", *session.posargs)
     _suites(session, *session.posargs)
+    if _docker_answers():
+        process_reports = f"{REPORTS}/process"
+        session.run(
+            "pytest", "suites", f"--junitxml={process_reports}/junit.xml", "-p", "no:cacheprovider", "-q",
+            "--backend", "process", "--reports-dir", process_reports, *session.posargs,
+        )  # fmt: skip
 
 
 @nox.session(python=PYTHON)
