@@ -84,8 +84,9 @@ def gate(session: nox.Session) -> None:
         i = args.index("--baseline")
         baseline = args[i + 1]
         del args[i : i + 2]
+    reports = args[args.index("--reports-dir") + 1] if "--reports-dir" in args else REPORTS
     _suites(session, *args, success_codes=[0, 1])
-    gate_args = ["python", "-m", "harness.report.gate", "diff", f"{REPORTS}/conformance.json"]
+    gate_args = ["python", "-m", "harness.report.gate", "diff", f"{reports}/conformance.json"]
     if baseline:
         gate_args += ["--baseline", baseline]
     session.run(*gate_args)

@@ -79,11 +79,15 @@ def main(argv: list[str]) -> int:
         return 2
     baseline = json.loads(baseline_path.read_text())
     changes = diff(baseline, current)
+    # Methods a version lacks show as ABSENT: list authorization changes first, they are what bites.
+    presence = [c for c in changes if '"ABSENT"' in c or "(new)" in c or "(not run)" in c]
+    decisions = [c for c in changes if c not in presence]
     print(
         f"gate: {current['server_version']} vs baseline {baseline.get('server_version')} ({baseline_path}): "
-        f"{len(changes)} decision(s) changed"
+        f"{len(decisions)} authorization decision(s) changed, {len(presence)} cell(s) appeared or disappeared "
+        f"(methods added or removed)"
     )
-    for line in changes:
+    for line in decisions + presence:
         print("  " + line)
     return 1 if changes else 0
 
