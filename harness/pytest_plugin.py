@@ -60,6 +60,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--external-kid", default="", help="kid of --external-signing-key in the cluster's JWKS")
     group.addoption(
+        "--target-tls", action="store_true", help="the --target frontend speaks TLS (system roots)"
+    )
+    group.addoption("--target-ca", default=None, help="PEM CA certificate for the --target frontend's TLS")
+    group.addoption("--target-server-name", default="", help="TLS server name of the --target frontend")
+    group.addoption(
         "--jwks-port",
         type=int,
         default=int(os.environ.get("AUTHZ_JWKS_PORT", "0")),
@@ -107,6 +112,9 @@ def _options(config: pytest.Config) -> RunOptions:
         probe_concurrency=config.getoption("--probe-concurrency"),
         mutations=tuple(_mutation(m) for m in config.getoption("--mutate-server-config")),
         jwks_port=config.getoption("--jwks-port"),
+        target_tls=config.getoption("--target-tls"),
+        target_ca=Path(config.getoption("--target-ca")) if config.getoption("--target-ca") else None,
+        target_server_name=config.getoption("--target-server-name"),
     )
 
 

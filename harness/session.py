@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
-from temporalio.service import ConnectConfig, ServiceClient
+from temporalio.service import ConnectConfig, ServiceClient, TLSConfig
 
 from harness.api_tables import ApiTableMissing, load_table
 from harness.jwks import JwksServer
@@ -41,6 +41,17 @@ class RunOptions:
     probe_concurrency: int = 32
     mutations: tuple[tuple[str, str], ...] = ()  # --mutate-server-config: sensitivity runs only
     jwks_port: int = 0  # fixed port for the harness JWKS (an external cluster configured to trust it)
+    target_tls: bool = False  # the external cluster's frontend speaks TLS
+    target_ca: Path | None = None  # PEM of the CA that signed its certificate (else the system roots)
+    target_server_name: str = ""  # TLS server name, when it differs from the host
+
+    def tls(self) -> bool | TLSConfig:
+        if not (self.target_tls or self.target_ca):
+            return False
+        return TLSConfig(
+            server_root_ca_cert=self.target_ca.read_bytes() if self.target_ca else None,
+            domain=self.target_server_name or None,
+        )
 
     def default_settings(self) -> ServerSettings:
         return ServerSettings(unmodelled=dict(self.mutations))
@@ -162,7 +173,11 @@ class ServerPool:
 
     async def _external_target(self) -> Target:
         address = self.options.target or ""
-        version = await _detect_version(address, self.options.version)
+        try:
+            tls = self.options.tls()
+        except OSError as exc:
+            raise HarnessConfigError(f"--target-ca: {exc}") from exc
+        version = await _detect_version(address, self.options.version, tls)
         if self.options.external_key is not None:
             if not self.options.external_kid:
                 raise HarnessConfigError(
@@ -195,6 +210,7 @@ class ServerPool:
             table=_table(version),
             jwks=jwks,
             signing_key=signing,
+            tls=tls,
         )
         # A cluster told to trust the harness JWKS fetches it at its own next refresh: wait for that.
         await target.guard(trust_deadline=60.0 if controls else 0.0)
@@ -209,14 +225,14 @@ def _table(version: str) -> ApiTable:
         raise HarnessConfigError(str(exc)) from exc
 
 
-async def _detect_version(address: str, fallback: str) -> str:
+async def _detect_version(address: str, fallback: str, tls: bool | TLSConfig = False) -> str:
     try:
-        client = await ServiceClient.connect(ConnectConfig(target_host=address))
+        client = await ServiceClient.connect(ConnectConfig(target_host=address, tls=tls))
         info = await client.workflow_service.get_system_info(GetSystemInfoRequest(), retry=False)
     except Exception as exc:
         raise HarnessConfigError(
-            f"cannot reach the external target {address}: {exc}. Check --target HOST:PORT and that the "
-            f"frontend is reachable from here"
+            f"cannot reach the external target {address}: {exc}. Check --target HOST:PORT, that the "
+            f"frontend is reachable from here, and --target-tls/--target-ca if it speaks TLS"
         ) from exc
     version = info.server_version or fallback
     parse_version(version if version.startswith("v") else "v" + version)

@@ -20,7 +20,7 @@ from temporalio.api.workflowservice.v1 import (
     TerminateWorkflowExecutionRequest,
 )
 from temporalio.client import Client
-from temporalio.service import ConnectConfig, RPCError, RPCStatusCode, ServiceClient
+from temporalio.service import ConnectConfig, RPCError, RPCStatusCode, ServiceClient, TLSConfig
 
 from harness.client import connect
 from harness.jwks import DEFAULT_PATH, JwksServer
@@ -60,6 +60,7 @@ class Target:
     service_client: ServiceClient | None = None
     extra_keys: Sequence[SigningKey] = ()
     info: dict[str, Any] = field(default_factory=dict)
+    tls: bool | TLSConfig = False  # an external cluster's frontend may need TLS
 
     @property
     def address(self) -> str:
@@ -112,12 +113,12 @@ class Target:
 
     # -- clients ----------------------------------------------------------------------------
     async def client(self, token: MintedToken | None, namespace: str = SUITE_NAMESPACE) -> Client:
-        return await connect(self.address, namespace, token.token if token else None)
+        return await connect(self.address, namespace, token.token if token else None, tls=self.tls)
 
     async def prober(self) -> Prober:
         if self.service_client is None:
             self.service_client = await ServiceClient.connect(
-                ConnectConfig(target_host=self.address, lazy=True)
+                ConnectConfig(target_host=self.address, lazy=True, tls=self.tls)
             )
         return Prober(self.service_client)
 

@@ -83,3 +83,103 @@ def test_external_target_trusting_the_harness_jwks(tmp_path: Path) -> None:
     report = json.loads((reports / "conformance.json").read_text())
     assert report["server"]["backend"] == "external" and report["server"]["controls_jwks"] is True
     assert report["summary"]["FAIL"] == 0 and report["summary"]["PASS"] >= 8
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for localhost / 127.0.0.1 (test material only)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "authz-test-ca")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    cert = (
+        x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name).public_key(key.public_key()).serial_number(2).not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    paths = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return paths
+
+
+def test_external_target_over_tls(tmp_path: Path) -> None:
+    """A cluster whose frontend speaks TLS: --target-ca and --target-server-name reach it, workers included."""
+    import yaml
+    from temporalio.service import TLSConfig
+
+    from harness.server.config import start_arguments
+    from harness.server.process import terminate
+    from harness.server.readiness import wait_until_serving
+
+    ca, cert, tls_key = _self_signed(tmp_path)
+    key = rsa_key(kid="tls-idp")
+    pem = tmp_path / "idp.pem"
+    pem.write_bytes(
+        key.private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    with JwksServer() as idp:
+        idp.publish(key)
+        config = render(
+            Path(tempfile.mkdtemp(prefix="authz-server-external-")), [idp.url()], ServerSettings()
+        )
+        doc = yaml.safe_load(config.config_file.read_text())
+        doc["global"]["tls"] = {
+            "frontend": {
+                "server": {"certFile": str(cert), "keyFile": str(tls_key)},
+                "client": {"rootCaFiles": [str(ca)]},
+            }
+        }
+        config.config_file.write_text(yaml.safe_dump(doc))
+        binary = provision(DEFAULT_VERSION)
+        proc = subprocess.Popen(
+            [str(binary.path), *start_arguments((1, 32, 2), config.config_file)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        try:
+            tls = TLSConfig(server_root_ca_cert=ca.read_bytes(), domain="localhost")
+            asyncio.run(wait_until_serving(config.frontend_address, deadline=60, tls=tls))
+            reports = tmp_path / "reports"
+            result = subprocess.run(
+                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--reports-dir", str(reports),
+                 "--target", config.frontend_address, "--target-ca", str(ca), "--target-server-name", "localhost",
+                 "--external-signing-key", str(pem), "--external-kid", key.kid, "suites/test_smoke.py"],
+                cwd=ROOT, env={**os.environ, "AUTHZ_RUN_TAG": uuid.uuid4().hex[:10]},
+                capture_output=True, text=True, timeout=600,
+            )  # fmt: skip
+            plain = subprocess.run(
+                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--reports-dir", str(tmp_path / "p"),
+                 "--target", config.frontend_address, "--external-signing-key", str(pem), "--external-kid", key.kid,
+                 "suites/test_smoke.py"],
+                cwd=ROOT, env={**os.environ, "AUTHZ_RUN_TAG": uuid.uuid4().hex[:10]},
+                capture_output=True, text=True, timeout=600,
+            )  # fmt: skip
+        finally:
+            terminate(proc)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert json.loads((reports / "conformance.json").read_text())["summary"]["PASS"] >= 8
+    assert plain.returncode == 4 and "--target-tls/--target-ca" in plain.stdout + plain.stderr

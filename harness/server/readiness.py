@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio.bridge.proto.health.v1 import HealthCheckRequest, HealthCheckResponse
-from temporalio.service import ConnectConfig, ServiceClient
+from temporalio.service import ConnectConfig, ServiceClient, TLSConfig
 
 WORKFLOW_SERVICE_HEALTH = "temporal.api.workflowservice.v1.WorkflowService"
 
@@ -18,6 +18,7 @@ async def wait_until_serving(
     *,
     deadline: float,
     alive: Callable[[], bool] = lambda: True,
+    tls: bool | TLSConfig = False,
 ) -> float:
     """Poll the health check until the frontend says SERVING; returns the seconds waited.
 
@@ -29,7 +30,7 @@ async def wait_until_serving(
         if not alive():
             raise RuntimeError("the server exited while starting")
         try:
-            client = await ServiceClient.connect(ConnectConfig(target_host=address, lazy=True))
+            client = await ServiceClient.connect(ConnectConfig(target_host=address, lazy=True, tls=tls))
             response = await client.health_service.check(
                 HealthCheckRequest(service=WORKFLOW_SERVICE_HEALTH), retry=False, timeout=timedelta(seconds=1)
             )
