@@ -308,11 +308,19 @@ def _save_logs(config: pytest.Config, pool: ServerPool, reason: str) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    pool = POOL.get("pool")
+    try:
+        _write_reports(session, exitstatus, pool)
+    finally:
+        if pool is not None:
+            pool.remove_directories()  # what a failure needed from them is in reports/logs by now
+
+
+def _write_reports(session: pytest.Session, exitstatus: int, pool: ServerPool | None) -> None:
     recorder = session.config.stash.get(RECORDER, None)
     if recorder is None or not recorder.records:
         return
     reports = Path(session.config.getoption("--reports-dir"))
-    pool = POOL.get("pool")
     failed = any(r.verdict in (Verdict.FAIL, Verdict.HARNESS_ERROR) for r in recorder.records)
     if failed and pool is not None:
         _save_logs(session.config, pool, reason="failed-run")

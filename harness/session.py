@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -84,6 +86,7 @@ class ServerPool:
         self.table = _table(self.binary.version)
         if self.binary.build_seconds is not None:
             self.on_metric("server_build_seconds", round(self.binary.build_seconds, 1))
+        atexit.register(self.remove_directories, all_of_them=True)  # also after Ctrl-C
         self.jwks = JwksServer(port=self.options.jwks_port)
         self.jwks.start()
         self.jwks.publish(self.rsa, self.ec)
@@ -108,6 +111,12 @@ class ServerPool:
             if value:
                 details[attribute] = value
         return details
+
+    def remove_directories(self, *, all_of_them: bool = False) -> None:
+        """Delete the rendered configs and logs of stopped servers (after reports copied what they need)."""
+        for server in self._history:
+            if server.config is not None and (all_of_them or server not in self._running):
+                shutil.rmtree(server.config.directory, ignore_errors=True)
 
     def started_servers(self) -> list[RunningServer]:
         """Every server this session started (stopped or not): their logs stay readable."""

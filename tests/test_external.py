@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -34,9 +33,7 @@ def test_external_target_with_the_clusters_signing_key(tmp_path: Path) -> None:
     )
     with JwksServer() as idp:
         idp.publish(key)
-        config = render(
-            Path(tempfile.mkdtemp(prefix="authz-server-external-")), [idp.url()], ServerSettings()
-        )
+        config = render(tmp_path / "server", [idp.url()], ServerSettings())
         server = asyncio.run(ProcessBackend().start(provision(DEFAULT_VERSION), config))
         try:
             reports = tmp_path / "reports"
@@ -65,9 +62,7 @@ def test_external_target_trusting_the_harness_jwks(tmp_path: Path) -> None:
 
     port = free_ports(1)[0]
     url = f"http://127.0.0.1:{port}/jwks.json"
-    config = render(
-        Path(tempfile.mkdtemp(prefix="authz-server-external-")), [url], ServerSettings(refresh_interval="1s")
-    )
+    config = render(tmp_path / "server", [url], ServerSettings(refresh_interval="1s"))
     server = asyncio.run(ProcessBackend().start(provision(DEFAULT_VERSION), config))
     try:
         reports = tmp_path / "reports"
@@ -144,9 +139,7 @@ def test_external_target_over_tls(tmp_path: Path) -> None:
     )
     with JwksServer() as idp:
         idp.publish(key)
-        config = render(
-            Path(tempfile.mkdtemp(prefix="authz-server-external-")), [idp.url()], ServerSettings()
-        )
+        config = render(tmp_path / "server", [idp.url()], ServerSettings())
         doc = yaml.safe_load(config.config_file.read_text())
         doc["global"]["tls"] = {
             "frontend": {
