@@ -71,6 +71,7 @@ class ServerPool:
     _targets: dict[str, Target] = field(default_factory=dict)
     _running: list[RunningServer] = field(default_factory=list)
     _history: list[RunningServer] = field(default_factory=list)  # every server started, for logs
+    _directories: list[Path] = field(default_factory=list)  # every server directory made, even half-started
     _backend: Backend | None = None
     table: ApiTable | None = None
 
@@ -114,9 +115,10 @@ class ServerPool:
 
     def remove_directories(self, *, all_of_them: bool = False) -> None:
         """Delete the rendered configs and logs of stopped servers (after reports copied what they need)."""
-        for server in self._history:
-            if server.config is not None and (all_of_them or server not in self._running):
-                shutil.rmtree(server.config.directory, ignore_errors=True)
+        in_use = {s.config.directory for s in self._running if s.config is not None}
+        for directory in self._directories:
+            if all_of_them or directory not in in_use:
+                shutil.rmtree(directory, ignore_errors=True)
 
     def started_servers(self) -> list[RunningServer]:
         """Every server this session started (stopped or not): their logs stay readable."""
@@ -159,6 +161,7 @@ class ServerPool:
         if self.options.mutations and not settings.unmodelled:
             settings = dataclasses.replace(settings, unmodelled=dict(self.options.mutations))
         directory = Path(tempfile.mkdtemp(prefix=f"authz-server-{RUN_TAG}-"))
+        self._directories.append(directory)
         config = render(directory, [jwks.url()], settings)
         running = await self._backend.start(self.binary, config)
         self._running.append(running)
