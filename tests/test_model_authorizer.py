@@ -150,3 +150,26 @@ def test_rules_for_rejects_garbage() -> None:
     with pytest.raises(ValueError):
         rules_for("v1.19.0")
     assert rules_for("v1.22.0").era == "1.22-1.28" and V120.era == "1.20" and V121.era == "1.21"
+
+
+@pytest.mark.parametrize(
+    ("version", "enabled", "has_b", "expected"),
+    [
+        ("v1.32.2", None, False, (Decision.ALLOW, False)),  # off by default since 1.30: history refuses
+        ("v1.32.2", True, False, (Decision.DENY, False)),
+        ("v1.32.2", True, True, (Decision.ALLOW, True)),
+        ("v1.29.7", None, False, (Decision.DENY, False)),  # on by default before 1.30, and re-authorized
+        ("v1.29.1", None, False, (Decision.ALLOW, True)),  # never checked
+        ("v1.29.1", False, True, (Decision.ALLOW, False)),
+    ],
+)
+def test_cross_namespace_commands(
+    version: str, enabled: bool | None, has_b: bool, expected: tuple[Decision, bool]
+) -> None:
+    from harness.model.authorizer import authorize_cross_namespace_command
+
+    claims = Claims("s", Role.UNDEFINED, {"a": Role.WRITER, **({"b": Role.WRITER} if has_b else {})})
+    decision, effect, _ = authorize_cross_namespace_command(
+        claims, "b", "SignalWorkflowExecution", rules_for(version), TABLE, enabled
+    )
+    assert (decision, effect) == expected

@@ -109,13 +109,13 @@ def authorize_cross_namespace_command(
     """A workflow-task completion carrying a command aimed at another namespace (signal, child start,
     cancel). Returns (the RespondWorkflowTaskCompleted decision, whether the command takes effect, why).
 
-    1.30+ re-authorizes `api` in the target namespace when system.enableCrossNamespaceCommands is on; older
-    servers never check the target. With the setting off, history refuses the command either way."""
+    1.29.2+ re-authorizes `api` in the target namespace when system.enableCrossNamespaceCommands is on;
+    older servers never check the target. With the setting off, history refuses the command either way."""
     enabled = rules.cross_namespace_commands_default if enabled is None else enabled
     if not enabled:
         return Decision.ALLOW, False, "cross-namespace commands disabled: history refuses the command"
     if not rules.cross_namespace_reauthorized:
-        return Decision.ALLOW, True, "before 1.30 the target namespace is never checked"
+        return Decision.ALLOW, True, "before 1.29.2 the target namespace is never checked"
     decision, reason = authorize(
         claims,
         CallTarget(f"/temporal.api.workflowservice.v1.WorkflowService/{api}", target_namespace),

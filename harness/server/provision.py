@@ -86,11 +86,20 @@ def build(version: str, target: Path) -> ProvisionedBinary:
             f"(https://go.dev/dl or `apt-get install golang`), or pass --temporal-binary PATH, "
             f"or run against a cluster with --backend external --target HOST:PORT"
         )
-    stable = [v for v in published_versions(go) if "-" not in v]
-    if version not in stable:
+    # The proxy's version list can omit releases it still serves, so ask for the version itself.
+    check = subprocess.run(
+        [go, "list", "-m", "-json", f"{MODULE}@{version}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "GOTOOLCHAIN": "auto"},
+    )
+    if check.returncode != 0:
+        stable = [v for v in published_versions(go) if "-" not in v]
+        reason = check.stderr.strip().splitlines()[-1] if check.stderr.strip() else "not found"
         raise ProvisionError(
-            f"unknown server version {version}: {MODULE} has no such stable release. "
-            f"Available: {', '.join(stable[-12:])} (newest last)"
+            f"unknown server version {version}: the Go module proxy does not serve {MODULE}@{version} "
+            f"({reason}). Listed releases: {', '.join(stable[-12:])} (newest last)"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     env = {
