@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 
 from harness import forge
 from harness.compare import Call, bearer_credential, compare, fill, raw_credential, role_calls
 from harness.keys import ec_key, rsa_key
 from harness.model import Credential
+from harness.raw_grpc import probe_with_headers
 from harness.target import SUITE_NAMESPACE, Target
 from harness.tokens import MintedToken, TokenSpec, mint
 from harness.types import Outcome
-from harness.verdict import Evidence, check
+from harness.verdict import Evidence, check, expected_outcome
 from harness.wait import clock_reaches
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -299,3 +301,26 @@ async def test_exp_equal_to_now_is_expired(target: Target, evidence: Evidence) -
     evidence.claims, evidence.api, evidence.namespace = token.evidence(), "DescribeNamespace", NS
     check(evidence, "AUTHZ-TOKEN-002")
     assert at.observed["read"] is Outcome.DENIED
+
+
+@pytest.mark.req("AUTHZ-HEADER-008")
+@pytest.mark.parametrize("valid_first", [True, False], ids=["valid-then-invalid", "invalid-then-valid"])
+async def test_two_authorization_headers_only_the_first_counts(
+    target: Target, evidence: Evidence, valid_first: bool
+) -> None:
+    good = target.mint(WRITE)
+    bad = "Bearer not-a-token"
+    values = [good.authorization, bad] if valid_first else [bad, good.authorization]
+    headers = [("authorization", v) for v in values]
+    credential = Credential(headers=tuple(headers), signed_by=good.signed_by)
+    call = role_calls(NS)[0]
+    observed = await probe_with_headers(
+        target.address, call.method, DescribeNamespaceRequest(namespace=NS), headers
+    )
+    expectation = target.expect(credential, call.target)
+    evidence.expected, evidence.observed = expected_outcome(expectation.decision), observed.outcome
+    evidence.api, evidence.namespace, evidence.claims = call.method.full_method, NS, good.evidence()
+    evidence.status, evidence.message, evidence.reason = observed.status, observed.message, expectation.reason
+    evidence.extra["header_order"] = "valid, invalid" if valid_first else "invalid, valid"
+    check(evidence, "AUTHZ-HEADER-008")
+    assert (observed.outcome is Outcome.ALLOWED) is valid_first
