@@ -24,7 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from fixtures.workflows import GuestbookWorkflow, HelloWorkflow, ParentWorkflow, compose_greeting
-from harness.target import SUITE_NAMESPACE, Target
+from harness.target import SUITE_NAMESPACE, Target, credential_of
 from harness.types import REQUEST_UNAUTHORIZED, WORKFLOW_SERVICE, CallTarget, Outcome
 from harness.verdict import Evidence, check, expected_outcome
 from harness.wait import until_async
@@ -95,7 +95,7 @@ async def test_worker_role_alone_cannot_poll(target: Target, evidence: Evidence)
         failure = str(exc)
     description = await handle.describe()
     history = [e async for e in handle.fetch_history_events()]
-    model = target.expect(_credential(token), CallTarget(f"/{WORKFLOW_SERVICE}/PollWorkflowTaskQueue", NS))
+    model = target.expect(credential_of(token), CallTarget(f"/{WORKFLOW_SERVICE}/PollWorkflowTaskQueue", NS))
     evidence.expected = {"poll": expected_outcome(model.decision), "worker_failed": True, "progressed": False}
     evidence.observed = {
         "poll": Outcome.DENIED if "Request unauthorized." in failure else Outcome.ALLOWED,
@@ -110,12 +110,6 @@ async def test_worker_role_alone_cannot_poll(target: Target, evidence: Evidence)
     }
     check(evidence, "AUTHZ-WORKFLOW-003")
     await handle.terminate()
-
-
-def _credential(token: Any) -> Any:
-    from harness.target import credential_of
-
-    return credential_of(token)
 
 
 @pytest.mark.req("AUTHZ-WORKFLOW-004")
@@ -159,7 +153,7 @@ async def test_reader_reads_but_cannot_act(target: Target, evidence: Evidence) -
         count_after = await handle.query(GuestbookWorkflow.count)
         await handle.signal(GuestbookWorkflow.close)
         entries = await handle.result()
-    cred = _credential(reader_token)
+    cred = credential_of(reader_token)
     expected = {
         name: expected_outcome(target.expect(cred, CallTarget(f"/{WORKFLOW_SERVICE}/{api}", NS)).decision)
         for name, (api, _) in actions.items()
@@ -210,7 +204,7 @@ async def test_namespace_administration_by_role(target: Target, evidence: Eviden
     observed["ns_admin_of_other_updates"] = await update([f"{NS}:admin"], scratch)
 
     def model(perms: list[str], api: str, namespace: str) -> Outcome:
-        cred = _credential(target.mint(perms))
+        cred = credential_of(target.mint(perms))
         return expected_outcome(
             target.expect(cred, CallTarget(f"/{WORKFLOW_SERVICE}/{api}", namespace)).decision
         )
