@@ -11,6 +11,8 @@ from typing import Literal
 from temporalio.client import Client
 from temporalio.service import TLSConfig
 
+from harness.wait import cancel_and_wait
+
 TokenSource = Callable[[], str]  # returns a fresh raw token (no "Bearer ")
 
 
@@ -62,10 +64,7 @@ class TokenRefresher:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
 
 @contextlib.asynccontextmanager

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
+
+from harness.wait import cancel_and_wait
 
 
 @dataclass
@@ -36,10 +37,7 @@ class WorkflowStream:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def results(self, deadline: float) -> dict[str, Any]:
         """Waits for every started workflow; returns name -> result or the error text."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -55,3 +56,12 @@ async def clock_reaches(
         return clock() >= instant
 
     await until_async(reached, deadline=max(0.0, instant - clock()) + 5, interval=0.02, what=what)
+
+
+async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:
+    """Stop a background task (a token refresher, a load generator) and wait until it has stopped."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -15,7 +15,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from harness.jwks import JwksServer
-from harness.keys import rsa_key
+from harness.keys import SigningKey, rsa_key
 from harness.server.config import ServerSettings, render
 from harness.server.process import ProcessBackend
 from harness.server.provision import DEFAULT_VERSION, provision
@@ -23,14 +23,18 @@ from harness.server.provision import DEFAULT_VERSION, provision
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_external_target_with_the_clusters_signing_key(tmp_path: Path) -> None:
-    key = rsa_key(kid="staging-idp-key")
-    pem = tmp_path / "idp.pem"  # the test's own temp dir: a stand-in for the team's IdP key
-    pem.write_bytes(
+def write_pem(key: SigningKey, path: Path) -> Path:
+    path.write_bytes(
         key.private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
     )
+    return path
+
+
+def test_external_target_with_the_clusters_signing_key(tmp_path: Path) -> None:
+    key = rsa_key(kid="staging-idp-key")
+    pem = write_pem(key, tmp_path / "idp.pem")  # the test's own temp dir: a stand-in for the IdP key
     with JwksServer() as idp:
         idp.publish(key)
         config = render(tmp_path / "server", [idp.url()], ServerSettings())
@@ -131,12 +135,7 @@ def test_external_target_over_tls(tmp_path: Path) -> None:
 
     ca, cert, tls_key = _self_signed(tmp_path)
     key = rsa_key(kid="tls-idp")
-    pem = tmp_path / "idp.pem"
-    pem.write_bytes(
-        key.private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
+    pem = write_pem(key, tmp_path / "idp.pem")
     with JwksServer() as idp:
         idp.publish(key)
         config = render(tmp_path / "server", [idp.url()], ServerSettings())
