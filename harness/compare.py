@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
-from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import (
     DescribeNamespaceRequest,
     ListNamespacesRequest,
@@ -23,7 +22,7 @@ from harness.model import Credential, Expectation, KeyRing
 from harness.probes import ApiMethod, Observation
 from harness.target import SUITE_NAMESPACE, Target
 from harness.tokens import MintedToken, describe
-from harness.types import OPERATOR_SERVICE, WORKFLOW_SERVICE, CallTarget, Outcome
+from harness.types import WORKFLOW_SERVICE, CallTarget, Outcome
 from harness.verdict import Evidence, expected_outcome
 
 
@@ -48,7 +47,6 @@ DESCRIBE = _wf("DescribeNamespace", DescribeNamespaceRequest)
 START = _wf("StartWorkflowExecution", StartWorkflowExecutionRequest)
 UPDATE_NAMESPACE = _wf("UpdateNamespace", UpdateNamespaceRequest)
 LIST_NAMESPACES = _wf("ListNamespaces", ListNamespacesRequest)
-LIST_SEARCH_ATTRIBUTES = ApiMethod(OPERATOR_SERVICE, "ListSearchAttributes", ListSearchAttributesRequest)
 
 
 def role_calls(namespace: str = SUITE_NAMESPACE) -> list[Call]:
@@ -67,10 +65,6 @@ class Comparison:
     observed: dict[str, Outcome]
     expectations: dict[str, Expectation]
     observations: dict[str, Observation]
-
-    @property
-    def agree(self) -> bool:
-        return self.expected == self.observed
 
 
 def bearer_credential(token: MintedToken) -> tuple[Credential, dict[str, str]]:

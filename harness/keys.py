@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -14,7 +13,6 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from harness.model.claims import PublishedKey
 from harness.model.keyset import jwk_fingerprint
 
-Alg = Literal["RS256", "ES256", "ES384", "ES512", "RS384", "RS512", "PS256"]
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 _CURVES: dict[str, ec.EllipticCurve] = {
@@ -79,7 +77,3 @@ def ec_key(kid: str | None = None, curve: str = "P-256") -> SigningKey:
     private = ec.generate_private_key(_CURVES[curve])
     alg = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}[curve]
     return SigningKey(kid or new_kid("ec"), alg, private)
-
-
-def jwks_document(keys: list[dict[str, Any]]) -> bytes:
-    return json.dumps({"keys": keys}).encode()

@@ -6,7 +6,7 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -20,7 +20,7 @@ from temporalio.api.workflowservice.v1 import service_pb2 as workflow_service_pb
 from temporalio.bridge.proto.health.v1 import HealthCheckRequest
 from temporalio.service import RPCError, RPCStatusCode, ServiceClient
 
-from harness.types import HEALTH_CHECK, OPERATOR_SERVICE, REQUEST_UNAUTHORIZED, WORKFLOW_SERVICE, Outcome
+from harness.types import OPERATOR_SERVICE, REQUEST_UNAUTHORIZED, WORKFLOW_SERVICE, Outcome
 
 K = TypeVar("K")
 
@@ -120,13 +120,6 @@ class Prober:
             raise LookupError(f"the SDK has no client call for {method.full_method}")
         return call  # type: ignore[no-any-return]
 
-    def can_call(self, method: ApiMethod) -> bool:
-        try:
-            self._call(method)
-            return True
-        except LookupError:
-            return False
-
     async def probe(
         self, method: ApiMethod, namespace: str, metadata: Mapping[str, str], request: Message | None = None
     ) -> Observation:
@@ -166,11 +159,3 @@ async def run_bounded(
 
     await asyncio.gather(*(one(key, job) for key, job in jobs))
     return results
-
-
-def health_target() -> str:
-    return HEALTH_CHECK
-
-
-def method_index(methods: Sequence[ApiMethod]) -> dict[str, ApiMethod]:
-    return {m.full_method: m for m in methods}

@@ -108,8 +108,6 @@ def _options(config: pytest.Config) -> RunOptions:
         target=config.getoption("--target"),
         external_key=Path(key) if key else None,
         external_kid=config.getoption("--external-kid"),
-        reports_dir=Path(config.getoption("--reports-dir")),
-        probe_concurrency=config.getoption("--probe-concurrency"),
         mutations=tuple(_mutation(m) for m in config.getoption("--mutate-server-config")),
         jwks_port=config.getoption("--jwks-port"),
         target_tls=config.getoption("--target-tls"),

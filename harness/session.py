@@ -39,8 +39,6 @@ class RunOptions:
     target: str | None = None  # external cluster host:port
     external_key: Path | None = None  # PEM private key the external cluster's JWKS trusts
     external_kid: str = ""
-    reports_dir: Path = Path("reports")
-    probe_concurrency: int = 32
     mutations: tuple[tuple[str, str], ...] = ()  # --mutate-server-config: sensitivity runs only
     jwks_port: int = 0  # fixed port for the harness JWKS (an external cluster configured to trust it)
     target_tls: bool = False  # the external cluster's frontend speaks TLS

@@ -6,7 +6,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf import duration_pb2
@@ -59,7 +59,6 @@ class Target:
     jwks_path: str = DEFAULT_PATH
     service_client: ServiceClient | None = None
     extra_keys: Sequence[SigningKey] = ()
-    info: dict[str, Any] = field(default_factory=dict)
     tls: bool | TLSConfig = False  # an external cluster's frontend may need TLS
 
     @property

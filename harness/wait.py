@@ -15,20 +15,6 @@ class DeadlineExceeded(TimeoutError):
     pass
 
 
-def until(
-    predicate: Callable[[], T | None], *, deadline: float, interval: float = 0.05, what: str = "condition"
-) -> T:
-    """Call predicate until it returns something truthy; raise DeadlineExceeded after `deadline` seconds."""
-    end = time.monotonic() + deadline
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() >= end:
-            raise DeadlineExceeded(f"{what} not reached within {deadline:.1f}s")
-        time.sleep(interval)  # a poll interval, not synchronisation
-
-
 async def until_async(
     predicate: Callable[[], Awaitable[T | None]],
     *,

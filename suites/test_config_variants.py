@@ -5,7 +5,6 @@ A key the version under test does not have is reported as not applicable, naming
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,13 +186,6 @@ CASES = [
         False,
     ),
 ]
-
-
-def _variant_target(pool: ServerPool) -> Callable[[Variant], Any]:
-    async def get(variant: Variant) -> Target:
-        return await pool.target(variant.settings)
-
-    return get
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ async def grid(target: Target, recorder: Recorder, request: pytest.FixtureReques
     recorder.metric("grid_wall_s", round(run.wall_s, 3))
     recorder.metric("grid_cells_per_s", round(run.cells_per_s, 1))
     recorder.metric("bare_get_system_info_calls_per_s", round(run.bare_calls_per_s, 1))
+    recorder.metric("bare_wall_s", round(run.bare_wall_s, 3))
     recorder.metric("probe_concurrency", concurrency)
     recorder.coverage["api_methods_probed"] = len({c.method.full_method for c in CELLS})
     recorder.coverage["token_shapes"] = len({c.shape.name for c in CELLS})

@@ -65,10 +65,3 @@ def expect(
             return Expectation(Decision.DENY, f"claim mapper refused the token: {refusal}", None)
     decision, reason = authorize(claims, target, rules, table)
     return Expectation(decision, reason, claims)
-
-
-def keyring_of(keys: Sequence[tuple[str, str, str, str]]) -> KeyRing:
-    """Convenience for tests: (kty, kid, fingerprint, curve) tuples."""
-    from harness.model.claims import PublishedKey
-
-    return KeyRing(tuple(PublishedKey(kty, kid, fp, crv) for kty, kid, fp, crv in keys))

@@ -30,7 +30,6 @@ class ServerRules:
     audience_supported: bool  # audience, 1.29+
     header_name_configurable: bool  # authHeaderName, 1.23+
     header_name_case_insensitive: bool  # md.Get, 1.24+
-    file_jwks_supported: bool  # file:// key sources, 1.32+
     # Commands aimed at another namespace are re-authorized there. The facts doc says 1.30.0 (#8858); the
     # live v1.29.7 server does it too, and the module's source has it from v1.29.2 (not in v1.29.1).
     cross_namespace_reauthorized: bool
@@ -58,7 +57,6 @@ def rules_for(version: str | tuple[int, int, int]) -> ServerRules:
         audience_supported=v >= (1, 29, 0),
         header_name_configurable=v >= (1, 23, 0),
         header_name_case_insensitive=v >= (1, 24, 0),
-        file_jwks_supported=v >= (1, 32, 0),
         cross_namespace_reauthorized=v >= (1, 29, 2),
         cross_namespace_commands_default=v < (1, 30, 0),
     )

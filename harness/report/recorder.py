@@ -50,7 +50,6 @@ class Recorder:
     metrics: dict[str, Any] = field(default_factory=dict)
     coverage: dict[str, Any] = field(default_factory=dict)
     records: list[CaseRecord] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
     def add(self, record: CaseRecord) -> None:
         self.records.append(record)
@@ -124,7 +123,6 @@ class Recorder:
             "summary": self.summary(),
             "findings": self.findings(),
             "coverage": self.coverage,
-            "notes": self.notes,
             "grid": self.grid(),
             "tests": [r.as_dict() for r in self.records],
         }

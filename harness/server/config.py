@@ -70,8 +70,6 @@ class RenderedConfig:
     directory: Path
     config_file: Path
     frontend_address: str
-    internal_frontend_address: str
-    http_address: str
     document: Mapping[str, Any]
 
 
@@ -122,8 +120,6 @@ def render(
         directory=directory,
         config_file=config_file,
         frontend_address=f"{host}:{addresses['frontend']}",
-        internal_frontend_address=f"{host}:{addresses['internal-frontend']}",
-        http_address=f"{host}:{frontend['httpPort']}",
         document=doc,
     )
 
