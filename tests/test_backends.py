@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from harness.server.choose import docker_answers
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.runs import run_pytest
 
 pytestmark = pytest.mark.skipif(
     not docker_answers(), reason="no Docker engine answers (start dockerd to run)"
@@ -20,11 +16,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def run(backend: str, reports: Path) -> dict[str, object]:
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--backend", backend,
-         "--reports-dir", str(reports), "suites/test_smoke.py", "suites/test_matrix.py"],
-        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    result = run_pytest(reports, "-q", "--backend", backend, "suites/test_smoke.py", "suites/test_matrix.py")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     return json.loads((reports / "conformance.json").read_text())  # type: ignore[no-any-return]
 

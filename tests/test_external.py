@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -19,8 +16,7 @@ from harness.keys import SigningKey, rsa_key
 from harness.server.config import ServerSettings, render
 from harness.server.process import ProcessBackend
 from harness.server.provision import DEFAULT_VERSION, provision
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.runs import run_pytest
 
 
 def write_pem(key: SigningKey, path: Path) -> Path:
@@ -41,14 +37,22 @@ def test_external_target_with_the_clusters_signing_key(tmp_path: Path) -> None:
         server = asyncio.run(ProcessBackend().start(provision(DEFAULT_VERSION), config))
         try:
             reports = tmp_path / "reports"
-            result = subprocess.run(
-                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", "--reports-dir", str(reports),
-                 "--target", server.address, "--external-signing-key", str(pem), "--external-kid", key.kid,
-                 "suites/test_smoke.py", "suites/test_matrix.py", "suites/test_rotation.py", "-k",
-                 "not test_cell or NamespaceReader"],
-                cwd=ROOT, env={**os.environ, "AUTHZ_RUN_TAG": uuid.uuid4().hex[:10]},
-                capture_output=True, text=True, timeout=600,
-            )  # fmt: skip
+            result = run_pytest(
+                reports,
+                "-q",
+                "-rs",
+                "--target",
+                server.address,
+                "--external-signing-key",
+                str(pem),
+                "--external-kid",
+                key.kid,
+                "suites/test_smoke.py",
+                "suites/test_matrix.py",
+                "suites/test_rotation.py",
+                "-k",
+                "not test_cell or NamespaceReader",
+            )
         finally:
             server.stop()
     output = result.stdout + result.stderr
@@ -70,12 +74,15 @@ def test_external_target_trusting_the_harness_jwks(tmp_path: Path) -> None:
     server = asyncio.run(ProcessBackend().start(provision(DEFAULT_VERSION), config))
     try:
         reports = tmp_path / "reports"
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--reports-dir", str(reports),
-             "--target", server.address, "--jwks-port", str(port), "suites/test_smoke.py"],
-            cwd=ROOT, env={**os.environ, "AUTHZ_RUN_TAG": uuid.uuid4().hex[:10]},
-            capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+        result = run_pytest(
+            reports,
+            "-q",
+            "--target",
+            server.address,
+            "--jwks-port",
+            str(port),
+            "suites/test_smoke.py",
+        )
     finally:
         server.stop()
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
@@ -156,20 +163,32 @@ def test_external_target_over_tls(tmp_path: Path) -> None:
             tls = TLSConfig(server_root_ca_cert=ca.read_bytes(), domain="localhost")
             asyncio.run(wait_until_serving(config.frontend_address, deadline=60, tls=tls))
             reports = tmp_path / "reports"
-            result = subprocess.run(
-                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--reports-dir", str(reports),
-                 "--target", config.frontend_address, "--target-ca", str(ca), "--target-server-name", "localhost",
-                 "--external-signing-key", str(pem), "--external-kid", key.kid, "suites/test_smoke.py"],
-                cwd=ROOT, env={**os.environ, "AUTHZ_RUN_TAG": uuid.uuid4().hex[:10]},
-                capture_output=True, text=True, timeout=600,
-            )  # fmt: skip
-            plain = subprocess.run(
-                [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--reports-dir", str(tmp_path / "p"),
-                 "--target", config.frontend_address, "--external-signing-key", str(pem), "--external-kid", key.kid,
-                 "suites/test_smoke.py"],
-                cwd=ROOT, env={**os.environ, "AUTHZ_RUN_TAG": uuid.uuid4().hex[:10]},
-                capture_output=True, text=True, timeout=600,
-            )  # fmt: skip
+            result = run_pytest(
+                reports,
+                "-q",
+                "--target",
+                config.frontend_address,
+                "--target-ca",
+                str(ca),
+                "--target-server-name",
+                "localhost",
+                "--external-signing-key",
+                str(pem),
+                "--external-kid",
+                key.kid,
+                "suites/test_smoke.py",
+            )
+            plain = run_pytest(
+                tmp_path / "p",
+                "-q",
+                "--target",
+                config.frontend_address,
+                "--external-signing-key",
+                str(pem),
+                "--external-kid",
+                key.kid,
+                "suites/test_smoke.py",
+            )
         finally:
             terminate(proc)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]

@@ -4,10 +4,8 @@ logs land in reports/, and no server process outlives a run: passed, failed or i
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -15,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from harness.server.choose import docker_answers
+from tests.runs import ROOT, pytest_command, run_env, run_pytest
 
-ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = [
     "process",
     pytest.param(
@@ -42,23 +40,8 @@ def tagged_servers(tag: str) -> list[str]:
 def run_suite(
     tmp_path: Path, *args: str, tag: str, backend: str = "process"
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AUTHZ_RUN_TAG": tag, "AUTHZ_BACKEND": backend}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "--reports-dir",
-            str(tmp_path / "reports"),
-            *args,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    return run_pytest(
+        tmp_path / "reports", *args, env={"AUTHZ_RUN_TAG": tag, "AUTHZ_BACKEND": backend}, timeout=300
     )
 
 
@@ -125,20 +108,10 @@ def test_model_server_difference_fails_with_readable_diffs_and_saves_logs(
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_run_leaves_no_server(tmp_path: Path, sig: signal.Signals, backend: str) -> None:
     tag = uuid.uuid4().hex[:10]
-    env = {**os.environ, "AUTHZ_RUN_TAG": tag, "AUTHZ_BACKEND": backend}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "--reports-dir",
-            str(tmp_path / "r"),
-            "suites/test_smoke.py",
-        ],
+        pytest_command(tmp_path / "r", "suites/test_smoke.py"),
         cwd=ROOT,
-        env=env,
+        env=run_env({"AUTHZ_RUN_TAG": tag, "AUTHZ_BACKEND": backend}),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

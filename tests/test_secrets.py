@@ -3,14 +3,11 @@ what pytest prints, for a run that fails on purpose (so every failure path write
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.runs import run_pytest
+
 WHOLE_TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
 PRIVATE = [
     re.compile(r"BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY"),
@@ -21,13 +18,18 @@ PRIVATE = [
 
 def test_a_failing_run_writes_no_secret(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
-    env = {**os.environ, "AUTHZ_RUN_TAG": uuid.uuid4().hex[:10], "AUTHZ_BACKEND": "process"}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--reports-dir", str(reports),
-         f"--junitxml={reports / 'junit.xml'}", "--mutate-server-config", "permissionsClaimName=roles",
-         "suites/test_tokens.py", "suites/test_smoke.py", "-k", "test_case or sample_flow"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    result = run_pytest(
+        reports,
+        "-q",
+        f"--junitxml={reports / 'junit.xml'}",
+        "--mutate-server-config",
+        "permissionsClaimName=roles",
+        "suites/test_tokens.py",
+        "suites/test_smoke.py",
+        "-k",
+        "test_case or sample_flow",
+        env={"AUTHZ_BACKEND": "process"},
+    )
     assert result.returncode == 1, (result.stdout + result.stderr)[-2000:]  # it must have failed
     written = {p: p.read_text(errors="replace") for p in reports.rglob("*") if p.is_file()}
     written["<stdout>"] = result.stdout + result.stderr  # type: ignore[index]

@@ -6,23 +6,16 @@ does not) and checks that the run fails on the cases the mutation should break.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.runs import run_pytest
 
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AUTHZ_RUN_TAG": uuid.uuid4().hex[:10], "AUTHZ_BACKEND": "process"}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rf", "--reports-dir", str(tmp_path), *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    return run_pytest(tmp_path, "-q", "-rf", *args, env={"AUTHZ_BACKEND": "process"})
 
 
 @pytest.mark.parametrize(
