@@ -7,7 +7,9 @@ refresh failed without reaching the fixture.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -31,12 +33,20 @@ INTERVAL = 1.0  # refreshInterval of these servers, seconds
 REFRESH_ERROR = "error while refreshing token keys"
 
 
-def settings() -> ServerSettings:
-    return ServerSettings(refresh_interval=f"{INTERVAL:g}s")
+def answer(jwks: JwksServer) -> SourceAnswer:
+    return SourceAnswer(jwks.served_body() if jwks.listening else None)
 
 
-def answer(own_jwks: JwksServer) -> SourceAnswer:
-    return SourceAnswer(own_jwks.served_body() if own_jwks.listening else None)
+@contextlib.asynccontextmanager
+async def server_trusting(
+    server_pool: ServerPool, jwks: JwksServer, *keys: SigningKey
+) -> AsyncIterator[tuple[Target, KeyRing]]:
+    """A server of its own whose key source is `jwks` (publishing `keys` first), and the key ring the
+    model says it holds after its initial fetch."""
+    jwks.publish(*keys)
+    settings = ServerSettings(refresh_interval=f"{INTERVAL:g}s")
+    async with server_pool.dedicated(settings, jwks, guard=False) as server:
+        yield server, refresh(KeyRing(), [answer(jwks)])
 
 
 async def decision(
@@ -91,11 +101,10 @@ async def test_endpoint_down_at_start_then_up(
     server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence
 ) -> None:
     key = rsa_key(kid="k1")
-    own_jwks.publish(key)
     own_jwks.stop_listening()
-    async with server_pool.dedicated(settings(), own_jwks, guard=False) as server:
+    async with server_trusting(server_pool, own_jwks, key) as (server, ring):
         token = token_for(server, key)
-        ring = refresh(KeyRing(), [answer(own_jwks)])  # the initial fetch failed: no keys
+        # the initial fetch failed, so the model's ring is empty
         assert await decision(server, token, ring) is Outcome.DENIED
         mark = time.monotonic()
         own_jwks.resume_listening()
@@ -112,10 +121,8 @@ async def test_endpoint_down_mid_run_keeps_keys(
     server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence
 ) -> None:
     key = rsa_key(kid="k1")
-    own_jwks.publish(key)
-    async with server_pool.dedicated(settings(), own_jwks, guard=False) as server:
+    async with server_trusting(server_pool, own_jwks, key) as (server, ring):
         token = token_for(server, key)
-        ring = refresh(KeyRing(), [answer(own_jwks)])
         assert await decision(server, token, ring) is Outcome.ALLOWED
         own_jwks.stop_listening()
         await failed_refreshes(server, 2)
@@ -138,9 +145,7 @@ async def test_broken_answers_keep_the_old_keys(
     server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence, fault: Fault
 ) -> None:
     key, newer = rsa_key(kid="k1"), rsa_key(kid="k2")
-    own_jwks.publish(key)
-    async with server_pool.dedicated(settings(), own_jwks, guard=False) as server:
-        ring = refresh(KeyRing(), [answer(own_jwks)])
+    async with server_trusting(server_pool, own_jwks, key) as (server, ring):
         mark = time.monotonic()
         own_jwks.publish(newer)  # would be picked up by a good refresh
         own_jwks.set_fault(fault)
@@ -157,10 +162,8 @@ async def test_an_empty_key_set_drops_every_key_whatever_the_status(
     server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence, status: int
 ) -> None:
     key = rsa_key(kid="k1")
-    own_jwks.publish(key)
-    async with server_pool.dedicated(settings(), own_jwks, guard=False) as server:
+    async with server_trusting(server_pool, own_jwks, key) as (server, ring):
         token = token_for(server, key)
-        ring = refresh(KeyRing(), [answer(own_jwks)])
         assert await decision(server, token, ring) is Outcome.ALLOWED
         mark = time.monotonic()
         own_jwks.set_fault(Fault(status=status, body=b'{"keys": []}', name=f"empty-{status}"))
@@ -176,9 +179,7 @@ async def test_slow_endpoint_keeps_tokens_working_and_then_updates(
     server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence
 ) -> None:
     key, newer = rsa_key(kid="k1"), rsa_key(kid="k2")
-    own_jwks.publish(key)
-    async with server_pool.dedicated(settings(), own_jwks, guard=False) as server:
-        ring = refresh(KeyRing(), [answer(own_jwks)])
+    async with server_trusting(server_pool, own_jwks, key) as (server, ring):
         own_jwks.set_fault(Fault(delay=3 * INTERVAL, name="slow"))
         own_jwks.publish(newer)
         mark = time.monotonic()
@@ -201,9 +202,7 @@ async def test_unsupported_key_types(
     key, second, third = rsa_key(kid="k1"), rsa_key(kid="k2"), rsa_key(kid="k3")
     okp = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "okp"}
     octet = {"kty": "oct", "k": "c2VjcmV0", "kid": "hmac"}
-    own_jwks.publish(key)
-    async with server_pool.dedicated(settings(), own_jwks, guard=False) as server:
-        ring = refresh(KeyRing(), [answer(own_jwks)])
+    async with server_trusting(server_pool, own_jwks, key) as (server, ring):
         mark = time.monotonic()
         own_jwks.replace([key, second], extra_jwks=[okp, octet])
         await refreshes_after(own_jwks, mark)
@@ -225,7 +224,6 @@ async def test_duplicate_kids_last_one_wins(
     first, last = rsa_key(kid="dup"), rsa_key(kid="dup")
     anchor = rsa_key(kid="anchor")
     own_jwks.replace([anchor], extra_jwks=[first.public_jwk(), last.public_jwk()])
-    async with server_pool.dedicated(settings(), own_jwks, guard=False) as server:
-        ring = refresh(KeyRing(), [answer(own_jwks)])
+    async with server_trusting(server_pool, own_jwks) as (server, ring):
         assert await decision(server, token_for(server, first), ring) is Outcome.DENIED
         assert await decision(server, token_for(server, last), ring, evidence) is Outcome.ALLOWED
