@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,9 +39,10 @@ class SigningKey:
             return {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}[self.private.curve.name]
         return ""
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """The same identity the model computes from the public JWK (harness.model.keyset)."""
+        """The same identity the model computes from the public JWK (harness.model.keyset). Cached: the
+        grid asks for it on every cell, and the key never changes."""
         return jwk_fingerprint(self.public_jwk())
 
     def public_jwk(self, *, kid: str | None = None) -> dict[str, Any]:
