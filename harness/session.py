@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.service import ConnectConfig, ServiceClient, TLSConfig
 
@@ -250,9 +252,6 @@ async def _detect_version(address: str, fallback: str, tls: bool | TLSConfig = F
 
 
 def _load_signing_key(path: Path, kid: str) -> SigningKey:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
     private = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if isinstance(private, rsa.RSAPrivateKey):
         return SigningKey(kid, "RS256", private)

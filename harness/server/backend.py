@@ -10,6 +10,7 @@ from typing import Protocol
 
 from harness.server.config import RenderedConfig
 from harness.server.provision import ProvisionedBinary
+from harness.server.readiness import wait_until_serving
 
 
 class ServerStartError(RuntimeError):
@@ -56,8 +57,6 @@ async def ready_or_stopped(
     what: Callable[[], str],
 ) -> RunningServer:
     """Wait for the frontend; on failure or Ctrl-C stop what was started, with the last log lines."""
-    from harness.server.readiness import wait_until_serving
-
     try:
         await wait_until_serving(config.frontend_address, deadline=deadline, alive=alive)
     except (TimeoutError, RuntimeError) as exc:

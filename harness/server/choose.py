@@ -32,6 +32,7 @@ def resolve_backend_name(requested: str) -> str:
 
 
 def make_backend(name: str) -> Backend:
+    # Imported on demand: the container backend needs docker and testcontainers only when it is chosen.
     if name == "process":
         from harness.server.process import ProcessBackend
 
