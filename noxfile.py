@@ -15,7 +15,7 @@ nox.options.sessions = ["tests"]
 
 PYTHON = "3.11"
 REPORTS = "reports"
-SUITES = ["pytest", "suites", f"--junitxml={REPORTS}/junit.xml", "-o", "junit_family=xunit2", "-p", "no:cacheprovider", "-q"]  # fmt: skip
+SUITES = ["pytest", "suites", "-o", "junit_family=xunit2", "-p", "no:cacheprovider", "-q"]
 LINTED = ["harness", "tests", "suites", "fixtures", "noxfile.py", "conftest.py"]
 
 
@@ -23,20 +23,13 @@ def _install(session: nox.Session, dev: bool = False) -> None:
     session.install("-e", ".[dev]" if dev else ".")
 
 
-def _suites(session: nox.Session, *args: str, **kwargs: Any) -> None:
-    session.run(*SUITES, *args, **kwargs)
+def _suites(session: nox.Session, *args: str, reports: str = REPORTS, **kwargs: Any) -> None:
+    session.run(*SUITES, f"--junitxml={reports}/junit.xml", "--reports-dir", reports, *args, **kwargs)
 
 
 def _lint(session: nox.Session) -> None:
     session.run("ruff", "check", *LINTED)
     session.run("mypy")
-
-
-@nox.session(python=PYTHON)
-def conformance(session: nox.Session) -> None:
-    """Provision the pinned server (or --temporal-version), run suites/, write reports/."""
-    _install(session)
-    _suites(session, *session.posargs)
 
 
 def _docker_answers() -> bool:
@@ -47,20 +40,23 @@ def _docker_answers() -> bool:
 
 
 @nox.session(python=PYTHON)
+def conformance(session: nox.Session) -> None:
+    """Provision the pinned server (or --temporal-version), run suites/, write reports/."""
+    _install(session)
+    _suites(session, *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Lint, the harness's own tests, then the conformance suite on the default version and backend
-    (reports/), and, where that backend was a container, once more on the process backend
-    (reports/process/), so CI proves both."""
+    """Lint, the harness's own tests, then the conformance suite on the default version and backend with
+    every model mutant replayed (reports/), and, where that backend was a container, once more on the
+    process backend (reports/process/), so CI proves both."""
     _install(session, dev=True)
     _lint(session)
     session.run("pytest", "tests", "-p", "no:cacheprovider", "-q", *session.posargs)
-    _suites(session, *session.posargs)
+    _suites(session, "--mutants", *session.posargs)
     if _docker_answers():
-        process_reports = f"{REPORTS}/process"
-        session.run(
-            "pytest", "suites", f"--junitxml={process_reports}/junit.xml", "-p", "no:cacheprovider", "-q",
-            "--backend", "process", "--reports-dir", process_reports, *session.posargs,
-        )  # fmt: skip
+        _suites(session, "--backend", "process", *session.posargs, reports=f"{REPORTS}/process")
 
 
 @nox.session(python=PYTHON)
@@ -69,6 +65,23 @@ def lint(session: nox.Session) -> None:
     _install(session, dev=True)
     _lint(session)
     session.run("ruff", "format", "--check", *LINTED)
+
+
+@nox.session(python=PYTHON)
+def mutants(session: nox.Session) -> None:
+    """Run the suite once and replay its model questions under every model mutant: each must be killed
+    (killed/total in reports/conformance.json). `-- --model-mutant NAME` runs one mutant live instead."""
+    _install(session)
+    args = list(session.posargs)
+    _suites(session, *([] if "--model-mutant" in args else ["--mutants"]), *args)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Speed, measured side by side (grid vs a bare loop; start-to-ready vs a bare process start); exit
+    status 1 below the goal. Not part of the tests: a verdict never depends on the machine's load."""
+    _install(session)
+    session.run("python", "-m", "harness.bench", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -84,8 +97,12 @@ def gate(session: nox.Session) -> None:
         i = args.index("--baseline")
         baseline = args[i + 1]
         del args[i : i + 2]
-    reports = args[args.index("--reports-dir") + 1] if "--reports-dir" in args else REPORTS
-    _suites(session, *args, success_codes=[0, 1])
+    reports = REPORTS
+    if "--reports-dir" in args:
+        i = args.index("--reports-dir")
+        reports = args[i + 1]
+        del args[i : i + 2]
+    _suites(session, *args, reports=reports, success_codes=[0, 1])
     gate_args = ["python", "-m", "harness.report.gate", "diff", f"{reports}/conformance.json"]
     if baseline:
         gate_args += ["--baseline", baseline]

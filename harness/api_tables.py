@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.model.apis import ApiTable, MethodRule
+from harness.settings import ENV
 from harness.types import Access, Scope
 
 API_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "api"
@@ -35,10 +36,7 @@ def available_versions() -> list[str]:
 
 
 def cached_table_path(version: str) -> Path:
-    root = os.environ.get("TEMPORAL_AUTHZ_CACHE") or str(
-        Path.home() / ".cache" / "temporal-authz-conformance"
-    )
-    return Path(root) / "api" / f"{version}.json"
+    return ENV.cache_root / "api" / f"{version}.json"
 
 
 def load_table(version: str, *, generate_missing: bool = False) -> ApiTable:

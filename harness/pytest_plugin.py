@@ -5,75 +5,88 @@ The only module of harness/ that imports pytest.
 
 from __future__ import annotations
 
-import os
+import contextlib
 import shutil
 import signal
 import time
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 import pytest_asyncio
-from hypothesis import settings
+from hypothesis import settings as hypothesis_settings
+from temporalio.exceptions import TemporalError
+from temporalio.service import RPCError
 
-from harness.jwks import JwksServer
+from harness.cases.evidence import Evidence, Mismatch
+from harness.errors import HarnessConfigError, HarnessError
+from harness.jwks.fixture import JwksServer
+from harness.mutants import MUTANTS, activate
 from harness.report.html import write_html
+from harness.report.mutants import replay
 from harness.report.recorder import CaseRecord, Recorder
 from harness.requirements import CatalogueError, load_catalogue
 from harness.server.backend import ServerStartError
-from harness.server.provision import DEFAULT_VERSION, ProvisionError
-from harness.session import HarnessConfigError, RunOptions, ServerPool
-from harness.target import AuthNotEnforced, KeysNotTrusted, Target
+from harness.server.config import ServerSettings
+from harness.server.external import ExternalTarget
+from harness.server.pool import NotConfigurable, RunOptions, ServerPool
+from harness.server.provision import ProvisionError, parse_requested
+from harness.server.setup import AuthNotEnforced, KeysNotTrusted
+from harness.server.target import Target
+from harness.settings import ENV
 from harness.types import Verdict
-from harness.verdict import Evidence, Mismatch
 
 # Hypothesis profiles: "default" for every run (CI gets hypothesis's own derandomized "ci" profile when
 # CI is set), "long" for `nox -s fuzz`.
-settings.register_profile("default", max_examples=40)
-settings.register_profile("long", max_examples=1000)
+hypothesis_settings.register_profile("default", max_examples=40)
+hypothesis_settings.register_profile("long", max_examples=1000)
 
 RECORDER = pytest.StashKey[Recorder]()
 EVIDENCE = pytest.StashKey[Evidence]()
 POOL: dict[str, ServerPool] = {}  # the session's pool, for hooks that run outside fixtures
+NEEDS_OWN_SERVER = (
+    "needs servers of the harness's own (a config of their own, or a JWKS the harness controls): an "
+    "external cluster cannot be reconfigured, and its key source is not ours to rotate, retire or break"
+)
+# Exceptions that show the server did not do what a requirement says, however they surface.
+SERVER_DEVIATIONS: tuple[type[BaseException], ...] = (
+    AssertionError,
+    TimeoutError,
+    RPCError,
+    grpc.aio.AioRpcError,
+    TemporalError,
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("temporal-authz", "Temporal authorization conformance")
-    group.addoption(
-        "--temporal-version",
-        default=os.environ.get("TEMPORAL_VERSION", DEFAULT_VERSION),
-        help=f"server version to test (default {DEFAULT_VERSION}, env TEMPORAL_VERSION)",
-    )
-    group.addoption(
+    add = group.addoption
+    add("--temporal-version", default=ENV.temporal_version, help="server version (env TEMPORAL_VERSION)")
+    add(
         "--backend",
-        default=os.environ.get("AUTHZ_BACKEND", "auto"),
+        default=ENV.backend,
         choices=["auto", "container", "process", "external"],
         help="how to run the server: auto (container if a Docker engine answers, else process)",
     )
-    group.addoption(
-        "--temporal-binary", default=None, help="use this temporal-server binary (env TEMPORAL_BINARY)"
-    )
-    group.addoption("--target", default=os.environ.get("AUTHZ_TARGET"), help="external cluster HOST:PORT")
-    group.addoption(
-        "--external-signing-key", default=None, help="PEM private key the external cluster trusts"
-    )
-    group.addoption("--external-kid", default="", help="kid of --external-signing-key in the cluster's JWKS")
-    group.addoption(
-        "--target-tls", action="store_true", help="the --target frontend speaks TLS (system roots)"
-    )
-    group.addoption("--target-ca", default=None, help="PEM CA certificate for the --target frontend's TLS")
-    group.addoption("--target-server-name", default="", help="TLS server name of the --target frontend")
-    group.addoption(
+    add("--temporal-binary", default=None, help="use this temporal-server binary (env TEMPORAL_BINARY)")
+    add("--target", default=ENV.target, help="external cluster HOST:PORT (env AUTHZ_TARGET)")
+    add("--external-signing-key", default=None, help="PEM private key the external cluster trusts")
+    add("--external-kid", default="", help="kid of --external-signing-key in the cluster's JWKS")
+    add("--target-tls", action="store_true", help="the --target frontend speaks TLS (system roots)")
+    add("--target-ca", default=None, help="PEM CA certificate for the --target frontend's TLS")
+    add("--target-server-name", default="", help="TLS server name of the --target frontend")
+    add(
         "--jwks-port",
         type=int,
-        default=int(os.environ.get("AUTHZ_JWKS_PORT", "0")),
+        default=ENV.jwks_port,
         help="serve the harness JWKS on this loopback port (for a --target cluster configured to trust "
         "http://127.0.0.1:PORT/jwks.json); default: an ephemeral port",
     )
-    group.addoption("--reports-dir", default="reports", help="where conformance.json and report.html go")
-    group.addoption("--probe-concurrency", type=int, default=32, help="concurrent probe calls (bounded)")
-    group.addoption(
+    add("--reports-dir", default="reports", help="where conformance.json and report.html go")
+    add("--probe-concurrency", type=int, default=32, help="concurrent probe calls (bounded)")
+    add(
         "--mutate-server-config",
         action="append",
         default=[],
@@ -81,10 +94,41 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="sensitivity runs: set global.authorization.KEY on every server without telling the model "
         "(an empty VALUE removes the key); the suite is expected to fail",
     )
+    add(
+        "--model-mutant",
+        default="",
+        metavar="NAME",
+        help=f"run with one deliberate mistake in the model (test-only); one of: {', '.join(MUTANTS)}",
+    )
+    add(
+        "--mutants",
+        action="store_true",
+        help="after the run, replay its model questions under every mutant; a survivor fails the run",
+    )
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+class Progress:
+    """One line per phase on the terminal, even while pytest captures output (fixture setup)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.started = time.monotonic()
+
+    def __call__(self, line: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        text = f"[authz {time.monotonic() - self.started:6.1f}s] {line}"
+        suspend = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
+        with suspend:
+            if reporter is not None:
+                reporter.ensure_newline()
+                reporter.write_line(text)
+            else:
+                print(text, flush=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -97,22 +141,38 @@ def pytest_configure(config: pytest.Config) -> None:
     except CatalogueError as exc:
         raise pytest.UsageError(f"fixtures/requirements.yaml: {exc}") from exc
     config.stash[RECORDER] = Recorder(catalogue=catalogue)
+    mutant = config.getoption("--model-mutant", default="")
+    if mutant:
+        if mutant not in MUTANTS:
+            raise pytest.UsageError(f"--model-mutant {mutant!r}: choose one of {', '.join(MUTANTS)}")
+        config.add_cleanup(activate(mutant))
+        config.stash[RECORDER].server["model_mutant"] = mutant
 
 
 def _options(config: pytest.Config) -> RunOptions:
     key = config.getoption("--external-signing-key")
+    target = config.getoption("--target")
+    ca = config.getoption("--target-ca")
+    try:
+        version = parse_requested(config.getoption("--temporal-version"))
+    except ProvisionError as exc:
+        pytest.exit(f"temporal-authz: {exc}", returncode=4)
     return RunOptions(
-        version=config.getoption("--temporal-version"),
+        version=version,
         backend=config.getoption("--backend"),
         binary=config.getoption("--temporal-binary"),
-        target=config.getoption("--target"),
+        target=ExternalTarget(
+            target,
+            tls=config.getoption("--target-tls"),
+            ca=Path(ca) if ca else None,
+            server_name=config.getoption("--target-server-name"),
+        )
+        if target
+        else None,
         external_key=Path(key) if key else None,
         external_kid=config.getoption("--external-kid"),
         mutations=tuple(_mutation(m) for m in config.getoption("--mutate-server-config")),
         jwks_port=config.getoption("--jwks-port"),
-        target_tls=config.getoption("--target-tls"),
-        target_ca=Path(config.getoption("--target-ca")) if config.getoption("--target-ca") else None,
-        target_server_name=config.getoption("--target-server-name"),
     )
 
 
@@ -147,6 +207,32 @@ def pytest_collection_modifyitems(
         raise pytest.UsageError("requirement IDs:\n  " + "\n  ".join(problems))
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """`needs_own_server`: skipped, with one reason, where servers of the harness's own cannot be had.
+    `since(version, what)`: skipped on a server older than the release that added `what`."""
+    if item.get_closest_marker("needs_own_server") and item.config.getoption("--target"):
+        pytest.skip(NEEDS_OWN_SERVER)
+    since = item.get_closest_marker("since")
+    if since is not None:
+        first, what = since.args
+        version = _session_version(item.config)
+        if version is not None and version < first:
+            pytest.skip(
+                f"not applicable: {what} was added in v{'.'.join(map(str, first))}; server {version} has no such "
+                f"setting"
+            )
+
+
+def _session_version(config: pytest.Config) -> Any:
+    pool = POOL.get("pool")
+    if pool is not None and pool.binary is not None:
+        return pool.binary.version
+    try:
+        return parse_requested(config.getoption("--temporal-version"))
+    except ProvisionError:
+        return None
+
+
 # -- fixtures --------------------------------------------------------------------------------------
 
 
@@ -160,20 +246,21 @@ async def server_pool(request: pytest.FixtureRequest) -> AsyncIterator[ServerPoo
         else:
             recorder.metric(name, value)
 
-    pool = ServerPool(_options(request.config), on_metric=on_metric)
+    options = _options(request.config)
+    pool = ServerPool(options, on_metric=on_metric, progress=Progress(request.config))
     POOL["pool"] = pool
     try:
         await pool.open()
-    except (ProvisionError, HarnessConfigError, ValueError) as exc:
+    except (ProvisionError, HarnessConfigError) as exc:
         await pool.close()
         pytest.exit(f"temporal-authz: {exc}", returncode=4)
     recorder.server.update(
         {
-            "version": pool.binary.version if pool.binary else request.config.getoption("--temporal-version"),
+            "version": str(pool.binary.version if pool.binary else options.version),
             "backend": pool.backend_name,
             "backend_requested": request.config.getoption("--backend"),
             "binary_source": pool.binary.source if pool.binary else None,
-            "mutations": dict(pool.options.mutations),
+            "mutations": dict(options.mutations),
         }
     )
     try:
@@ -186,18 +273,11 @@ async def server_pool(request: pytest.FixtureRequest) -> AsyncIterator[ServerPoo
 async def target(server_pool: ServerPool, request: pytest.FixtureRequest) -> Target:
     """The server under test with the default config: guarded, namespaces registered."""
     recorder = request.config.stash[RECORDER]
-    try:
-        started = time.monotonic()
-        tgt = await server_pool.target()
-    except AuthNotEnforced as exc:
-        _save_logs(request.config, server_pool, reason="auth-not-enforced")
-        pytest.exit(f"\n{'!' * 100}\nFATAL: {exc}\n{'!' * 100}", returncode=3)
-    except (KeysNotTrusted, ServerStartError, HarnessConfigError) as exc:
-        _save_logs(request.config, server_pool, reason="start-failed")
-        pytest.exit(f"temporal-authz: {exc}", returncode=4)
+    started = time.monotonic()
+    tgt = await _pooled(server_pool, request.config, None)
     recorder.server.update(
         {
-            "version": tgt.version,
+            "version": str(tgt.version),
             "era": tgt.rules.era,
             "address": tgt.address,
             "controls_jwks": tgt.controls_jwks,
@@ -206,6 +286,33 @@ async def target(server_pool: ServerPool, request: pytest.FixtureRequest) -> Tar
     )
     recorder.metric("default_server_ready_s", round(time.monotonic() - started, 3))
     return tgt
+
+
+async def _pooled(pool: ServerPool, config: pytest.Config, settings: ServerSettings | None) -> Target:
+    try:
+        return await pool.target(settings)
+    except NotConfigurable:
+        pytest.skip(NEEDS_OWN_SERVER)
+    except AuthNotEnforced as exc:
+        _save_logs(config, pool, reason="auth-not-enforced")
+        pytest.exit(f"\n{'!' * 100}\nFATAL: {exc}\n{'!' * 100}", returncode=3)
+    except (KeysNotTrusted, ServerStartError, HarnessConfigError) as exc:
+        _save_logs(config, pool, reason="start-failed")
+        pytest.exit(f"temporal-authz: {exc}", returncode=4)
+
+
+@pytest.fixture
+def server_for(
+    server_pool: ServerPool, target: Target, request: pytest.FixtureRequest
+) -> Callable[[ServerSettings | None], Any]:
+    """`await server_for(settings)`: the pooled server of that config (the default one for None)."""
+
+    async def get(settings: ServerSettings | None) -> Target:
+        if settings is None:
+            return target
+        return await _pooled(server_pool, request.config, settings)
+
+    return get
 
 
 @pytest.fixture
@@ -222,13 +329,10 @@ def recorder(request: pytest.FixtureRequest) -> Recorder:
 
 
 @pytest.fixture
-def own_jwks(server_pool: ServerPool, target: Target) -> Iterator[JwksServer]:
+def own_jwks(server_pool: ServerPool) -> Iterator[JwksServer]:
     """A JWKS of the test's own, for a server of its own (rotation, faults, ...)."""
-    if server_pool.options.target:
-        pytest.skip(
-            "needs servers of the harness's own with a JWKS it controls: the external cluster's key source "
-            "is not ours to rotate, retire or break"
-        )
+    if not server_pool.configurable:
+        pytest.skip(NEEDS_OWN_SERVER)
     with JwksServer() as jwks:
         yield jwks
 
@@ -244,13 +348,15 @@ def pytest_runtest_makereport(
     marks = list(item.iter_markers("req"))
     if not marks:
         return report
-    verdict = _verdict(report, call)
+    verdict = verdict_of(report, call)
     if verdict is None:
         return report
     ev = item.stash.get(EVIDENCE, None)
     message = ""
     if report.failed or report.skipped:
         message = _short(report)
+    if verdict is Verdict.HARNESS_ERROR and report.when == "call":
+        report.sections.append(("verdict", "HARNESS_ERROR: the harness itself broke (not the server)"))
     mismatch = call.excinfo is not None and call.excinfo.errisinstance(Mismatch)
     if verdict is Verdict.FAIL and ev is not None and ev.expected is not None and not mismatch:
         report.sections.append(("conformance evidence", ev.render()))
@@ -263,17 +369,36 @@ def pytest_runtest_makereport(
             evidence=ev.as_dict() if ev is not None else {},
             message=message,
             cell=ev.cell if ev is not None and ev.cell else None,
+            asked=list(ev.asked) if ev is not None else [],
         )
     )
     return report
 
 
-def _verdict(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Verdict | None:
+def is_server_deviation(exc: BaseException) -> bool:
+    """FAIL for anything that shows the server not doing what the requirement says (an assertion, a
+    wait that passed its deadline, an RPC error, a failed workflow), however deep in a chain; else the
+    harness broke."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, HarnessError):
+            return False
+        if isinstance(current, SERVER_DEVIATIONS):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            return any(is_server_deviation(e) for e in current.exceptions)
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def verdict_of(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Verdict | None:
     if report.when == "setup":
         if report.skipped:
             return Verdict.SKIP
         if report.failed:
-            return Verdict.HARNESS_ERROR  # a fixture failed: our fault, never the server's
+            return Verdict.HARNESS_ERROR  # a fixture failed: the harness could not set up the case
         return None
     if report.when != "call":
         return None
@@ -283,9 +408,9 @@ def _verdict(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Verdict 
         return Verdict.SKIP
     if report.passed:
         return Verdict.PASS
-    if call.excinfo is not None and not call.excinfo.errisinstance((AssertionError, Mismatch)):
-        return Verdict.HARNESS_ERROR
-    return Verdict.FAIL
+    if call.excinfo is not None and is_server_deviation(call.excinfo.value):
+        return Verdict.FAIL
+    return Verdict.HARNESS_ERROR
 
 
 def _short(report: pytest.TestReport) -> str:
@@ -318,11 +443,18 @@ def _write_reports(session: pytest.Session, exitstatus: int, pool: ServerPool | 
     recorder = session.config.stash.get(RECORDER, None)
     if recorder is None or not recorder.records:
         return
+    if session.config.getoption("--mutants"):
+        progress = Progress(session.config)
+        progress("mutants: replaying this run's model questions under every mutant")
+        recorder.mutants = replay(recorder.records, progress=progress)
+        progress(f"mutants: {recorder.mutants['killed']}/{recorder.mutants['total']} killed")
+        if recorder.mutants["survived"] and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     reports = Path(session.config.getoption("--reports-dir"))
     failed = any(r.verdict in (Verdict.FAIL, Verdict.HARNESS_ERROR) for r in recorder.records)
     if failed and pool is not None:
         _save_logs(session.config, pool, reason="failed-run")
-    data = recorder.write(reports / "conformance.json", exit_status=int(exitstatus))
+    data = recorder.write(reports / "conformance.json", exit_status=int(session.exitstatus))
     write_html(data, reports / "report.html")
 
 
@@ -340,5 +472,29 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     )
     for finding in recorder.findings():
         if finding["status"] == "confirmed":
-            terminalreporter.write_line(f"FINDING {finding['requirement']}: {finding['title']}")
+            terminalreporter.write_line(f"FINDING {finding['requirement']}: {finding['finding']}")
+        elif finding["status"] == "not confirmed":
+            terminalreporter.write_line(
+                f"finding {finding['requirement']} not confirmed: {'; '.join(finding['why'][:3])}"
+            )
+    if recorder.mutants:
+        m = recorder.mutants
+        line = f"model mutants: {m['killed']}/{m['total']} killed"
+        if m["survived"]:
+            line += f"; SURVIVED (a hole in the suite): {', '.join(m['survived'])}"
+        terminalreporter.write_line(line)
     terminalreporter.write_line(f"reports: {reports}/conformance.json, {reports}/report.html")
+
+
+def rows(cases: Any) -> list[Any]:
+    """Parametrize a suite over Case rows: each row carries its requirement ID, and rows that need a
+    server of their own config are marked so (skipped with one reason on an external target)."""
+    params = []
+    for case in cases:
+        marks = [pytest.mark.req(case.req)]
+        if getattr(case, "settings", None) is not None:
+            marks.append(pytest.mark.needs_own_server)
+        if getattr(case, "since", None) is not None:
+            marks.append(pytest.mark.since(*case.since))
+        params.append(pytest.param(case, marks=marks, id=case.id))
+    return params

@@ -24,6 +24,7 @@ class Requirement:
     source: str
     doc: str = ""
     doc_claim: str = ""
+    finding: str = ""  # what the server does instead, when this run observes it
     status: str = "active"
 
     @property
@@ -32,8 +33,9 @@ class Requirement:
 
     @property
     def is_finding(self) -> bool:
-        """A requirement whose behaviour contradicts a public doc: when it holds, the report says so."""
-        return bool(self.doc_claim)
+        """A requirement about behaviour a public doc (or users) state otherwise: when this run observes
+        the server doing what `finding` says, the report lists it."""
+        return bool(self.finding)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -62,11 +64,11 @@ def parse_catalogue(text: str) -> dict[str, Requirement]:
             raise CatalogueError(f"{rid}: IDs look like AUTHZ-AREA-NNN")
         if not isinstance(entry, dict) or not entry.get("title") or not entry.get("source"):
             raise CatalogueError(f"{rid}: needs a title and a source")
-        unknown = set(entry) - {"title", "source", "doc", "doc_claim", "status"}
+        unknown = set(entry) - {"title", "source", "doc", "doc_claim", "finding", "status"}
         if unknown:
             raise CatalogueError(f"{rid}: unknown fields {sorted(unknown)}")
-        if bool(entry.get("doc")) != bool(entry.get("doc_claim")):
-            raise CatalogueError(f"{rid}: `doc` and `doc_claim` go together")
+        if not (bool(entry.get("doc")) == bool(entry.get("doc_claim")) == bool(entry.get("finding"))):
+            raise CatalogueError(f"{rid}: `doc`, `doc_claim` and `finding` go together")
         if entry.get("status", "active") not in ("active", "retired"):
             raise CatalogueError(f"{rid}: status is active or retired")
         catalogue[rid] = Requirement(id=rid, **{k: str(v) for k, v in entry.items()})

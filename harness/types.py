@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 
@@ -41,11 +42,17 @@ class Decision(enum.Enum):
 
 
 class Outcome(enum.Enum):
-    """What a probe saw. ALLOWED means authorization passed, even if the call then failed."""
+    """What a probe saw.
+
+    ALLOWED: the server answered, and not with the authorizer's refusal (authorization passed, even if
+    the handler then refused the request). DENIED: the authorizer's exact refusal. ABSENT: the server has
+    no such method. ERROR: no answer that says anything about authorization (unreachable, deadline,
+    cancelled); it never equals an expectation, so it always fails a comparison."""
 
     ALLOWED = "ALLOWED"
     DENIED = "DENIED"
-    ABSENT = "ABSENT"  # UNIMPLEMENTED: the server version has no such method
+    ABSENT = "ABSENT"
+    ERROR = "ERROR"
 
 
 class Verdict(enum.Enum):
@@ -59,13 +66,14 @@ class Verdict(enum.Enum):
 WORKFLOW_SERVICE = "temporal.api.workflowservice.v1.WorkflowService"
 OPERATOR_SERVICE = "temporal.api.operatorservice.v1.OperatorService"
 ADMIN_SERVICE = "temporal.server.api.adminservice.v1.AdminService"
+NEXUS_SERVICE = "temporal.api.nexusservice.v1.NexusService"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 REQUEST_UNAUTHORIZED = "Request unauthorized."
 
 
 @dataclass(frozen=True)
 class CallTarget:
-    """One gRPC call as the authorizer sees it: the full method and the request's namespace."""
+    """One call as the authorizer sees it: the full method and the request's namespace."""
 
     full_method: str  # "/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution"
     namespace: str = ""
@@ -81,3 +89,70 @@ class CallTarget:
 
 def full_method(service: str, method: str) -> str:
     return f"/{service}/{method}"
+
+
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
+
+
+class VersionError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ServerVersion:
+    """A server release, parsed once from `v1.32.2` (or `1.32.2`) and passed around as this. Compares
+    with another ServerVersion or a plain (major, minor, patch) tuple."""
+
+    major: int
+    minor: int
+    patch: int
+
+    @classmethod
+    def parse(cls, text: str) -> ServerVersion:
+        match = _VERSION.match(text.strip())
+        if not match:
+            raise VersionError(f"not a server version: {text!r} (expected e.g. v1.32.2)")
+        major, minor, patch = (int(g) for g in match.groups())
+        return cls(major, minor, patch)
+
+    @property
+    def parts(self) -> tuple[int, int, int]:
+        return (self.major, self.minor, self.patch)
+
+    @property
+    def line(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+    def _other(self, other: object) -> tuple[int, ...] | None:
+        if isinstance(other, ServerVersion):
+            return other.parts
+        if isinstance(other, tuple) and all(isinstance(x, int) for x in other):
+            return tuple(int(x) for x in other)
+        return None
+
+    def __lt__(self, other: object) -> bool:
+        o = self._other(other)
+        if o is None:
+            return NotImplemented
+        return self.parts < o
+
+    def __le__(self, other: object) -> bool:
+        o = self._other(other)
+        if o is None:
+            return NotImplemented
+        return self.parts <= o
+
+    def __gt__(self, other: object) -> bool:
+        o = self._other(other)
+        if o is None:
+            return NotImplemented
+        return self.parts > o
+
+    def __ge__(self, other: object) -> bool:
+        o = self._other(other)
+        if o is None:
+            return NotImplemented
+        return self.parts >= o
+
+    def __str__(self) -> str:
+        return f"v{self.major}.{self.minor}.{self.patch}"

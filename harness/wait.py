@@ -1,4 +1,8 @@
-"""Poll with a deadline instead of sleeping: the only way the harness waits for anything."""
+"""Poll with a deadline instead of sleeping: the only way the harness waits for anything.
+
+A deadline that passes while waiting for the server is the server's failure (ServerDidNotComply, an
+AssertionError): the caller names what it waited for, and that text is the verdict's reason.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from harness.errors import ServerDidNotComply
+
 T = TypeVar("T")
 
 
-class DeadlineExceeded(TimeoutError):
+class DeadlineExceeded(ServerDidNotComply, TimeoutError):
     pass
 
 
@@ -28,7 +34,7 @@ async def until_async(
         if result:
             return result
         if time.monotonic() >= end:
-            raise DeadlineExceeded(f"{what} not reached within {deadline:.1f}s")
+            raise DeadlineExceeded(f"the server did not reach this within {deadline:.1f}s: {what}")
         await asyncio.sleep(interval)
 
 
@@ -38,10 +44,8 @@ async def clock_reaches(
     """Wait (without blocking the event loop) until `clock()` >= instant: for tests about time itself,
     such as a token's exp, where the clock is the very thing being waited for."""
 
-    async def reached() -> bool:
-        return clock() >= instant
-
-    await until_async(reached, deadline=max(0.0, instant - clock()) + 5, interval=0.02, what=what)
+    while clock() < instant:  # noqa: ASYNC110 (the clock itself is what is awaited; nothing signals it)
+        await asyncio.sleep(min(0.02, max(0.0, instant - clock())))
 
 
 async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:

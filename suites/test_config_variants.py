@@ -1,23 +1,21 @@
-"""Configuration variants: each a server started with that `global.authorization`, one per config, reused.
-
-A key the version under test does not have is reported as not applicable, naming the version that added it.
-"""
+"""Configuration variants: each a server started with that `global.authorization`, one per config, reused."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from harness.compare import bearer_credential, compare, fill, raw_credential, role_calls
-from harness.jwks import JwksServer
-from harness.model.rules import ServerRules
+from harness.cases.calls import role_calls
+from harness.cases.evidence import Evidence
+from harness.cases.runner import Case, Observed, denied, fixed, run_case
+from harness.jwks.fixture import JwksServer
+from harness.jwks.timeline import BlankSource, DeadSource, FixtureSource
+from harness.pytest_plugin import rows
 from harness.server.config import ServerSettings
-from harness.session import ServerPool
-from harness.target import SUITE_NAMESPACE, Target
-from harness.types import Outcome
-from harness.verdict import Evidence, check
+from harness.server.pool import ServerPool
+from harness.server.target import SUITE_NAMESPACE, Target
+from harness.tokens.presentation import under
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -26,216 +24,92 @@ REGEX = r"^temporal\.(?P<namespace>[\w-]+)\.(?P<role>\w+)$"
 AUDIENCE = "temporal-conformance"
 HEADER = "X-Temporal-Authorization"
 
+CLAIM_NAME = ServerSettings(authorization={"permissionsClaimName": "roles"})
+REGEX_VALID = ServerSettings(
+    authorization={"permissionsRegex": REGEX}, admin_permission="temporal.temporal-system.admin"
+)
+REGEX_INVALID = ServerSettings(authorization={"permissionsRegex": r"(?P<namespace>["})
+REGEX_ONE_GROUP = ServerSettings(authorization={"permissionsRegex": r"^(?P<namespace>[\w-]+)\.(\w+)$"})
+AUDIENCE_SET = ServerSettings(authorization={"audience": AUDIENCE})
+HEADER_NAME = ServerSettings(authorization={"authHeaderName": HEADER})
 
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    settings: ServerSettings
-    since: tuple[int, int, int] = (1, 20, 0)
-    key: str = ""
-
-    def applies(self, rules: ServerRules) -> bool:
-        return rules.version >= self.since
-
-
-VARIANTS = {
-    v.name: v
-    for v in (
-        Variant("ClaimNameRoles", ServerSettings(authorization={"permissionsClaimName": "roles"})),
-        Variant(
-            "RegexValid",
-            ServerSettings(
-                authorization={"permissionsRegex": REGEX}, admin_permission="temporal.temporal-system.admin"
-            ),
-            (1, 29, 0),
-            "permissionsRegex",
-        ),
-        Variant(
-            "RegexInvalid",
-            ServerSettings(authorization={"permissionsRegex": r"(?P<namespace>["}),
-            (1, 29, 0),
-            "permissionsRegex",
-        ),
-        Variant(
-            "RegexMissingRoleGroup",
-            ServerSettings(authorization={"permissionsRegex": r"^(?P<namespace>[\w-]+)\.(\w+)$"}),
-            (1, 29, 0),
-            "permissionsRegex",
-        ),
-        Variant("Audience", ServerSettings(authorization={"audience": AUDIENCE}), (1, 29, 0), "audience"),
-        Variant(
-            "HeaderName",
-            ServerSettings(authorization={"authHeaderName": HEADER}),
-            (1, 23, 0),
-            "authHeaderName",
-        ),
-    )
-}
+REGEX_SINCE = ((1, 29, 0), "permissionsRegex")
 
 
-@dataclass(frozen=True)
-class Case:
-    req: str
-    variant: str
-    name: str
-    token: dict[str, Any] = field(default_factory=dict)  # target.mint(**token)
-    header: str = "authorization"
-    accepted: bool | None = None  # does the read call pass (None: model agreement only)
+def token(**spec: Any) -> Any:
+    perms = spec.pop("permissions", [f"{NS}:write"])
+    return lambda t: t.mint(perms, **spec)
+
+
+def write_granted(observed: Observed) -> bool:
+    return observed.granted("write")
 
 
 CASES = [
-    Case(
-        "AUTHZ-CONFIG-001",
-        "ClaimNameRoles",
-        "RolesClaimGrants",
-        {"permissions": [f"{NS}:write"]},
-        accepted=True,
-    ),
-    Case(
-        "AUTHZ-CONFIG-001",
-        "ClaimNameRoles",
-        "PermissionsClaimIgnored",
-        {"permissions": [], "extra": {"permissions": [f"{NS}:write"]}},
-        accepted=False,
-    ),
-    Case(
-        "AUTHZ-CONFIG-002",
-        "RegexValid",
-        "MatchingEntry",
-        {"permissions": [f"temporal.{NS}.write"]},
-        accepted=True,
-    ),
-    Case(
-        "AUTHZ-CONFIG-002",
-        "RegexValid",
-        "ColonEntryIgnored",
-        {"permissions": [f"{NS}:write"]},
-        accepted=False,
-    ),
-    Case(
-        "AUTHZ-CONFIG-002",
-        "RegexValid",
-        "SystemScope",
-        {"permissions": ["temporal.temporal-system.read"]},
-        accepted=True,
-    ),
-    Case(
-        "AUTHZ-CONFIG-003",
-        "RegexInvalid",
-        "FallsBackToSplit",
-        {"permissions": [f"{NS}:write"]},
-        accepted=True,
-    ),
-    Case(
-        "AUTHZ-CONFIG-004",
-        "RegexMissingRoleGroup",
-        "FallsBackToSplit",
-        {"permissions": [f"{NS}:write"]},
-        accepted=True,
-    ),
-    Case(
-        "AUTHZ-CONFIG-004",
-        "RegexMissingRoleGroup",
-        "DottedIgnored",
-        {"permissions": [f"{NS}.write"]},
-        accepted=False,
-    ),
-    Case(
-        "AUTHZ-CONFIG-005",
-        "Audience",
-        "AudString",
-        {"permissions": [f"{NS}:write"], "aud": AUDIENCE},
-        accepted=True,
-    ),
-    Case(
-        "AUTHZ-CONFIG-005",
-        "Audience",
-        "AudList",
-        {"permissions": [f"{NS}:write"], "aud": ["x", AUDIENCE]},
-        accepted=True,
-    ),
-    Case(
-        "AUTHZ-CONFIG-005",
-        "Audience",
-        "AudMismatch",
-        {"permissions": [f"{NS}:write"], "aud": "other-app"},
-        accepted=False,
-    ),
-    Case("AUTHZ-CONFIG-005", "Audience", "AudMissing", {"permissions": [f"{NS}:write"]}, accepted=False),
-    Case(
-        "AUTHZ-CONFIG-005",
-        "Audience",
-        "AudCase",
-        {"permissions": [f"{NS}:write"], "aud": AUDIENCE.upper()},
-        accepted=False,
-    ),
-    Case(
-        "AUTHZ-CONFIG-006",
-        "HeaderName",
-        "ConfiguredHeader",
-        {"permissions": [f"{NS}:write"]},
-        HEADER.lower(),
-        True,
-    ),
-    Case(
-        "AUTHZ-CONFIG-006",
-        "HeaderName",
-        "DefaultHeaderIgnored",
-        {"permissions": [f"{NS}:write"]},
-        "authorization",
-        False,
-    ),
-]
+    Case("AUTHZ-CONFIG-001", "RolesClaimGrants", token(), settings=CLAIM_NAME),
+    Case("AUTHZ-CONFIG-001", "PermissionsClaimIgnored", token(permissions=[], extra={"permissions": [f"{NS}:write"]}), settings=CLAIM_NAME),
+    Case("AUTHZ-CONFIG-002", "MatchingEntry", token(permissions=[f"temporal.{NS}.write"]), settings=REGEX_VALID, since=REGEX_SINCE),
+    Case("AUTHZ-CONFIG-002", "ColonEntryIgnored", token(), settings=REGEX_VALID, since=REGEX_SINCE),
+    Case("AUTHZ-CONFIG-002", "SystemScope", token(permissions=["temporal.temporal-system.read"]), settings=REGEX_VALID, since=REGEX_SINCE),
+    Case("AUTHZ-CONFIG-003", "InvalidFallsBackToSplit", token(), settings=REGEX_INVALID, since=REGEX_SINCE, finding=write_granted),
+    Case("AUTHZ-CONFIG-004", "OneGroupFallsBackToSplit", token(), settings=REGEX_ONE_GROUP, since=REGEX_SINCE),
+    Case("AUTHZ-CONFIG-004", "OneGroupDottedIgnored", token(permissions=[f"{NS}.write"]), settings=REGEX_ONE_GROUP, since=REGEX_SINCE),
+    Case("AUTHZ-CONFIG-005", "AudString", token(aud=AUDIENCE), settings=AUDIENCE_SET, since=((1, 29, 0), "audience")),
+    Case("AUTHZ-CONFIG-005", "AudList", token(aud=["x", AUDIENCE]), settings=AUDIENCE_SET, since=((1, 29, 0), "audience")),
+    Case("AUTHZ-CONFIG-005", "AudMismatch", token(aud="other-app"), settings=AUDIENCE_SET, since=((1, 29, 0), "audience")),
+    Case("AUTHZ-CONFIG-005", "AudMissing", token(), settings=AUDIENCE_SET, since=((1, 29, 0), "audience")),
+    Case("AUTHZ-CONFIG-005", "AudCase", token(aud=AUDIENCE.upper()), settings=AUDIENCE_SET, since=((1, 29, 0), "audience")),
+    Case("AUTHZ-CONFIG-006", "ConfiguredHeader", token(), under(HEADER.lower()), settings=HEADER_NAME, since=((1, 23, 0), "authHeaderName")),
+    Case("AUTHZ-CONFIG-006", "DefaultHeaderIgnored", token(), under("authorization"), settings=HEADER_NAME, since=((1, 23, 0), "authHeaderName")),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "case", [pytest.param(c, marks=pytest.mark.req(c.req), id=f"{c.variant}-{c.name}") for c in CASES]
-)
-async def test_variant(case: Case, server_pool: ServerPool, target: Target, evidence: Evidence) -> None:
-    variant = VARIANTS[case.variant]
-    if not variant.applies(target.rules):
-        pytest.skip(
-            f"not applicable: `{variant.key}` was added in v{'.'.join(map(str, variant.since))}; "
-            f"server {target.version} ignores it"
-        )
-    if server_pool.options.target:
-        pytest.skip("config variants start servers of their own; an external target cannot be reconfigured")
-    server = await server_pool.target(variant.settings)
-    token = server.mint(**case.token)
-    credential, metadata = raw_credential([(case.header, token.authorization)], token.signed_by)
-    calls = role_calls(NS)
-    comparison = await compare(server, credential, metadata, calls)
-    fill(evidence, comparison, calls, token)
-    evidence.extra["config"] = dict(variant.settings.authorization)
-    check(evidence, case.req)
-    if case.accepted is not None:
-        assert (comparison.observed["read"] is Outcome.ALLOWED) is case.accepted
+@pytest.mark.parametrize("case", rows(CASES))
+async def test_variant(case: Case, server_for: Any, evidence: Evidence) -> None:
+    server = await server_for(case.settings)
+    await run_case(server, case, evidence)
 
 
 @pytest.mark.req("AUTHZ-CONFIG-007")
-async def test_one_failing_key_source_leaves_the_server_with_no_keys(
-    server_pool: ServerPool, target: Target, evidence: Evidence
-) -> None:
+@pytest.mark.needs_own_server
+async def test_one_failing_key_source(server_pool: ServerPool, target: Target, evidence: Evidence) -> None:
     """Two key source URIs, the second refusing connections: the initial fetch aborts as a whole, so even
-    tokens signed by the healthy source's key are refused (#2134)."""
-    if server_pool.options.target:
-        pytest.skip("needs a server of its own")
+    tokens signed by the healthy source's key are refused (#2134). The model is told only what the
+    fixtures served: the healthy one its key set, the dead one nothing."""
     with JwksServer() as good, JwksServer() as gone:
         good.publish(target.signing_key)
-        dead_url = gone.url()
+        dead = DeadSource(gone.url())
         gone.stop_listening()  # connection refused from now on
-        settings = ServerSettings(key_source_uris=[good.url(), dead_url], refresh_interval="1h")
-        async with server_pool.dedicated(settings, good, guard=False) as server:
-            token = server.mint([f"{NS}:write"])
-            credential, metadata = bearer_credential(token)
-            calls = role_calls(NS)[:2]
-            # The server holds no keys at all: the model is told so explicitly.
-            from harness.model import KeyRing
-
-            comparison = await compare(server, credential, metadata, calls, keyring=KeyRing(()))
-            fill(evidence, comparison, calls, token)
-            evidence.extra["key_sources"] = [good.url(), dead_url]
-            evidence.extra["fetches_of_good_source"] = len(good.fetches())
-            check(evidence, "AUTHZ-CONFIG-007")
-            assert comparison.observed["read"] is Outcome.DENIED
+        settings = ServerSettings(refresh_interval="1h")
+        async with server_pool.dedicated(
+            settings, [FixtureSource(good, client="config-007"), dead], guarded=False
+        ) as server:
+            case = Case(
+                "AUTHZ-CONFIG-007",
+                "HealthySourceKey",
+                lambda t: t.mint([f"{NS}:write"]),
+                calls=fixed(*role_calls(NS)[:2]),
+                finding=denied("read"),
+            )
+            await run_case(server, case, evidence, key_sources=[good.url(), dead.url])
             assert len(good.fetches()) >= 1, "the healthy source was never fetched"
+
+
+@pytest.mark.req("AUTHZ-CONFIG-008")
+@pytest.mark.needs_own_server
+async def test_a_blank_key_source_is_skipped(
+    server_pool: ServerPool, target: Target, evidence: Evidence
+) -> None:
+    with JwksServer() as good:
+        good.publish(target.signing_key)
+        sources = [BlankSource(""), BlankSource("  "), FixtureSource(good, client="config-008")]
+        async with server_pool.dedicated(
+            ServerSettings(refresh_interval="1h"), sources, guarded=False
+        ) as server:
+            case = Case(
+                "AUTHZ-CONFIG-008",
+                "BlankFirst",
+                lambda t: t.mint([f"{NS}:write"]),
+                calls=fixed(*role_calls(NS)[:2]),
+            )
+            await run_case(server, case, evidence, key_sources=[s.url for s in sources])

@@ -1,93 +1,112 @@
 """Cross-namespace commands: a workflow in namespace A signals a workflow in namespace B.
 
-Per version (facts doc section 1): since 1.30 the frontend re-authorizes such commands in B when
-system.enableCrossNamespaceCommands is on (off by default since 1.30); before 1.30 B was never checked.
-The workflow task is answered by hand (harness.raw_worker): the Python SDK cannot emit these commands.
+Per version: since 1.29.2 the frontend re-authorizes such commands in B when
+system.enableCrossNamespaceCommands is on (off by default since 1.30.0); before, B was never checked.
+The workflow task is answered by hand (harness.cases.raw_worker): the Python SDK cannot emit these
+commands. What happened to the command is read from the source workflow's own history.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
-from temporalio.service import ServiceClient
 
-from harness.model.authorizer import authorize_cross_namespace_command
-from harness.raw_worker import poll_task_token, respond, signal_external, start_raw
+from harness.cases.ask import Asked, CrossNamespaceQuestion, Window
+from harness.cases.evidence import Evidence, check
+from harness.cases.raw_worker import poll_task_token, respond, signal_external, start_raw
+from harness.cases.runner import facts_of
 from harness.server.config import ServerSettings
-from harness.session import ServerPool
-from harness.target import PEER_NAMESPACE, SUITE_NAMESPACE, Target, credential_of
-from harness.types import WORKFLOW_SERVICE, CallTarget, Decision, Outcome
-from harness.verdict import Evidence, check
+from harness.server.target import PEER_NAMESPACE, SUITE_NAMESPACE, Target
+from harness.types import Outcome
 from harness.wait import until_async
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 A, B = SUITE_NAMESPACE, PEER_NAMESPACE
 ENABLED = ServerSettings(dynamic_config={"system.enableCrossNamespaceCommands": True})
+DELIVERED = EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
+NOT_DELIVERED = {
+    EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+}
 
 
-async def signalled(client: ServiceClient, workflow_id: str, metadata: dict[str, str]) -> bool:
-    history = await client.workflow_service.get_workflow_execution_history(
-        GetWorkflowExecutionHistoryRequest(namespace=B, execution=WorkflowExecution(workflow_id=workflow_id)),
-        metadata=metadata,
-        retry=False,
-    )
-    return any(
-        e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED for e in history.history.events
-    )
+async def command_fate(server: Target, workflow_id: str) -> tuple[bool, list[str]]:
+    """Wait until the source workflow's history says what became of the signal command."""
+    client = await server.service_client()
+    admin = server.metadata(server.admin_token())
+
+    async def settled() -> tuple[bool, list[str]] | None:
+        history = await client.workflow_service.get_workflow_execution_history(
+            GetWorkflowExecutionHistoryRequest(
+                namespace=A, execution=WorkflowExecution(workflow_id=workflow_id)
+            ),
+            metadata=admin,
+            retry=False,
+        )
+        events = [e.event_type for e in history.history.events]
+        names = [EventType.Name(e) for e in events]
+        if DELIVERED in events:
+            return True, names
+        if NOT_DELIVERED & set(events):
+            return False, names
+        return None
+
+    return await until_async(settled, deadline=60, interval=0.1, what="the signal command's fate in history")
 
 
 @pytest.mark.req("AUTHZ-XNS-001")
 @pytest.mark.parametrize("enabled", [False, True], ids=["setting-default", "setting-on"])
 @pytest.mark.parametrize("rights_on_b", [False, True], ids=["no-rights-in-B", "writer-in-B"])
 async def test_signal_into_another_namespace(
-    server_pool: ServerPool, target: Target, evidence: Evidence, enabled: bool, rights_on_b: bool
+    server_for: Any, target: Target, evidence: Evidence, enabled: bool, rights_on_b: bool
 ) -> None:
-    if enabled and server_pool.options.target:
-        pytest.skip("turning system.enableCrossNamespaceCommands on needs a server of the harness's own")
-    server = await server_pool.target(ENABLED) if enabled else target
+    server = await server_for(ENABLED if enabled else None)
+    client = await server.service_client()
     prober = await server.prober()
-    client = prober.client
-    admin = server.auth_metadata(server.admin_token())
+    admin = server.metadata(server.admin_token())
     peer_id = await start_raw(client, B, "GuestbookWorkflow", f"xns-peer-{uuid.uuid4().hex[:6]}", admin)
     task_queue = f"xns-src-{uuid.uuid4().hex[:6]}"
-    await start_raw(client, A, "XnsSource", task_queue, admin)
+    source_id = await start_raw(client, A, "XnsSource", task_queue, admin)
     perms = [f"{A}:read", f"{A}:write"] + ([f"{B}:write"] if rights_on_b else [])
     worker_token = server.mint(perms, sub="xns-worker")
-    worker = server.auth_metadata(worker_token)
+    worker = server.metadata(worker_token)
 
     task_token = await poll_task_token(client, A, task_queue, worker)
     answer = await respond(prober, A, task_token, [signal_external(B, peer_id, "sign", "from-A")], worker)
+    if answer.outcome is Outcome.ALLOWED:
+        delivered, history = await command_fate(server, source_id)
+    else:
+        delivered, history = False, []  # the completion itself was refused: the command never ran
 
-    async def delivered() -> bool:
-        return await signalled(client, peer_id, admin)
-
-    got_signal = False
-    if answer.status == "OK":
-        try:
-            got_signal = await until_async(delivered, deadline=10, interval=0.1, what="signal in B")
-        except TimeoutError:
-            got_signal = False
-
-    claims = server.expect(
-        credential_of(worker_token), CallTarget(f"/{WORKFLOW_SERVICE}/RespondWorkflowTaskCompleted", A)
-    ).claims
-    decision, takes_effect, reason = authorize_cross_namespace_command(
-        claims, B, "SignalWorkflowExecution", server.rules, server.table, enabled=True if enabled else None
+    question = CrossNamespaceQuestion(
+        facts_of(server),
+        server.credential(worker_token),
+        A,
+        B,
+        "SignalWorkflowExecution",
+        True if enabled else None,
+        Window.between(answer.started, answer.ended),
     )
-    evidence.expected = {
-        "respond": Outcome.ALLOWED if decision is Decision.ALLOW else Outcome.DENIED,
-        "signal_delivered": takes_effect,
-    }
-    evidence.observed = {"respond": answer.outcome, "signal_delivered": got_signal}
+    asked = Asked(question, question.answer(), (answer.outcome, delivered))
+    evidence.asked.append(asked)
+    respond_expected, effect_expected = asked.answer.value
+    evidence.expected = {"respond": respond_expected, "signal_delivered": effect_expected}
+    evidence.observed = {"respond": answer.outcome, "signal_delivered": delivered}
     evidence.claims, evidence.namespace = worker_token.evidence(), f"{A} -> {B}"
-    evidence.api, evidence.reason = "RespondWorkflowTaskCompleted[SignalExternalWorkflowExecution]", reason
+    evidence.api, evidence.reason = (
+        "RespondWorkflowTaskCompleted[SignalExternalWorkflowExecution]",
+        asked.answer.reason,
+    )
     evidence.status, evidence.message = answer.status, answer.message
     evidence.extra = {
-        "enableCrossNamespaceCommands": enabled or server.rules.cross_namespace_commands_default
+        "enableCrossNamespaceCommands": enabled or server.rules.cross_namespace_commands_default,
+        "source_history": history,
     }
     check(evidence, "AUTHZ-XNS-001")

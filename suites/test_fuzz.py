@@ -1,6 +1,6 @@
 """Hypothesis fuzzing of claim payloads against the live server: every generated token's decisions for
-read, write, admin and cluster-read calls must equal the model's. A failure prints the minimal payload
-and a @reproduce_failure blob."""
+the exempt, read, write, admin and cluster-read calls must equal the model's. A failure prints the
+minimal payload and a @reproduce_failure blob."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.compare import bearer_credential, compare, fill, role_calls
+from harness.cases.calls import role_calls
+from harness.cases.evidence import Evidence, check
+from harness.cases.runner import fill, observe
+from harness.server.target import SUITE_NAMESPACE, Target
 from harness.strategies import claim_payloads
-from harness.target import SUITE_NAMESPACE, Target
-from harness.tokens import TokenSpec, mint
-from harness.verdict import Evidence, check
+from harness.tokens.mint import TokenSpec, mint
+from harness.tokens.presentation import DEFAULT
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -37,8 +39,8 @@ async def test_fuzzed_claims_match_the_model(
     }
     spec = TokenSpec(permissions=None, exp_in=None, iat_in=None, omit_sub=True, extra=shifted)
     token = mint(spec, target.signing_key)
-    credential, metadata = bearer_credential(token)
     calls = role_calls(NS)
-    comparison = await compare(target, credential, metadata, calls)
-    fill(evidence, comparison, calls, token)
+    run = await observe(target, calls, token)
+    evidence.asked.clear()  # hypothesis reuses the test's fixtures: keep the last example's only
+    fill(evidence, run, calls, DEFAULT)
     check(evidence, "AUTHZ-FUZZ-001")

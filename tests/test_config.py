@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from harness.server.config import SERVICES, ServerSettings, render, start_arguments
+from harness.types import ServerVersion
 
 
 def test_render_fills_ports_jwks_and_authorization(tmp_path: Path) -> None:
@@ -21,6 +22,15 @@ def test_render_fills_ports_jwks_and_authorization(tmp_path: Path) -> None:
     ports = [p for s in SERVICES for k, p in doc["services"][s]["rpc"].items() if k.endswith("Port")]
     assert len(ports) == len(set(ports)) and all(p > 0 for p in ports)
     assert set(doc["services"]) == set(SERVICES)  # internal-frontend included
+    # internal-frontend answers everyone as system admin: no HTTP port, and mTLS on its gRPC port.
+    assert "httpPort" not in doc["services"]["internal-frontend"]["rpc"]
+    internode = doc["global"]["tls"]["internode"]
+    assert internode["server"]["requireClientAuth"] is True
+    assert (
+        Path(internode["server"]["certFile"]).is_file()
+        and Path(internode["client"]["rootCaFiles"][0]).is_file()
+    )
+    assert cfg.internode is not None and cfg.internode.key.parent == tmp_path / "tls"
     assert "publicClient" not in doc  # must stay unset with internal-frontend
     assert all(s["rpc"]["bindOnLocalHost"] for s in doc["services"].values())
     assert cfg.frontend_address == f"127.0.0.1:{doc['services']['frontend']['rpc']['grpcPort']}"
@@ -52,7 +62,7 @@ def test_overrides_unmodelled_and_removal(tmp_path: Path) -> None:
 
 
 def test_start_arguments_by_version(tmp_path: Path) -> None:
-    new = start_arguments((1, 32, 2), tmp_path / "server.yaml")
+    new = start_arguments(ServerVersion.parse("v1.32.2"), tmp_path / "server.yaml")
     assert new[:3] == ["--config-file", str(tmp_path / "server.yaml"), "start"]
     assert new.count("--service") == 5 and "internal-frontend" in new
     old = start_arguments((1, 29, 7), tmp_path / "server.yaml")

@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
-from harness.jwks import Fault, FetchTimeout, JwksServer
-from harness.keys import ec_key, rsa_key
+from harness.jwks.fixture import Fault, FetchTimeout, JwksServer
+from harness.tokens.keys import ec_key, rsa_key
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -53,22 +53,37 @@ def test_faults_and_other_paths() -> None:
         assert jwks.fetches()[0].fault == "http-500"
 
 
-def test_slow_fault_delays_the_answer() -> None:
+def test_slow_fault_is_logged_when_answered_and_asked_when_it_arrived() -> None:
     with JwksServer() as jwks, jwks.fault(Fault(delay=0.3, name="slow")):
-        started = time.monotonic()
-        get(jwks.url())
-        assert time.monotonic() - started >= 0.3
+        mark = time.monotonic()
+        get(jwks.url(client="s9"))
+        fetch = jwks.fetches(client="s9")[0]
+        assert fetch.fault == "slow" and fetch.asked > mark and fetch.answered >= fetch.asked
+        assert jwks.wait_for_requests(1, after=mark, deadline=1, client="s9") == 1
+
+
+def test_fetches_are_told_apart_by_server_and_keep_the_exact_bytes() -> None:
+    with JwksServer() as jwks:
+        jwks.publish(rsa_key(kid="k"))
+        status, body = get(jwks.url(client="s1"))
+        get(jwks.url(client="s2"))
+        [mine] = jwks.fetches(client="s1")
+        assert mine.body == body and mine.status == status == 200 and mine.client == "s1"
+        assert "?server=s1" in jwks.log_lines()[0]
 
 
 def test_outage_on_the_same_port_and_wait_for_fetches() -> None:
     with JwksServer() as jwks:
         port = jwks.port
+        mark_down = time.monotonic()
         jwks.stop_listening()
         assert not jwks.listening
         with pytest.raises(urllib.error.URLError):
             urllib.request.urlopen(jwks.url(), timeout=2)
         jwks.resume_listening()
         assert jwks.port == port
+        now = time.monotonic()
+        assert jwks.down_between(mark_down, now) and not jwks.down_between(now + 1, now + 2)
         mark = time.monotonic()
         get(jwks.url())
         assert len(jwks.wait_for_fetches(1, after=mark, deadline=2)) == 1

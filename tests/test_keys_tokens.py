@@ -8,8 +8,8 @@ import jwt
 import pytest
 from jwt import PyJWK
 
-from harness.keys import ec_key, rsa_key
 from harness.tokens import TokenSpec, describe, mint
+from harness.tokens.keys import ec_key, rsa_key
 
 
 @pytest.mark.parametrize("make", [rsa_key, ec_key])

@@ -50,3 +50,30 @@ def test_only_the_plugin_imports_pytest() -> None:
         if path.name == "pytest_plugin.py":
             continue
         assert not any(top(n) in ("pytest", "pytest_asyncio") for n in imports_of(path)), path
+
+
+ROOT = HARNESS.parent
+TIMING = (
+    "monotonic(",
+    "perf_counter(",
+    "time.time(",
+    "latency",
+    "_per_s",
+    "wall_s",
+    "duration",
+    "elapsed",
+    "pickup",
+)
+
+
+@pytest.mark.parametrize(
+    "path", sorted([*(ROOT / "suites").glob("*.py"), *(ROOT / "tests").glob("*.py")]), ids=lambda p: p.name
+)
+def test_no_timed_assertions(path: Path) -> None:
+    """A verdict never depends on the machine's load: no assertion compares a duration or a rate."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert):
+            text = ast.unparse(node.test)
+            timed = [t for t in TIMING if t in text]
+            assert not timed, f"{path.name}:{node.lineno}: assertion on timing ({timed}): {text}"

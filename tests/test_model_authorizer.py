@@ -18,7 +18,7 @@ from harness.types import (
     Role,
     Scope,
 )
-from tests.model_helpers import NOW, RING, token
+from tests.model_helpers import NOW, RING, bearer, credential, token
 
 TABLE = load_table("v1.32.2")
 V132, V128, V121, V120 = (rules_for(v) for v in ("v1.32.2", "v1.28.4", "v1.21.6", "v1.20.5"))
@@ -125,8 +125,8 @@ def test_eras(rules: object, claims: Claims, target: CallTarget, allowed: bool) 
 
 
 def test_mapper_runs_before_the_exemptions() -> None:
-    bad = Credential.bearer(token({"sub": "s", "exp": NOW - 1}), "fp-rsa")
-    good = Credential.bearer(token({"sub": "s", "exp": NOW + 60}), "fp-rsa")
+    bad = credential(token({"sub": "s", "exp": NOW - 1}), "fp-rsa")
+    good = credential(token({"sub": "s", "exp": NOW + 60}), "fp-rsa")
     kwargs = {"rules": V132, "table": TABLE, "keyring": RING, "config": AuthConfig(), "now": NOW}
     assert expect(bad, CallTarget(HEALTH_CHECK), **kwargs).decision is Decision.DENY  # type: ignore[arg-type]
     assert expect(good, CallTarget(HEALTH_CHECK), **kwargs).decision is Decision.ALLOW  # type: ignore[arg-type]
@@ -134,7 +134,7 @@ def test_mapper_runs_before_the_exemptions() -> None:
 
 
 def test_header_name_lookup_by_era() -> None:
-    value = "Bearer " + token({"sub": "s", "permissions": ["ns:read"]})
+    value = bearer(token({"sub": "s", "permissions": ["ns:read"]}))
     cred = Credential(headers=(("x-token", value),), signed_by="fp-rsa")
     call = wf("DescribeNamespace")
     cfg = AuthConfig(auth_header_name="X-Token")

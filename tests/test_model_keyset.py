@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from harness.keys import ec_key, rsa_key
 from harness.model import KeyRing
 from harness.model.keyset import KeySetRefused, SourceAnswer, jwk_fingerprint, parse_key_set, refresh
+from harness.tokens.keys import ec_key, rsa_key
 
 
 def doc(*jwks: dict[str, object]) -> bytes:

@@ -10,7 +10,7 @@ pytest_plugins = ["pytester"]
 
 SUITE = """
 import pytest
-from harness.verdict import check
+from harness.cases.evidence import check
 
 @pytest.mark.req("AUTHZ-GUARD-001")
 def test_ok(evidence):

@@ -24,8 +24,8 @@ def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         # Issue 7: no audience check, so tokens for other audiences (or none) get in.
         (
             "audience=",
-            ["suites/test_config_variants.py", "-k", "Audience"],
-            ["Audience-AudMismatch", "Audience-AudMissing"],
+            ["suites/test_config_variants.py", "-k", "CONFIG-005"],
+            ["AUTHZ-CONFIG-005-AudMismatch", "AUTHZ-CONFIG-005-AudMissing"],
         ),
         # Issue 7: a long refresh interval, so faults and recoveries are never seen in time.
         (

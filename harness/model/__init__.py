@@ -8,7 +8,7 @@ from harness.model.apis import ApiTable, MethodRule, rule_for
 from harness.model.authorizer import authorize
 from harness.model.claims import Claims, KeyRing, PublishedKey, map_claims
 from harness.model.decide import Credential, Expectation, expect
-from harness.model.rules import AuthConfig, ServerRules, parse_version, rules_for
+from harness.model.rules import AuthConfig, ServerRules, rules_for
 
 __all__ = [
     "ApiTable",
@@ -23,7 +23,6 @@ __all__ = [
     "authorize",
     "expect",
     "map_claims",
-    "parse_version",
     "rule_for",
     "rules_for",
 ]

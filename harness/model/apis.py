@@ -36,6 +36,15 @@ def rule_for(table: ApiTable, full_method: str) -> MethodRule:
     return table.services.get(service, {}).get(method, _UNKNOWN)
 
 
+def is_present(table: ApiTable, full_method: str) -> bool:
+    """Whether this server version has the method at all (methods outside the tables, such as health,
+    reflection and AdminService, are taken as present: the table does not list them)."""
+    service, _, method = full_method.lstrip("/").rpartition("/")
+    if service not in table.services:
+        return True
+    return method in table.services[service]
+
+
 # Before 1.22 the authorizer used hand-kept read-only lists (frontend_api.go at v1.20.x / v1.21.x).
 READ_ONLY_NAMESPACE_APIS_PRE_1_22 = frozenset(
     {

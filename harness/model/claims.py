@@ -80,9 +80,14 @@ def _decode_segment(segment: str) -> bytes:
         raise MapperError(f"illegal base64 data: {exc}") from exc
 
 
+def _parse_json(raw: bytes) -> Any:
+    """Go's encoding/json into a map: a key written twice keeps its last value (as Python's does)."""
+    return json.loads(raw)
+
+
 def _decode_json_object(segment: str, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(_decode_segment(segment))
+        value = _parse_json(_decode_segment(segment))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MapperError(f"{what} is not JSON: {exc}") from exc
     if not isinstance(value, dict):
@@ -137,12 +142,9 @@ def verify_token(
         raise MapperError("signing method (alg) is unspecified")
     if alg not in ACCEPTED_ALGS:
         raise MapperError(f"signing method {alg} is invalid")
-    kid = header.get("kid")
-    if not isinstance(kid, str):
-        raise MapperError('malformed token - no "kid" header')
-    key = keyring.lookup("RSA" if alg.startswith("RS") else "EC", kid)
+    key = _select_key(header, alg, keyring)
     if key is None:
-        raise MapperError(f"key not found for key ID {kid!r}")
+        raise MapperError(f"key not found for key ID {header.get('kid')!r}")
     for name in ("exp", "iat", "nbf"):
         if not _time_claim_ok(payload, name, now):
             raise MapperError(f"{name} claim fails validation at {now}")
@@ -155,12 +157,27 @@ def verify_token(
     return payload
 
 
+def _select_key(header: Mapping[str, Any], alg: str, keyring: KeyRing) -> PublishedKey | None:
+    """The default provider looks the key up by type (from alg) and kid; a token without a string kid
+    is malformed."""
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        raise MapperError('malformed token - no "kid" header')
+    return keyring.lookup("RSA" if alg.startswith(("RS", "PS")) else "EC", kid)
+
+
+def _invalid_regex(pattern: str) -> re.Pattern[str] | None:
+    """An invalid permissionsRegex is logged and ignored: the ns:role split is used instead."""
+    return None
+
+
 def _split_permission(entry: str, config: AuthConfig, rules: ServerRules) -> tuple[str, str] | None:
     if rules.regex_supported and config.permissions_regex:
+        pattern: re.Pattern[str] | None
         try:
             pattern = re.compile(_go_regex_to_python(config.permissions_regex))
         except re.error:
-            pattern = None  # invalid: logged, then the ns:role split is used
+            pattern = _invalid_regex(config.permissions_regex)
         if pattern is not None and {"namespace", "role"} <= set(pattern.groupindex):
             match = pattern.search(entry)
             if match is None:
@@ -169,7 +186,33 @@ def _split_permission(entry: str, config: AuthConfig, rules: ServerRules) -> tup
     pieces = entry.split(":", 1) if rules.split_n else entry.split(":")
     if len(pieces) != 2:
         return None
-    return pieces[0], pieces[1]
+    return _entry_parts(pieces[0], pieces[1])
+
+
+def _entry_parts(namespace: str, role: str) -> tuple[str, str]:
+    """There is no trimming: `ns : read` is namespace "ns " with role " read"."""
+    return namespace, role
+
+
+def _permission_entries(value: Any) -> list[Any]:
+    """The claim must be a JSON array; any other type is silently ignored (no roles, no error)."""
+    return value if isinstance(value, list) else []
+
+
+def _combine(old: Role, new: Role) -> Role:
+    """Several entries for one scope are OR'ed (role |= permissionToRole(...))."""
+    return old | new
+
+
+def _subject(payload: Mapping[str, Any]) -> str:
+    subject = payload.get("sub")
+    if not isinstance(subject, str):
+        raise MapperError('unexpected value type of "sub" claim')
+    return subject
+
+
+def _scheme_ok(scheme: str) -> bool:
+    return scheme.lower() == "bearer"  # strings.EqualFold
 
 
 def _go_regex_to_python(pattern: str) -> str:
@@ -178,26 +221,22 @@ def _go_regex_to_python(pattern: str) -> str:
 
 
 def claims_from_payload(payload: Mapping[str, Any], config: AuthConfig, rules: ServerRules) -> Claims:
-    subject = payload.get("sub")
-    if not isinstance(subject, str):
-        raise MapperError('unexpected value type of "sub" claim')
+    subject = _subject(payload)
     system = Role.UNDEFINED
     namespaces: dict[str, Role] = {}
-    permissions = payload.get(config.permissions_claim_name or "permissions")
-    if isinstance(permissions, list):  # any other type is silently ignored
-        for entry in permissions:
-            if not isinstance(entry, str):
-                continue
-            split = _split_permission(entry, config, rules)
-            if split is None:
-                continue
-            namespace, role_name = split
-            role = permission_to_role(role_name)
-            if _is_system_scope(namespace, rules):
-                system |= role
-            else:
-                key = namespace.lower() if rules.namespaces_case_insensitive else namespace
-                namespaces[key] = namespaces.get(key, Role.UNDEFINED) | role
+    for entry in _permission_entries(payload.get(config.permissions_claim_name or "permissions")):
+        if not isinstance(entry, str):
+            continue
+        split = _split_permission(entry, config, rules)
+        if split is None:
+            continue
+        namespace, role_name = split
+        role = permission_to_role(role_name)
+        if _is_system_scope(namespace, rules):
+            system = _combine(system, role)
+        else:
+            key = namespace.lower() if rules.namespaces_case_insensitive else namespace
+            namespaces[key] = _combine(namespaces.get(key, Role.UNDEFINED), role)
     return Claims(subject=subject, system=system, namespaces=namespaces)
 
 
@@ -220,7 +259,7 @@ def map_claims(
     parts = header_value.split(" ", 1) if rules.split_n else header_value.split(" ")
     if len(parts) != 2:
         raise MapperError("unexpected authorization token format")
-    if parts[0].lower() != "bearer":
+    if not _scheme_ok(parts[0]):
         raise MapperError("unexpected name in authorization token")
     payload = verify_token(parts[1], signed_by, keyring, config, rules, now)
     return claims_from_payload(payload, config, rules)

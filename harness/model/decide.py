@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from harness.model import apis, authorizer, claims
 from harness.model.apis import ApiTable
-from harness.model.authorizer import authorize
-from harness.model.claims import Claims, KeyRing, MapperError, map_claims
+from harness.model.claims import Claims, KeyRing, MapperError
 from harness.model.rules import AuthConfig, ServerRules
-from harness.types import CallTarget, Decision
+from harness.types import CallTarget, Decision, Outcome
 
 
 @dataclass(frozen=True)
@@ -21,10 +21,6 @@ class Credential:
     signed_by: str | None = None
 
     @classmethod
-    def bearer(cls, token: str, signed_by: str | None) -> Credential:
-        return cls(headers=(("authorization", f"Bearer {token}"),), signed_by=signed_by)
-
-    @classmethod
     def anonymous(cls) -> Credential:
         return cls()
 
@@ -34,9 +30,17 @@ class Expectation:
     decision: Decision
     reason: str
     claims: Claims | None
+    present: bool = True  # False: this server version has no such method
+
+    @property
+    def outcome(self) -> Outcome:
+        if not self.present:
+            return Outcome.ABSENT
+        return Outcome.ALLOWED if self.decision is Decision.ALLOW else Outcome.DENIED
 
 
-def _auth_header(credential: Credential, config: AuthConfig, rules: ServerRules) -> str:
+def auth_header_value(credential: Credential, config: AuthConfig, rules: ServerRules) -> str:
+    """The value the interceptor reads: the first one under the configured header name."""
     name = config.effective_header_name(rules)
     for header, value in credential.headers:
         # gRPC carries lower-case names; 1.23 looks the configured name up exactly, 1.24+ folds it.
@@ -54,14 +58,25 @@ def expect(
     keyring: KeyRing,
     config: AuthConfig,
     now: int,
+    stream: bool = False,
 ) -> Expectation:
-    header_value = _auth_header(credential, config, rules)
-    claims: Claims | None = None
+    """`stream`: the call opens a stream, authorized once with namespace "" where the version has a
+    stream interceptor (and it is not switched off); otherwise nothing checks it at all."""
+    if stream and not (rules.streams_authorized and not config.disable_streaming_authorizer):
+        why = "switched off (system.disableStreamingAuthorizer)" if rules.streams_authorized else "absent"
+        return Expectation(Decision.ALLOW, f"stream authorization is {why} on this server: no check", None)
+    if stream:
+        target = CallTarget(target.full_method, "")
+    present = apis.is_present(table, target.full_method)
+    header_value = auth_header_value(credential, config, rules)
+    mapped: Claims | None = None
     if header_value:
         # The mapper runs before the authorizer, so a bad token fails even the exempt calls.
         try:
-            claims = map_claims(header_value, credential.signed_by, keyring, config, rules, now)
+            mapped = claims.map_claims(header_value, credential.signed_by, keyring, config, rules, now)
         except MapperError as refusal:
-            return Expectation(Decision.DENY, f"claim mapper refused the token: {refusal}", None)
-    decision, reason = authorize(claims, target, rules, table)
-    return Expectation(decision, reason, claims)
+            return Expectation(Decision.DENY, f"claim mapper refused the token: {refusal}", None, present)
+    decision, reason = authorizer.authorize(mapped, target, rules, table)
+    if not present:
+        reason = f"{target.method} is not on this server (its API table): the call fails as unknown"
+    return Expectation(decision, reason, mapped, present)

@@ -67,19 +67,34 @@ def parse_key_set(body: bytes) -> list[PublishedKey]:
 
 @dataclass(frozen=True)
 class SourceAnswer:
-    """What one key source URI gave: a connection error, or a body (the HTTP status is never checked)."""
+    """What one key source URI gave: a connection error, or a body and its HTTP status (the provider
+    reads the body whatever the status: `http.Get` without a status check)."""
 
     body: bytes | None  # None: the request failed (refused, reset)
+    status: int = 200
+    skipped: bool = False  # the URI was never asked for (see `skips`)
+
+
+def skips(uri: str) -> bool:
+    """updateKeys skips a blank URI (strings.TrimSpace(uri) == "")."""
+    return uri.strip() == ""
+
+
+def source_keys(answer: SourceAnswer) -> list[PublishedKey]:
+    """updateKeysFromURI for one source: its keys, or KeySetRefused when the fetch or decode fails."""
+    if answer.body is None:
+        raise KeySetRefused("the request failed")
+    return parse_key_set(answer.body)
 
 
 def refresh(previous: KeyRing, answers: Sequence[SourceAnswer]) -> KeyRing:
     """updateKeys: new maps from all sources, swapped in whole; any failure keeps every old key."""
     keys: list[PublishedKey] = []
     for answer in answers:
-        if answer.body is None:
-            return previous
+        if answer.skipped:
+            continue
         try:
-            keys.extend(parse_key_set(answer.body))
+            keys.extend(source_keys(answer))
         except KeySetRefused:
             return previous
     # Per type, a later key with the same kid replaces an earlier one (map assignment).
@@ -88,3 +103,14 @@ def refresh(previous: KeyRing, answers: Sequence[SourceAnswer]) -> KeyRing:
         latest.pop((key.kty, key.kid), None)
         latest[(key.kty, key.kid)] = key
     return KeyRing(tuple(latest.values()))
+
+
+def rings_after(rounds: Sequence[Sequence[SourceAnswer]], initial: KeyRing | None = None) -> list[KeyRing]:
+    """The key ring the server holds after each refresh round (the initial fetch is round 0). Rounds run
+    one at a time (one ticker goroutine), each over every key source URI in order."""
+    ring = initial if initial is not None else KeyRing()
+    rings = []
+    for answers in rounds:
+        ring = refresh(ring, answers)
+        rings.append(ring)
+    return rings

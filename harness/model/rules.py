@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
-
-
-def parse_version(version: str) -> tuple[int, int, int]:
-    match = _VERSION.match(version)
-    if not match:
-        raise ValueError(f"not a server version: {version!r} (expected e.g. v1.32.2)")
-    major, minor, patch = (int(g) for g in match.groups())
-    return major, minor, patch
+from harness.types import ServerVersion
 
 
 @dataclass(frozen=True)
 class ServerRules:
     """The behaviour switches of one server version (see temporal-authz-facts.md section 7)."""
 
-    version: tuple[int, int, int]
+    version: ServerVersion
     system_scope: str  # "system" (EqualFold) on 1.20.x, "temporal-system" (exact) since 1.21
     namespaces_case_insensitive: bool  # 1.20.x lower-cases namespaces in claims and lookups
     metadata_authorizer: bool  # 1.22+: scope/access from common/api metadata
     admin_services_need_admin: bool  # 1.21: Admin/Operator need namespace admin
-    split_n: bool  # 1.29+: SplitN for "Bearer x" and "ns:role"
+    split_n: bool  # 1.29+: SplitN for "<scheme> <token>" and "ns:role"
     regex_supported: bool  # permissionsRegex, 1.29+
     audience_supported: bool  # audience, 1.29+
     header_name_configurable: bool  # authHeaderName, 1.23+
     header_name_case_insensitive: bool  # md.Get, 1.24+
-    # Commands aimed at another namespace are re-authorized there. The facts doc says 1.30.0 (#8858); the
-    # live v1.29.7 server does it too, and the module's source has it from v1.29.2 (not in v1.29.1).
+    # Commands aimed at another namespace are re-authorized there: v1.29.2+ (the module's source has
+    # authorizeTargetNamespaces from v1.29.2, not in v1.29.1; live v1.29.7 re-authorizes).
     cross_namespace_reauthorized: bool
     cross_namespace_commands_default: bool  # system.enableCrossNamespaceCommands default (false since 1.30)
+    # Streams (reflection, health Watch, AdminService streams) authorized when they open: InterceptStream
+    # is in 1.29.6+, 1.30.4+ and 1.31.2+, but not in 1.31.0 and 1.31.1 (released without the backport).
+    streams_authorized: bool
 
     @property
     def era(self) -> str:
@@ -42,8 +36,8 @@ class ServerRules:
         return "1.29+" if self.split_n else "1.22-1.28"
 
 
-def rules_for(version: str | tuple[int, int, int]) -> ServerRules:
-    v = parse_version(version) if isinstance(version, str) else version
+def rules_for(version: ServerVersion | str) -> ServerRules:
+    v = ServerVersion.parse(version) if isinstance(version, str) else version
     if v < (1, 20, 0):
         raise ValueError(f"server {version} predates the supported range (1.20.0 and later)")
     return ServerRules(
@@ -59,7 +53,18 @@ def rules_for(version: str | tuple[int, int, int]) -> ServerRules:
         header_name_case_insensitive=v >= (1, 24, 0),
         cross_namespace_reauthorized=v >= (1, 29, 2),
         cross_namespace_commands_default=v < (1, 30, 0),
+        streams_authorized=_streams_authorized(v),
     )
+
+
+def _streams_authorized(v: ServerVersion) -> bool:
+    if v.minor == 29 and v.major == 1:
+        return v >= (1, 29, 6)
+    if v.minor == 30 and v.major == 1:
+        return v >= (1, 30, 4)
+    if v.minor == 31 and v.major == 1:
+        return v >= (1, 31, 2)
+    return v >= (1, 32, 0)
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class AuthConfig:
     permissions_regex: str = ""
     audience: str = ""
     auth_header_name: str = "authorization"
+    disable_streaming_authorizer: bool = False  # dynamic config system.disableStreamingAuthorizer
 
     def effective_header_name(self, rules: ServerRules) -> str:
         if not rules.header_name_configurable or not self.auth_header_name:

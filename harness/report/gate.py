@@ -17,7 +17,7 @@ from typing import Any
 
 BASELINES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "baselines"
 # Tests whose observation is a measurement or a random sample, not a decision: compared by verdict only.
-MEASUREMENTS = {"AUTHZ-MATRIX-007", "AUTHZ-FUZZ-001"}
+MEASUREMENTS = {"AUTHZ-FUZZ-001"}
 
 
 def snapshot(report: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ _TEMPLATE = """<!doctype html>
 
 <h2>Findings: where the server differs from public docs or what users expect</h2>
 {% if findings %}<table><tr><th>requirement</th><th>the doc says (or users expect)</th><th>the server does</th><th>where</th><th>status</th></tr>
-{% for f in findings %}<tr><td>{{ f.requirement }}</td><td>{{ f.doc_claim }}</td><td>{{ f.server_behaviour }}</td><td>{{ f.doc }}</td><td>{{ f.status }}</td></tr>{% endfor %}
+{% for f in findings %}<tr><td>{{ f.requirement }}</td><td>{{ f.doc_claim }}</td><td>{{ f.finding }}</td><td>{{ f.doc }}</td><td>{{ f.status }}</td></tr>{% endfor %}
 </table>{% else %}<p>none in this run</p>{% endif %}
 
 {% for column, rows in grids.items() %}

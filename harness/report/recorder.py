@@ -10,12 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.requirements import Requirement
 from harness.types import Verdict
 
-SCHEMA_VERSION = "1.0"
+if TYPE_CHECKING:
+    from harness.cases.ask import Asked
+
+SCHEMA_VERSION = "1.1"
 
 
 @dataclass
@@ -27,6 +30,12 @@ class CaseRecord:
     evidence: dict[str, Any] = field(default_factory=dict)
     message: str = ""
     cell: dict[str, Any] | None = None
+    asked: list[Asked] = field(default_factory=list, repr=False)  # for the mutant replay only
+
+    @property
+    def finding_holds(self) -> bool | None:
+        value = self.evidence.get("finding_holds")
+        return value if isinstance(value, bool) else None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -42,6 +51,45 @@ class CaseRecord:
         return data
 
 
+def finding_of(req: Requirement, records: list[CaseRecord]) -> dict[str, Any]:
+    """A finding is a statement about this server version, derived from this run's observations.
+
+    confirmed: every test of the requirement passed and each observed what the finding states.
+    not confirmed: a test did not pass, or did not observe the finding's subject (the reasons listed).
+    refuted: every test passed and each observed the opposite: on this version the doc is right."""
+    verdicts = Counter(r.verdict.value for r in records)
+    why = [f"{r.nodeid}: {r.verdict.value}" for r in records if r.verdict is not Verdict.PASS]
+    holds = [r.finding_holds for r in records if r.finding_holds is not None]
+    if why:
+        status = "not confirmed"
+    elif not holds:
+        status = "not confirmed"
+        why = ["no test of this run observed what the finding is about"]
+    elif all(holds):
+        status = "confirmed"
+    elif not any(holds):
+        status = "refuted"
+        why = ["every test observed what the doc says: no finding on this version"]
+    else:
+        status = "not confirmed"
+        why = [
+            f"{r.nodeid}: finding {'held' if r.finding_holds else 'did not hold'}"
+            for r in records
+            if r.finding_holds is not None
+        ]
+    return {
+        "requirement": req.id,
+        "title": req.title,
+        "finding": req.finding,
+        "doc": req.doc,
+        "doc_claim": req.doc_claim,
+        "status": status,
+        "why": why[:20],
+        "evidence": [r.nodeid for r in records][:10],
+        "verdicts": dict(verdicts),
+    }
+
+
 @dataclass
 class Recorder:
     catalogue: Mapping[str, Requirement]
@@ -49,6 +97,7 @@ class Recorder:
     server: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     coverage: dict[str, Any] = field(default_factory=dict)
+    mutants: dict[str, Any] = field(default_factory=dict)
     records: list[CaseRecord] = field(default_factory=list)
 
     def add(self, record: CaseRecord) -> None:
@@ -62,36 +111,17 @@ class Recorder:
 
     # -- views -------------------------------------------------------------------------------
     def grid(self) -> list[dict[str, Any]]:
-        cells = []
-        for r in self.records:
-            if r.cell is not None:
-                cells.append({**r.cell, "verdict": r.verdict.value})
-        return cells
+        return [{**r.cell, "verdict": r.verdict.value} for r in self.records if r.cell is not None]
 
     def findings(self) -> list[dict[str, Any]]:
-        """Requirements that contradict a public doc, with the tests that showed how the server behaves."""
         by_req: dict[str, list[CaseRecord]] = {}
         for r in self.records:
             by_req.setdefault(r.requirement, []).append(r)
         found = []
         for rid, records in sorted(by_req.items()):
             req = self.catalogue.get(rid)
-            if req is None or not req.is_finding:
-                continue
-            verdicts = Counter(r.verdict.value for r in records)
-            confirmed = verdicts.get("PASS", 0) > 0 and verdicts.get("FAIL", 0) == 0
-            found.append(
-                {
-                    "requirement": rid,
-                    "title": req.title,
-                    "doc": req.doc,
-                    "doc_claim": req.doc_claim,
-                    "server_behaviour": req.title,
-                    "status": "confirmed" if confirmed else "not confirmed in this run",
-                    "evidence": [r.nodeid for r in records][:10],
-                    "verdicts": dict(verdicts),
-                }
-            )
+            if req is not None and req.is_finding:
+                found.append(finding_of(req, records))
         return found
 
     def summary(self) -> dict[str, Any]:
@@ -109,7 +139,7 @@ class Recorder:
 
     def to_json(self, exit_status: int | None = None) -> dict[str, Any]:
         finished = time.time()
-        return {
+        data = {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "temporal-authz-conformance", "python": platform.python_version()},
             "run": {
@@ -126,6 +156,9 @@ class Recorder:
             "grid": self.grid(),
             "tests": [r.as_dict() for r in self.records],
         }
+        if self.mutants:
+            data["mutants"] = self.mutants
+        return data
 
     def write(self, path: Path, exit_status: int | None = None) -> dict[str, Any]:
         data = self.to_json(exit_status)

@@ -11,6 +11,7 @@ from typing import Protocol
 from harness.server.config import RenderedConfig
 from harness.server.provision import ProvisionedBinary
 from harness.server.readiness import wait_until_serving
+from harness.types import ServerVersion
 
 
 class ServerStartError(RuntimeError):
@@ -20,13 +21,19 @@ class ServerStartError(RuntimeError):
 @dataclass
 class RunningServer:
     address: str  # host:port of the public frontend (JWT enforced)
-    version: str
+    version: ServerVersion
     backend: str  # "process" | "container" | "external"
     start_seconds: float  # start-to-ready
     logs: Callable[[], str] = field(repr=False)
     stop: Callable[[], None] = field(repr=False)
     config: RenderedConfig | None = None
-    controls_jwks: bool = True  # False for an external cluster whose key source is not ours
+    pid: Callable[[], int | None] = field(default=lambda: None, repr=False)  # for its listening sockets
+    started_at: float = 0.0  # monotonic, just before the process started
+    ready_at: float = 0.0  # monotonic, when the health check first said SERVING
+
+    @property
+    def http_address(self) -> str | None:
+        return self.config.http_address if self.config is not None else None
 
     def save_logs(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +54,7 @@ def last_lines(text: str, count: int = 25) -> str:
 async def ready_or_stopped(
     *,
     backend: str,
-    version: str,
+    version: ServerVersion,
     config: RenderedConfig,
     started: float,
     deadline: float,
@@ -55,6 +62,7 @@ async def ready_or_stopped(
     logs: Callable[[], str],
     stop: Callable[[], None],
     what: Callable[[], str],
+    pid: Callable[[], int | None] = lambda: None,
 ) -> RunningServer:
     """Wait for the frontend; on failure or Ctrl-C stop what was started, with the last log lines."""
     try:
@@ -69,12 +77,16 @@ async def ready_or_stopped(
     except BaseException:  # Ctrl-C or cancellation while waiting
         stop()
         raise
+    ready = time.monotonic()
     return RunningServer(
         address=config.frontend_address,
         version=version,
         backend=backend,
-        start_seconds=time.monotonic() - started,
+        start_seconds=ready - started,
         logs=logs,
         stop=stop,
         config=config,
+        pid=pid,
+        started_at=started,
+        ready_at=ready,
     )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 from harness.server.backend import Backend
+from harness.settings import ENV
 
 BACKENDS = ("auto", "container", "process", "external")
 
@@ -40,5 +39,5 @@ def make_backend(name: str) -> Backend:
     if name == "container":
         from harness.server.container import ContainerBackend
 
-        return ContainerBackend(image=os.environ.get("TEMPORAL_IMAGE") or None)
+        return ContainerBackend(image=ENV.image)
     raise ValueError(f"no local backend named {name!r}")

@@ -1,10 +1,8 @@
-"""Render fixtures/server.yaml for one run: free ports, the JWKS URLs and the authorization overrides."""
+"""Render fixtures/server.yaml for one server: free ports, key sources, TLS, authorization overrides."""
 
 from __future__ import annotations
 
 import copy
-import os
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,18 +12,18 @@ import yaml
 
 from harness.model.rules import AuthConfig
 from harness.server.ports import free_ports
+from harness.server.tls import SERVER_NAME, CertFiles, RunCA
+from harness.types import ServerVersion
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures"
 BASE_CONFIG = FIXTURES / "server.yaml"
 BASE_DYNAMIC_CONFIG = FIXTURES / "dynamicconfig.yaml"
 SERVICES = ("frontend", "internal-frontend", "history", "matching", "worker")
-# Names every server directory and container of this run, so cleanup (and tests) can find exactly them.
-RUN_TAG = os.environ.get("AUTHZ_RUN_TAG") or uuid.uuid4().hex[:10]
 
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """What a suite may vary about the server: authorization keys and dynamic config.
+    """What a suite may vary about the server: authorization keys, dynamic config, open doors.
 
     `authorization` entries are merged into `global.authorization` (e.g. {"audience": "x"}); a key whose
     value is None is removed. `key_source_uris`, when given, replaces the JWKS fixture's URL.
@@ -40,6 +38,10 @@ class ServerSettings:
     dynamic_config: Mapping[str, Any] = field(default_factory=dict)
     # How the harness's setup token spells system admin where a permissionsRegex changes the format.
     admin_permission: str = ""
+    # Internode mTLS closes the server's internal ports (internal-frontend answers everyone as admin).
+    internode_tls: bool = True
+    # Opens internal-frontend's HTTP port: an anonymous-admin door, only for the case that tests it.
+    internal_http: bool = False
 
     def key(self) -> str:
         """A stable identity: one running server per distinct settings."""
@@ -51,6 +53,8 @@ class ServerSettings:
                 tuple(self.key_source_uris or ()),
                 sorted((k, repr(v)) for k, v in self.dynamic_config.items()),
                 self.admin_permission,
+                self.internode_tls,
+                self.internal_http,
             )
         )
 
@@ -62,6 +66,9 @@ class ServerSettings:
             permissions_regex=str(auth.get("permissionsRegex") or ""),
             audience=str(auth.get("audience") or ""),
             auth_header_name=str(auth.get("authHeaderName") or "authorization"),
+            disable_streaming_authorizer=bool(
+                self.dynamic_config.get("system.disableStreamingAuthorizer", False)
+            ),
         )
 
 
@@ -70,42 +77,65 @@ class RenderedConfig:
     directory: Path
     config_file: Path
     frontend_address: str
+    http_address: str  # the public frontend's HTTP API (grpc-gateway, Nexus)
+    ports: Mapping[str, Mapping[str, int]]  # service -> {"grpcPort": .., "membershipPort": .., ...}
     document: Mapping[str, Any]
+    internode: CertFiles | None = None  # the run's internode CA and certificate (None: plaintext)
+
+    def listening_ports(self) -> list[tuple[str, str, int]]:
+        """(service, port name, port) for every port the config opens."""
+        return [(s, name, p) for s, named in self.ports.items() for name, p in named.items()]
 
 
 def render(
     directory: Path,
-    jwks_urls: Sequence[str],
+    key_source_urls: Sequence[str],
     settings: ServerSettings,
+    version: ServerVersion | None = None,
     host: str = "127.0.0.1",
 ) -> RenderedConfig:
     doc: dict[str, Any] = yaml.safe_load(BASE_CONFIG.read_text())
     directory.mkdir(parents=True, exist_ok=True)
     ports = iter(free_ports(4 * len(SERVICES), host))
-    addresses: dict[str, int] = {}
+    opened: dict[str, dict[str, int]] = {}
     for name in SERVICES:
         rpc = doc["services"][name]["rpc"]
         rpc["grpcPort"] = next(ports)
         rpc["membershipPort"] = next(ports)
-        if "httpPort" in rpc:
+        if "httpPort" in rpc or (name == "internal-frontend" and settings.internal_http):
             rpc["httpPort"] = next(ports)
-        addresses[name] = rpc["grpcPort"]
+        opened[name] = {k: v for k, v in rpc.items() if k.endswith("Port")}
     frontend = doc["services"]["frontend"]["rpc"]
     cluster = doc["clusterMetadata"]["clusterInformation"]["active"]
     cluster["rpcAddress"] = f"{host}:{frontend['grpcPort']}"
     cluster["httpAddress"] = f"{host}:{frontend['httpPort']}"
 
     auth = doc["global"]["authorization"]
-    uris = list(settings.key_source_uris) if settings.key_source_uris is not None else list(jwks_urls)
+    uris = list(settings.key_source_uris) if settings.key_source_uris is not None else list(key_source_urls)
     auth["jwtKeyProvider"] = {"keySourceURIs": uris, "refreshInterval": settings.refresh_interval}
     for key, value in settings.authorization.items():
         if value is None:
             auth.pop(key, None)
         else:
             auth[key] = copy.deepcopy(value)
-    base_url = uris[0].split("/", 3)[:3] if uris else []
+    base_url = "/".join(uris[0].split("/", 3)[:3]) if uris else ""
     for key, value in settings.unmodelled.items():
-        _mutate(auth, key, value, "/".join(base_url))
+        _mutate(auth, key, value, base_url)
+
+    internode = None
+    if settings.internode_tls:
+        internode = RunCA.create().issue(directory / "tls", "internode")
+        doc["global"]["tls"] = {
+            "internode": {
+                "server": {
+                    "certFile": str(internode.cert),
+                    "keyFile": str(internode.key),
+                    "requireClientAuth": True,
+                    "clientCaFiles": [str(internode.ca)],
+                },
+                "client": {"serverName": SERVER_NAME, "rootCaFiles": [str(internode.ca)]},
+            }
+        }
 
     dynamic: dict[str, Any] = yaml.safe_load(BASE_DYNAMIC_CONFIG.read_text()) or {}
     for key, value in settings.dynamic_config.items():
@@ -119,8 +149,11 @@ def render(
     return RenderedConfig(
         directory=directory,
         config_file=config_file,
-        frontend_address=f"{host}:{addresses['frontend']}",
+        frontend_address=f"{host}:{opened['frontend']['grpcPort']}",
+        http_address=f"{host}:{opened['frontend']['httpPort']}",
+        ports=opened,
         document=doc,
+        internode=internode,
     )
 
 
@@ -140,7 +173,7 @@ def _mutate(auth: dict[str, Any], key: str, value: Any, jwks_base: str) -> None:
         node[path[-1]] = value
 
 
-def start_arguments(version: tuple[int, int, int], config_file: Path) -> list[str]:
+def start_arguments(version: ServerVersion, config_file: Path) -> list[str]:
     """The server's command line: --config-file since 1.30.0, --root/--config/--env before."""
     services = [arg for name in SERVICES for arg in ("--service", name)]
     if version >= (1, 30, 0):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import os
 import shutil
 import tempfile
 import time
@@ -22,10 +21,10 @@ from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.image import DockerImage
 
-from harness.model.rules import parse_version
 from harness.server.backend import RunningServer, ready_or_stopped
-from harness.server.config import RUN_TAG, RenderedConfig, start_arguments
+from harness.server.config import RenderedConfig, start_arguments
 from harness.server.provision import ProvisionedBinary
+from harness.settings import ENV
 
 BINARY_IN_IMAGE = "/usr/local/bin/temporal-server"  # where the official image keeps it
 LOCAL_IMAGE = "temporal-authz-conformance/server"
@@ -53,7 +52,7 @@ def _image_present(client: docker.DockerClient, name: str) -> bool:
 
 
 def _try_pull(client: docker.DockerClient, name: str) -> bool:
-    if os.environ.get("AUTHZ_IMAGE_PULL", "auto") == "never":
+    if not ENV.image_pull:
         return False
     try:
         client.images.pull(name)
@@ -85,7 +84,7 @@ def resolve_image(binary: ProvisionedBinary, requested: str | None) -> tuple[str
     """Returns (image, how): an explicit or official image if present or pullable, else a local build."""
     client = docker.from_env()
     try:
-        candidate = requested or official_image(binary.version)
+        candidate = requested or official_image(str(binary.version))
         if _image_present(client, candidate):
             return candidate, "present"
         if _try_pull(client, candidate):
@@ -116,7 +115,7 @@ def remove_all() -> None:
             container.stop()
         _started.pop(name, None)
     with contextlib.suppress(Exception):
-        for leftover in leftover_containers(RUN_TAG):
+        for leftover in leftover_containers(ENV.run_tag):
             leftover.remove(force=True)
 
 
@@ -138,13 +137,13 @@ class ContainerBackend:
         _readable(config)
         container = (
             DockerContainer(self.image)
-            .with_command(start_arguments(parse_version(binary.version), config.config_file))
+            .with_command(start_arguments(binary.version, config.config_file))
             # Same absolute path inside: the rendered config's dynamic-config path stays valid.
             .with_volume_mapping(str(config.directory), str(config.directory), "ro")
             .with_kwargs(
                 network_mode="host",
                 entrypoint=[BINARY_IN_IMAGE],
-                labels={RUN_LABEL: RUN_TAG},
+                labels={RUN_LABEL: ENV.run_tag},
                 working_dir="/tmp",
             )
         )
@@ -171,6 +170,13 @@ class ContainerBackend:
                 container.stop()
             _started.pop(name, None)
 
+        def pid() -> int | None:
+            with contextlib.suppress(Exception):
+                container.get_wrapped_container().reload()
+                value = container.get_wrapped_container().attrs["State"]["Pid"]
+                return int(value) if value else None
+            return None
+
         def alive() -> bool:
             with contextlib.suppress(Exception):
                 container.get_wrapped_container().reload()
@@ -187,6 +193,7 @@ class ContainerBackend:
             logs=logs,
             stop=stop,
             what=lambda: f"container {self.image}",
+            pid=pid,
         )
 
 

@@ -11,7 +11,6 @@ import subprocess
 import time
 import weakref
 
-from harness.model.rules import parse_version
 from harness.server.backend import RunningServer, ready_or_stopped
 from harness.server.config import RenderedConfig, start_arguments
 from harness.server.provision import ProvisionedBinary
@@ -54,7 +53,8 @@ class ProcessBackend:
 
     async def start(self, binary: ProvisionedBinary, config: RenderedConfig) -> RunningServer:
         log_path = config.directory / "server.log"
-        args = [str(binary.path), *start_arguments(parse_version(binary.version), config.config_file)]
+        started = time.monotonic()
+        args = [str(binary.path), *start_arguments(binary.version, config.config_file)]
         # Popen returns at once (the server starts in the background); readiness is awaited below.
         with open(log_path, "wb") as log:  # noqa: ASYNC230
             proc = subprocess.Popen(  # noqa: ASYNC220
@@ -68,7 +68,6 @@ class ProcessBackend:
                 env={**os.environ, "USER": os.environ.get("USER", "temporal")},
             )
         _live.add(proc)
-        started = time.monotonic()
 
         def logs() -> str:
             return log_path.read_text(errors="replace") if log_path.exists() else ""
@@ -87,4 +86,5 @@ class ProcessBackend:
             logs=logs,
             stop=stop,
             what=lambda: f"{binary.path}, exit code {proc.returncode}",
+            pid=lambda: proc.pid if proc.poll() is None else None,
         )

@@ -5,16 +5,19 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.model.rules import parse_version
+from harness.settings import DEFAULT_VERSION, ENV
+from harness.types import ServerVersion, VersionError
 
-DEFAULT_VERSION = "v1.32.2"  # newest stable go.temporal.io/server on the module proxy (2026-11-23)
 MODULE = "go.temporal.io/server"
+Progress = Callable[[str], None]
+
+__all__ = ["DEFAULT_VERSION", "ProvisionError", "ProvisionedBinary", "provision"]
 
 
 class ProvisionError(RuntimeError):
@@ -23,30 +26,25 @@ class ProvisionError(RuntimeError):
 
 @dataclass(frozen=True)
 class ProvisionedBinary:
-    version: str
+    version: ServerVersion
     path: Path
     source: str  # "explicit" | "cache" | "built"
     build_seconds: float | None = None
 
 
-def cache_root() -> Path:
-    configured = os.environ.get("TEMPORAL_AUTHZ_CACHE")
-    return Path(configured) if configured else Path.home() / ".cache" / "temporal-authz-conformance"
+def cached_binary(version: ServerVersion) -> Path:
+    return ENV.cache_root / "bin" / str(version) / "server"
 
 
-def cached_binary(version: str) -> Path:
-    return cache_root() / "bin" / version / "server"
-
-
-def normalise_version(version: str) -> str:
-    version = version.strip()
-    if not version.startswith("v"):
-        version = "v" + version
+def parse_requested(version: str) -> ServerVersion:
     try:
-        parse_version(version)
-    except ValueError as exc:
-        raise ProvisionError(f"{exc}; pass --temporal-version like v1.32.2") from exc
-    return version
+        return ServerVersion.parse(version if version.strip().startswith("v") else "v" + version.strip())
+    except VersionError as exc:
+        raise ProvisionError(f"{exc}; pass --temporal-version like {DEFAULT_VERSION}") from exc
+
+
+def _quiet(message: str) -> None:
+    pass
 
 
 def published_versions(go: str) -> list[str]:
@@ -64,9 +62,10 @@ def published_versions(go: str) -> list[str]:
     return out.stdout.split()[1:]
 
 
-def provision(version: str, explicit: str | os.PathLike[str] | None = None) -> ProvisionedBinary:
-    version = normalise_version(version)
-    explicit = explicit or os.environ.get("TEMPORAL_BINARY") or None
+def provision(
+    version: ServerVersion, explicit: str | os.PathLike[str] | None = None, progress: Progress = _quiet
+) -> ProvisionedBinary:
+    explicit = explicit or ENV.temporal_binary
     if explicit:
         path = Path(explicit)
         if not (path.is_file() and os.access(path, os.X_OK)):
@@ -75,10 +74,10 @@ def provision(version: str, explicit: str | os.PathLike[str] | None = None) -> P
     cached = cached_binary(version)
     if cached.is_file() and os.access(cached, os.X_OK):
         return ProvisionedBinary(version, cached, "cache")
-    return build(version, cached)
+    return build(version, cached, progress)
 
 
-def build(version: str, target: Path) -> ProvisionedBinary:
+def build(version: ServerVersion, target: Path, progress: Progress = _quiet) -> ProvisionedBinary:
     go = shutil.which("go")
     if go is None:
         raise ProvisionError(
@@ -112,16 +111,15 @@ def build(version: str, target: Path) -> ProvisionedBinary:
     started = time.monotonic()
     done = threading.Event()
 
-    def progress() -> None:
-        # Keep a long build visible: one progress line, rewritten.
-        while not done.wait(5):
-            elapsed = time.monotonic() - started
-            sys.stderr.write(f"\rbuilding temporal-server {version} with Go ... {elapsed:5.0f}s")
-            sys.stderr.flush()
+    def ticker() -> None:
+        # Keep a long build visible: a line every 10 s.
+        while not done.wait(10):
+            progress(f"building temporal-server {version} with Go ... {time.monotonic() - started:.0f}s")
 
-    sys.stderr.write(f"building temporal-server {version} (go install {MODULE}/cmd/server@{version})\n")
-    ticker = threading.Thread(target=progress, daemon=True)
-    ticker.start()
+    progress(f"building temporal-server {version} (go install {MODULE}/cmd/server@{version}; a cold build "
+             f"takes several minutes)")  # fmt: skip
+    thread = threading.Thread(target=ticker, daemon=True)
+    thread.start()
     try:
         result = subprocess.run(
             [go, "install", f"{MODULE}/cmd/server@{version}"],
@@ -131,10 +129,10 @@ def build(version: str, target: Path) -> ProvisionedBinary:
         )
     finally:
         done.set()
-        ticker.join()
+        thread.join()
     elapsed = time.monotonic() - started
-    sys.stderr.write(f"\rbuilt temporal-server {version} in {elapsed:.0f}s -> {target}\n")
     if result.returncode != 0 or not target.exists():
         tail = "\n".join(result.stderr.strip().splitlines()[-15:])
         raise ProvisionError(f"go install of {MODULE}@{version} failed:\n{tail}")
+    progress(f"built temporal-server {version} in {elapsed:.0f}s -> {target}")
     return ProvisionedBinary(version, target, "built", build_seconds=elapsed)

@@ -11,7 +11,7 @@ from typing import Any
 
 import jwt
 
-from harness.keys import SigningKey
+from harness.tokens.keys import SigningKey
 
 _UNSET: Any = object()
 
@@ -38,10 +38,6 @@ class MintedToken:
     signed_by: str | None  # fingerprint of the key whose signature verifies, None for a forgery
     header: Mapping[str, Any]
     claims: Mapping[str, Any]
-
-    @property
-    def authorization(self) -> str:
-        return f"Bearer {self.token}"
 
     def evidence(self) -> dict[str, Any]:
         return {"header": dict(self.header), "claims": dict(self.claims), "signed_by": self.signed_by}

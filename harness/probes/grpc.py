@@ -1,4 +1,4 @@
-"""One minimal request per API method, sent with a given token; reports what happened, decides nothing."""
+"""Unary gRPC probes: one minimal request per API method, sent with given metadata. Decides nothing."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -22,7 +22,26 @@ from temporalio.service import RPCError, RPCStatusCode, ServiceClient
 
 from harness.types import OPERATOR_SERVICE, REQUEST_UNAUTHORIZED, WORKFLOW_SERVICE, Outcome
 
+HEALTH_SERVICE = "grpc.health.v1.Health"
+
 K = TypeVar("K")
+
+# Statuses that carry no answer from the server: the call never got a verdict.
+_NO_ANSWER = {RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
+# UNAVAILABLE is also what a handler answers after authorization ("Unable connect to remote cluster"),
+# so it is no answer only when the client library itself reports the transport failing (tonic for the
+# temporalio SDK, grpc-core for grpcio).
+_CLIENT_TRANSPORT = (
+    "failed to connect to all addresses",
+    "error trying to connect",
+    "transport error",
+    "tcp connect error",
+    "connection closed",
+    "h2 protocol error",
+    "Socket closed",
+    "Connection reset",
+    "Broken pipe",
+)
 
 
 @dataclass(frozen=True)
@@ -43,13 +62,23 @@ class ApiMethod:
     def has_namespace(self) -> bool:
         return "namespace" in self.request_type.DESCRIPTOR.fields_by_name
 
+    @property
+    def short(self) -> str:
+        return f"{self.service.rsplit('.', 1)[-1]}/{self.name}"
+
 
 @dataclass(frozen=True)
 class Observation:
     outcome: Outcome
-    status: str  # gRPC status name, "OK" on success
+    status: str  # gRPC status name, "OK" on success (HTTP: the status code)
     message: str
-    latency_ms: float
+    started: float  # monotonic: the call was sent
+    ended: float  # monotonic: the answer arrived
+    surface: str = "grpc"
+
+    @property
+    def latency_ms(self) -> float:
+        return (self.ended - self.started) * 1000
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,7 +86,11 @@ class Observation:
             "status": self.status,
             "message": self.message[:300],
             "latency_ms": round(self.latency_ms, 2),
+            "surface": self.surface,
         }
+
+    def answer(self) -> str:
+        return f"{self.status} {self.message[:160]!r}" if self.message else self.status
 
 
 def _methods_of(descriptor: ServiceDescriptor) -> list[ApiMethod]:
@@ -73,14 +106,50 @@ def sdk_methods() -> list[ApiMethod]:
     )
 
 
+def method(service: str, name: str) -> ApiMethod:
+    for m in sdk_methods():
+        if m.service == service and m.name == name:
+            return m
+    raise LookupError(f"the SDK's protos have no {service}/{name}")
+
+
+def wf(name: str) -> ApiMethod:
+    return method(WORKFLOW_SERVICE, name)
+
+
+HEALTH_CHECK_METHOD = ApiMethod(HEALTH_SERVICE, "Check", HealthCheckRequest)
+
+
 def classify(status: RPCStatusCode | None, message: str) -> Outcome:
-    """DENIED only for the authorizer's exact answer. ABSENT only for gRPC's own "unknown method": a
-    handler that answers UNIMPLEMENTED ("... is disabled") ran after authorization, so that is ALLOWED."""
+    """The one place a unary gRPC answer becomes an outcome.
+
+    DENIED only for the authorizer's exact answer (PERMISSION_DENIED "Request unauthorized."). ABSENT
+    only for gRPC's own "unknown method/service": a handler that answers UNIMPLEMENTED ("... is
+    disabled") ran after authorization, so that is ALLOWED. ERROR where no answer came back
+    (unreachable, deadline, cancelled): that says nothing about authorization. Any other answer came
+    from past the authorizer (the interceptor's only refusal is the exact one above)."""
     if status == RPCStatusCode.PERMISSION_DENIED and message == REQUEST_UNAUTHORIZED:
         return Outcome.DENIED
     if status == RPCStatusCode.UNIMPLEMENTED and message.startswith(("unknown method", "unknown service")):
         return Outcome.ABSENT
+    if status in _NO_ANSWER:
+        return Outcome.ERROR
+    if status == RPCStatusCode.UNAVAILABLE and message.startswith(_CLIENT_TRANSPORT):
+        return Outcome.ERROR
     return Outcome.ALLOWED
+
+
+def classify_exception(exc: BaseException) -> tuple[Outcome, str, str]:
+    """What a high-level SDK call ran into, by the RPC error inside it: (outcome, status, message).
+    An exception with no RPC error inside says nothing about authorization: ERROR."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, RPCError):
+            return classify(current.status, current.message), current.status.name, current.message
+        current = current.__cause__ or current.__context__
+    return Outcome.ERROR, type(exc).__name__, str(exc)[:300]
 
 
 def minimal_request(method: ApiMethod, namespace: str) -> Message:
@@ -110,40 +179,46 @@ class Prober:
         self.timeout = timedelta(seconds=timeout)
 
     def _call(self, method: ApiMethod) -> Callable[..., Awaitable[Any]]:
-        service = (
-            self.client.workflow_service
-            if method.service == WORKFLOW_SERVICE
-            else (self.client.operator_service if method.service == OPERATOR_SERVICE else None)
-        )
+        service = {
+            WORKFLOW_SERVICE: self.client.workflow_service,
+            OPERATOR_SERVICE: self.client.operator_service,
+            HEALTH_SERVICE: self.client.health_service,
+        }.get(method.service)
         call = getattr(service, method.snake, None)
         if call is None:
             raise LookupError(f"the SDK has no client call for {method.full_method}")
         return call  # type: ignore[no-any-return]
 
     async def probe(
-        self, method: ApiMethod, namespace: str, metadata: Mapping[str, str], request: Message | None = None
+        self,
+        method: ApiMethod,
+        namespace: str,
+        metadata: Sequence[tuple[str, str]] | Mapping[str, str],
+        request: Message | None = None,
     ) -> Observation:
         call = self._call(method)
         request = request if request is not None else minimal_request(method, namespace)
-        return await self.observe(call(request, retry=False, metadata=dict(metadata), timeout=self.timeout))
+        headers = dict(metadata.items() if isinstance(metadata, Mapping) else metadata)
+        return await self.observe(call(request, retry=False, metadata=headers, timeout=self.timeout))
 
-    async def health_check(self, metadata: Mapping[str, str]) -> Observation:
+    async def health_check(self, metadata: Sequence[tuple[str, str]] | Mapping[str, str]) -> Observation:
+        headers = dict(metadata.items() if isinstance(metadata, Mapping) else metadata)
         return await self.observe(
             self.client.health_service.check(
-                HealthCheckRequest(), retry=False, metadata=dict(metadata), timeout=self.timeout
+                HealthCheckRequest(), retry=False, metadata=headers, timeout=self.timeout
             )
         )
 
     @staticmethod
     async def observe(call: Awaitable[Any]) -> Observation:
-        started = time.perf_counter()
+        started = time.monotonic()
         try:
             await call
         except RPCError as err:
-            latency = (time.perf_counter() - started) * 1000
-            return Observation(classify(err.status, err.message), err.status.name, err.message, latency)
-        latency = (time.perf_counter() - started) * 1000
-        return Observation(Outcome.ALLOWED, "OK", "", latency)
+            return Observation(
+                classify(err.status, err.message), err.status.name, err.message, started, time.monotonic()
+            )
+        return Observation(Outcome.ALLOWED, "OK", "", started, time.monotonic())
 
 
 async def run_bounded(

@@ -1,4 +1,8 @@
-"""One server per distinct config, reused across suites; dedicated servers for tests that break keys."""
+"""One server per distinct config, reused across suites; dedicated servers for tests that break keys.
+
+The pool owns the backend (process, container or external), the binary, the API table, the shared JWKS
+fixture and every server it started; closing it stops them all.
+"""
 
 from __future__ import annotations
 
@@ -7,83 +11,94 @@ import contextlib
 import dataclasses
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
-from temporalio.service import ConnectConfig, ServiceClient, TLSConfig
 
 from harness.api_tables import ApiTableMissing, load_table
-from harness.jwks import JwksServer
-from harness.keys import SigningKey, ec_key, rsa_key
-from harness.model import ApiTable, rules_for
-from harness.model.rules import parse_version
+from harness.errors import HarnessConfigError
+from harness.jwks.fixture import DEFAULT_PATH, JwksServer
+from harness.jwks.timeline import FetchedKeys, FixtureSource, Source, StaticKeys
+from harness.model import ApiTable
 from harness.server.backend import Backend, RunningServer
 from harness.server.choose import make_backend, resolve_backend_name
-from harness.server.config import RUN_TAG, ServerSettings, render
-from harness.server.provision import DEFAULT_VERSION, ProvisionedBinary, normalise_version, provision
-from harness.target import SUITE_NAMESPACES, Target
+from harness.server.config import ServerSettings, render
+from harness.server.external import ExternalBackend, ExternalTarget
+from harness.server.provision import ProvisionedBinary, provision
+from harness.server.setup import ensure_namespaces, guard
+from harness.server.target import SUITE_NAMESPACES, Target
+from harness.settings import ENV
+from harness.tokens.keys import SigningKey, ec_key, rsa_key
+from harness.types import ServerVersion
+
+Progress = Callable[[str], None]
 
 
-class HarnessConfigError(RuntimeError):
-    """Bad input to the harness; the message names the fix."""
+class NotConfigurable(HarnessConfigError):
+    """A test needs a server with a config of its own, which this backend cannot give."""
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    version: str = DEFAULT_VERSION
+    version: ServerVersion
     backend: str = "auto"
     binary: str | None = None
-    target: str | None = None  # external cluster host:port
+    target: ExternalTarget | None = None  # an external cluster
     external_key: Path | None = None  # PEM private key the external cluster's JWKS trusts
     external_kid: str = ""
     mutations: tuple[tuple[str, str], ...] = ()  # --mutate-server-config: sensitivity runs only
     jwks_port: int = 0  # fixed port for the harness JWKS (an external cluster configured to trust it)
-    target_tls: bool = False  # the external cluster's frontend speaks TLS
-    target_ca: Path | None = None  # PEM of the CA that signed its certificate (else the system roots)
-    target_server_name: str = ""  # TLS server name, when it differs from the host
-
-    def tls(self) -> bool | TLSConfig:
-        if not (self.target_tls or self.target_ca):
-            return False
-        return TLSConfig(
-            server_root_ca_cert=self.target_ca.read_bytes() if self.target_ca else None,
-            domain=self.target_server_name or None,
-        )
 
     def default_settings(self) -> ServerSettings:
         return ServerSettings(unmodelled=dict(self.mutations))
+
+
+def _quiet(message: str) -> None:
+    pass
 
 
 @dataclass
 class ServerPool:
     options: RunOptions
     on_metric: Callable[[str, Any], None] = lambda name, value: None
+    progress: Progress = _quiet
     backend_name: str = ""
     binary: ProvisionedBinary | None = None
     jwks: JwksServer | None = None
     rsa: SigningKey = field(default_factory=lambda: rsa_key(kid="harness-rsa"))
     ec: SigningKey = field(default_factory=lambda: ec_key(kid="harness-ec"))
+    table: ApiTable | None = None
     _targets: dict[str, Target] = field(default_factory=dict)
     _running: list[RunningServer] = field(default_factory=list)
     _history: list[RunningServer] = field(default_factory=list)  # every server started, for logs
     _directories: list[Path] = field(default_factory=list)  # every server directory made, even half-started
-    _backend: Backend | None = None
-    table: ApiTable | None = None
+    _backend: Backend | ExternalBackend | None = None
+    _count: int = 0
+
+    @property
+    def configurable(self) -> bool:
+        return not isinstance(self._backend, ExternalBackend)
 
     async def open(self) -> None:
-        if self.options.target:
+        if self.options.target is not None:
             self.backend_name = "external"
+            self._backend = ExternalBackend(self.options.target, self.options.version)
             return
         if self.options.backend == "external":
             raise HarnessConfigError("--backend external needs --target HOST:PORT of the cluster to test")
         self.backend_name = resolve_backend_name(self.options.backend)
         self._backend = make_backend(self.backend_name)
-        self.binary = provision(normalise_version(self.options.version), self.options.binary)
+        started = time.monotonic()
+        self.progress(f"provision: temporal-server {self.options.version}")
+        self.binary = provision(self.options.version, self.options.binary, self.progress)
+        self.progress(
+            f"provision: {self.binary.source} binary {self.binary.path} ({time.monotonic() - started:.1f}s)"
+        )
         self.table = _table(self.binary.version)
         if self.binary.build_seconds is not None:
             self.on_metric("server_build_seconds", round(self.binary.build_seconds, 1))
@@ -124,31 +139,42 @@ class ServerPool:
         """Every server this session started (stopped or not): their logs stay readable."""
         return list(self._history)
 
+    def running_servers(self) -> list[RunningServer]:
+        return list(self._running)
+
     # -- targets ----------------------------------------------------------------------------
     async def target(self, settings: ServerSettings | None = None) -> Target:
         """The pooled server for these settings (started on first use, then reused)."""
         settings = settings or self.options.default_settings()
         key = settings.key()
         if key not in self._targets:
-            if self.options.target:
+            if not self.configurable:
                 if settings != self.options.default_settings():
-                    raise HarnessConfigError(
-                        "this test needs a server with its own config, which an external target cannot give"
+                    raise NotConfigurable(
+                        "this test needs a server with a config of its own, which an external target "
+                        "cannot give"
                     )
                 self._targets[key] = await self._external_target()
             else:
                 assert self.jwks is not None
-                self._targets[key] = await self._start(settings, self.jwks)
+                self._targets[key] = await self._start(settings, [self.jwks], guard_it=True)
         return self._targets[key]
 
     @contextlib.asynccontextmanager
     async def dedicated(
-        self, settings: ServerSettings, jwks: JwksServer, *, guard: bool = True
+        self,
+        settings: ServerSettings,
+        sources: JwksServer | Sequence[Source],
+        *,
+        guarded: bool = True,
+        namespaces: Sequence[str] = SUITE_NAMESPACES,
     ) -> AsyncIterator[Target]:
         """A server of its own (for tests that rotate, retire or break the keys it trusts)."""
-        if self.options.target:
-            raise HarnessConfigError("dedicated servers need a local backend, not --target")
-        target = await self._start(settings, jwks, guard=guard)
+        if not self.configurable:
+            raise NotConfigurable("dedicated servers need a local backend, not --target")
+        target = await self._start(
+            settings, [sources] if isinstance(sources, JwksServer) else sources, guarded, namespaces
+        )
         try:
             yield target
         finally:
@@ -156,48 +182,69 @@ class ServerPool:
             if target.running in self._running:
                 self._running.remove(target.running)
 
-    async def _start(self, settings: ServerSettings, jwks: JwksServer, guard: bool = True) -> Target:
-        assert self._backend is not None and self.binary is not None and self.table is not None
+    async def _start(
+        self,
+        settings: ServerSettings,
+        sources: Sequence[JwksServer | Source],
+        guard_it: bool = True,
+        namespaces: Sequence[str] = SUITE_NAMESPACES,
+    ) -> Target:
+        backend = self._backend
+        assert backend is not None and not isinstance(backend, ExternalBackend)
+        assert self.binary is not None and self.table is not None
         if self.options.mutations and not settings.unmodelled:
             settings = dataclasses.replace(settings, unmodelled=dict(self.options.mutations))
-        directory = Path(tempfile.mkdtemp(prefix=f"authz-server-{RUN_TAG}-"))
+        self._count += 1
+        name = f"s{self._count}"
+        resolved: list[Source] = [
+            FixtureSource(s, DEFAULT_PATH, name) if isinstance(s, JwksServer) else s for s in sources
+        ]
+        directory = Path(tempfile.mkdtemp(prefix=f"authz-server-{ENV.run_tag}-"))
         self._directories.append(directory)
-        config = render(directory, [jwks.url()], settings)
-        running = await self._backend.start(self.binary, config)
+        config = render(directory, [s.url for s in resolved], settings, self.binary.version)
+        timeline = FetchedKeys(resolved, started=time.monotonic())
+        self.progress(f"start: server {name} ({self.backend_name}) {_describe(settings)}")
+        running = await backend.start(self.binary, config)
+        timeline.started = running.started_at
+        timeline.ready_at = running.ready_at
         self._running.append(running)
         self._history.append(running)
         self.on_metric("server_start_to_ready_s", running.start_seconds)
-        keys = jwks.published_keys()
-        signing = self.rsa if self.rsa in keys or not keys else keys[0]
+        self.progress(f"ready: server {name} at {running.address} in {running.start_seconds:.2f}s")
+        published = [
+            k for s in resolved if isinstance(s, FixtureSource) for k in s.fixture.published_keys(s.path)
+        ]
+        signing = self.rsa if self.rsa in published or not published else published[0]
         target = Target(
             running=running,
             settings=settings,
-            rules=rules_for(self.binary.version),
             table=self.table,
-            jwks=jwks,
+            keys=timeline,
             signing_key=signing,
-            extra_keys=tuple(k for k in keys if k is not signing),
+            extra_keys=tuple(k for k in (*published, self.ec) if k is not signing),
+            name=name,
         )
-        if guard:
-            await target.guard()
-            await target.ensure_namespaces(SUITE_NAMESPACES)
+        if guard_it:
+            await guard(target)
+            self.progress(f"guard: server {name} refuses anonymous calls and trusts the harness's keys")
+            await ensure_namespaces(target, namespaces)
+            self.progress(f"namespaces: {', '.join(namespaces)} usable on {name}")
         return target
 
     async def _external_target(self) -> Target:
-        address = self.options.target or ""
-        try:
-            tls = self.options.tls()
-        except OSError as exc:
-            raise HarnessConfigError(f"--target-ca: {exc}") from exc
-        version = await _detect_version(address, self.options.version, tls)
+        backend = self._backend
+        assert isinstance(backend, ExternalBackend)
+        running = await backend.attach()
+        self._running.append(running)
+        self._history.append(running)
         if self.options.external_key is not None:
             if not self.options.external_kid:
                 raise HarnessConfigError(
                     "--external-signing-key needs --external-kid (the kid the cluster's JWKS has)"
                 )
             signing = _load_signing_key(self.options.external_key, self.options.external_kid)
-            jwks = None
-            controls = False
+            keys: StaticKeys | FetchedKeys = StaticKeys((signing.published(),))
+            extra: tuple[SigningKey, ...] = ()
         else:
             # The cluster was configured to trust our JWKS URL: serve it on the fixed port it was given.
             jwks = self.jwks = self.jwks or JwksServer(port=self.options.jwks_port)
@@ -205,54 +252,45 @@ class ServerPool:
                 jwks.start()
             jwks.publish(self.rsa, self.ec)
             signing = self.rsa
-            controls = True
-        running = RunningServer(
-            address=address,
-            version=version,
-            backend="external",
-            start_seconds=0.0,
-            logs=lambda: "(external cluster: logs are not the harness's to collect)\n",
-            stop=lambda: None,
-            controls_jwks=controls,
-        )
+            keys = FetchedKeys([FixtureSource(jwks, DEFAULT_PATH, "")], started=0.0, ready_at=0.0)
+            extra = (self.ec,)
         target = Target(
             running=running,
             settings=ServerSettings(),
-            rules=rules_for(version),
-            table=_table(version),
-            jwks=jwks,
+            table=_table(running.version),
+            keys=keys,
             signing_key=signing,
-            tls=tls,
+            extra_keys=extra,
+            tls=backend.target.tls_config(),
+            name="external",
         )
         # A cluster told to trust the harness JWKS fetches it at its own next refresh: wait for that.
-        await target.guard(trust_deadline=60.0 if controls else 0.0)
-        await target.ensure_namespaces(SUITE_NAMESPACES)
+        await guard(target, trust_deadline=60.0 if isinstance(keys, FetchedKeys) else 0.0)
+        await ensure_namespaces(target, SUITE_NAMESPACES)
         return target
 
 
-def _table(version: str) -> ApiTable:
+def _describe(settings: ServerSettings) -> str:
+    parts = [f"{k}={v}" for k, v in settings.authorization.items()]
+    parts += [f"{k}={v}" for k, v in settings.dynamic_config.items()]
+    parts += [f"unmodelled {k}={v}" for k, v in settings.unmodelled.items()]
+    if settings.refresh_interval != "2s":
+        parts.append(f"refresh {settings.refresh_interval}")
+    return "(" + ", ".join(parts) + ")" if parts else "(default config)"
+
+
+def _table(version: ServerVersion) -> ApiTable:
     try:
-        return load_table(version, generate_missing=True)
+        return load_table(str(version), generate_missing=True)
     except ApiTableMissing as exc:
         raise HarnessConfigError(str(exc)) from exc
 
 
-async def _detect_version(address: str, fallback: str, tls: bool | TLSConfig = False) -> str:
-    try:
-        client = await ServiceClient.connect(ConnectConfig(target_host=address, tls=tls))
-        info = await client.workflow_service.get_system_info(GetSystemInfoRequest(), retry=False)
-    except Exception as exc:
-        raise HarnessConfigError(
-            f"cannot reach the external target {address}: {exc}. Check --target HOST:PORT, that the "
-            f"frontend is reachable from here, and --target-tls/--target-ca if it speaks TLS"
-        ) from exc
-    version = info.server_version or fallback
-    parse_version(version if version.startswith("v") else "v" + version)
-    return version if version.startswith("v") else "v" + version
-
-
 def _load_signing_key(path: Path, kid: str) -> SigningKey:
-    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    try:
+        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise HarnessConfigError(f"--external-signing-key {path}: {exc}") from exc
     if isinstance(private, rsa.RSAPrivateKey):
         return SigningKey(kid, "RS256", private)
     if isinstance(private, ec.EllipticCurvePrivateKey):

@@ -22,7 +22,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 from temporalio.service import ServiceClient
 
-from harness.probes import Observation, Prober
+from harness.probes.grpc import Observation, Prober
 
 
 def json_payload(value: str) -> Payload:

@@ -11,9 +11,24 @@ from typing import Literal
 from temporalio.client import Client
 from temporalio.service import TLSConfig
 
+from harness.tokens.presentation import DEFAULT, Presentation
 from harness.wait import cancel_and_wait
 
-TokenSource = Callable[[], str]  # returns a fresh raw token (no "Bearer ")
+TokenSource = Callable[[], str]  # returns a fresh raw token (no scheme)
+Via = Literal["rpc_metadata", "api_key"]
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """How a live client carries its token: as rpc_metadata under a presentation, or the SDK's api_key
+    (which the SDK itself sends as an authorization header)."""
+
+    header: str = "authorization"  # the header the server reads
+    presentation: Presentation = DEFAULT
+    via: Via = "rpc_metadata"
+
+    def metadata(self, token: str) -> dict[str, str]:
+        return dict(self.presentation.metadata(token, self.header))
 
 
 async def connect(
@@ -21,25 +36,23 @@ async def connect(
     namespace: str = "default",
     token: str | None = None,
     *,
+    carrier: Carrier = Carrier(),
     tls: bool | TLSConfig = False,
-    via: Literal["rpc_metadata", "api_key"] = "rpc_metadata",
 ) -> Client:
-    """Connect with a bearer token. Plaintext by default: api_key would otherwise switch TLS on."""
+    """Connect with a token. Plaintext by default: api_key would otherwise switch TLS on."""
     if token is None:
         return await Client.connect(address, namespace=namespace, tls=tls)
-    if via == "api_key":
+    if carrier.via == "api_key":
         return await Client.connect(address, namespace=namespace, api_key=token, tls=tls)
-    return await Client.connect(
-        address, namespace=namespace, rpc_metadata={"authorization": f"Bearer {token}"}, tls=tls
-    )
+    return await Client.connect(address, namespace=namespace, rpc_metadata=carrier.metadata(token), tls=tls)
 
 
-def set_token(client: Client, token: str, via: Literal["rpc_metadata", "api_key"] = "rpc_metadata") -> None:
+def set_token(client: Client, token: str, carrier: Carrier = Carrier()) -> None:
     """Swap the token of a live client (and of workers built on it) without reconnecting."""
-    if via == "api_key":
+    if carrier.via == "api_key":
         client.api_key = token
     else:
-        client.rpc_metadata = {"authorization": f"Bearer {token}"}
+        client.rpc_metadata = carrier.metadata(token)
 
 
 @dataclass
@@ -49,18 +62,18 @@ class TokenRefresher:
     client: Client
     source: TokenSource
     period: float
-    via: Literal["rpc_metadata", "api_key"] = "rpc_metadata"
+    carrier: Carrier = Carrier()
     refreshes: int = 0
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.period)  # the refresh cadence itself, not synchronisation
-            set_token(self.client, self.source(), self.via)
+            set_token(self.client, self.source(), self.carrier)
             self.refreshes += 1
 
     def start(self) -> None:
-        set_token(self.client, self.source(), self.via)
+        set_token(self.client, self.source(), self.carrier)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -69,12 +82,9 @@ class TokenRefresher:
 
 @contextlib.asynccontextmanager
 async def refreshing(
-    client: Client,
-    source: TokenSource,
-    period: float,
-    via: Literal["rpc_metadata", "api_key"] = "rpc_metadata",
+    client: Client, source: TokenSource, period: float, carrier: Carrier = Carrier()
 ) -> AsyncIterator[TokenRefresher]:
-    refresher = TokenRefresher(client, source, period, via)
+    refresher = TokenRefresher(client, source, period, carrier)
     refresher.start()
     try:
         yield refresher

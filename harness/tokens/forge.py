@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from harness.keys import SigningKey
-from harness.tokens import MintedToken, TokenSpec, decode_header, mint, payload_for
+from harness.tokens.keys import SigningKey
+from harness.tokens.mint import MintedToken, TokenSpec, decode_header, mint, payload_for
 
 
 def b64(raw: bytes) -> str:

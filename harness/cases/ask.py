@@ -1,0 +1,162 @@
+"""Asking the model: one question per call, answered from the token, the config, the version, the
+API table and the keys the server could hold while the call ran. Never from what the server did.
+
+A question is kept with what was observed, so the same questions can be answered again by a mutated
+model at the end of the run (harness.report.mutants): a mutant whose answers differ from an
+observation is killed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from harness.jwks.timeline import KeyTimeline
+from harness.model import apis, authorizer, decide, rules
+from harness.model.apis import ApiTable
+from harness.model.claims import Claims
+from harness.model.decide import Credential
+from harness.model.rules import AuthConfig
+from harness.types import CallTarget, Decision, Outcome, ServerVersion
+
+
+@dataclass(frozen=True)
+class Window:
+    """When a call ran: monotonic for the key timeline, wall clock for exp/nbf/iat."""
+
+    start: float
+    end: float
+    wall_start: float
+    wall_end: float
+
+    @classmethod
+    def open(cls) -> Window:
+        return cls(time.monotonic(), 0.0, time.time(), 0.0)
+
+    def closed(self) -> Window:
+        return Window(self.start, time.monotonic(), self.wall_start, time.time())
+
+    @classmethod
+    def between(cls, start: float, end: float) -> Window:
+        """From two monotonic instants (a probe's Observation)."""
+        offset = time.time() - time.monotonic()
+        return cls(start, end, start + offset, end + offset)
+
+    def seconds(self) -> range:
+        """Every whole second of wall time the call may have been checked in."""
+        return range(math.floor(self.wall_start), math.floor(self.wall_end) + 1)
+
+
+@dataclass(frozen=True)
+class Answer:
+    values: frozenset[Any]  # every value the model allows for this window (one when settled)
+    reason: str
+    claims: Claims | None = None
+
+    @property
+    def determinate(self) -> bool:
+        return len(self.values) == 1
+
+    @property
+    def value(self) -> Any:
+        if not self.determinate:
+            raise ValueError(f"indeterminate: {sorted(map(str, self.values))}")
+        return next(iter(self.values))
+
+
+class Question(Protocol):
+    def answer(self) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class ServerFacts:
+    """What the model knows of one server: its version, API table, config and key timeline."""
+
+    version: ServerVersion
+    table: ApiTable
+    config: AuthConfig
+    keys: KeyTimeline
+
+
+@dataclass(frozen=True)
+class CallQuestion:
+    """What does the server do with this call from this caller? -> Outcome."""
+
+    facts: ServerFacts
+    credential: Credential
+    call: CallTarget
+    window: Window
+    stream: bool = False
+
+    def answer(self) -> Answer:
+        server = rules.rules_for(self.facts.version)  # looked up now: a mutant may change the rules
+        rings, _ = self.facts.keys.rings_during(self.window.start, self.window.end)
+        expectations = [
+            decide.expect(
+                self.credential,
+                self.call,
+                rules=server,
+                table=self.facts.table,
+                keyring=ring,
+                config=self.facts.config,
+                now=now,
+                stream=self.stream,
+            )
+            for ring in rings
+            for now in self.window.seconds()
+        ]
+        values = frozenset(e.outcome for e in expectations)
+        first = expectations[0]
+        if len(values) == 1:
+            return Answer(values, first.reason, first.claims)
+        reasons = "; ".join(sorted({f"{e.outcome.value}: {e.reason}" for e in expectations}))
+        return Answer(values, f"indeterminate (keys or clock changed during the call): {reasons}", None)
+
+
+@dataclass(frozen=True)
+class CrossNamespaceQuestion:
+    """A workflow-task completion carrying a command into another namespace: -> (the completion's
+    outcome, whether the command takes effect)."""
+
+    facts: ServerFacts
+    credential: Credential
+    source_namespace: str
+    target_namespace: str
+    api: str  # SignalWorkflowExecution | StartWorkflowExecution | RequestCancelWorkflowExecution
+    enabled: bool | None  # system.enableCrossNamespaceCommands (None: the version's default)
+    window: Window
+
+    def answer(self) -> Answer:
+        respond = CallQuestion(
+            self.facts,
+            self.credential,
+            CallTarget(
+                "/temporal.api.workflowservice.v1.WorkflowService/RespondWorkflowTaskCompleted",
+                self.source_namespace,
+            ),
+            self.window,
+        ).answer()
+        if not respond.determinate or respond.value is not Outcome.ALLOWED:
+            return Answer(frozenset((v, False) for v in respond.values), respond.reason, respond.claims)
+        server = rules.rules_for(self.facts.version)
+        decision, effect, reason = authorizer.authorize_cross_namespace_command(
+            respond.claims, self.target_namespace, self.api, server, self.facts.table, enabled=self.enabled
+        )
+        outcome = Outcome.ALLOWED if decision is Decision.ALLOW else Outcome.DENIED
+        return Answer(frozenset({(outcome, effect)}), reason, respond.claims)
+
+
+@dataclass
+class Asked:
+    """A question, its answer at the time, and what the server did (for the mutant replay)."""
+
+    question: Question
+    answer: Answer
+    observed: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def present(facts: ServerFacts, full_method: str) -> bool:
+    return apis.is_present(facts.table, full_method)

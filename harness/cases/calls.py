@@ -1,0 +1,46 @@
+"""Calls a case sends: a method, the namespace its request carries, and (rarely) a request of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from google.protobuf.message import Message
+
+from harness.probes.grpc import ApiMethod, wf
+from harness.probes.streams import StreamMethod
+from harness.types import CallTarget
+
+
+@dataclass(frozen=True)
+class Call:
+    label: str  # what the call stands for: "exempt", "read", "write", "admin", "cluster-read"
+    method: ApiMethod | StreamMethod
+    namespace: str = ""  # carried in the request when the method has a namespace field
+    request: Message | None = None  # None: the method's minimal request
+
+    @property
+    def stream(self) -> bool:
+        return isinstance(self.method, StreamMethod)
+
+    @property
+    def target(self) -> CallTarget:
+        if isinstance(self.method, StreamMethod):
+            return CallTarget(self.method.full_method, "")
+        return CallTarget(self.method.full_method, self.namespace if self.method.has_namespace else "")
+
+
+def role_calls(namespace: str) -> list[Call]:
+    """One call per access class, and an exempt call: together they tell every role apart, and a
+    refused token (the exempt call is DENIED too) from an accepted token with no roles (it is ALLOWED)."""
+    return [
+        Call("exempt", wf("GetSystemInfo")),
+        Call("read", wf("DescribeNamespace"), namespace),
+        Call("write", wf("StartWorkflowExecution"), namespace),
+        Call("admin", wf("UpdateNamespace"), namespace),
+        Call("cluster-read", wf("ListNamespaces")),
+    ]
+
+
+def labels(calls: Sequence[Call]) -> str:
+    return ", ".join(f"{c.label}={c.method.name}" for c in calls)

@@ -1,0 +1,81 @@
+"""Helpers for the cases that need real workers and the SDK's high-level calls."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from fixtures.workflows import GuestbookWorkflow, HelloWorkflow, ParentWorkflow, compose_greeting
+from harness.cases.ask import Asked, CallQuestion, Window
+from harness.cases.runner import facts_of
+from harness.probes.grpc import classify_exception
+from harness.server.target import Target
+from harness.tokens.mint import MintedToken
+from harness.tokens.presentation import DEFAULT, Presentation
+from harness.types import WORKFLOW_SERVICE, CallTarget, Outcome
+
+WORKFLOWS = [HelloWorkflow, GuestbookWorkflow, ParentWorkflow]
+
+
+def task_queue(prefix: str = "tq") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def worker(client: Client, queue: str) -> Worker:
+    return Worker(client, task_queue=queue, workflows=WORKFLOWS, activities=[compose_greeting])
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    outcome: Outcome
+    answer: str  # status and message (or the exception), for the evidence
+    window: Window
+    value: Any = None
+
+
+async def outcome_of(action: Awaitable[Any]) -> ActionResult:
+    """What a high-level SDK call ran into, classified by the RPC error inside it (one classifier for
+    every surface). An exception with no RPC error inside is ERROR: it says nothing about authorization."""
+    window = Window.open()
+    try:
+        value = await action
+    except Exception as exc:  # classified below: every SDK error path ends in one of four outcomes
+        outcome, status, message = classify_exception(exc)
+        return ActionResult(outcome, f"{status} {message[:160]!r}", window.closed())
+    return ActionResult(Outcome.ALLOWED, "OK", window.closed(), value)
+
+
+def ask_call(
+    target: Target,
+    token: MintedToken | None,
+    method: str,
+    namespace: str,
+    window: Window,
+    presentation: Presentation = DEFAULT,
+    service: str = WORKFLOW_SERVICE,
+) -> Asked:
+    """The model's answer for one call made by a script (a worker, an SDK action) during `window`."""
+    question = CallQuestion(
+        facts_of(target),
+        target.credential(token, presentation),
+        CallTarget(f"/{service}/{method}", namespace),
+        window,
+    )
+    return Asked(question, question.answer())
+
+
+async def run_hello(target: Target, token: MintedToken, namespace: str, name: str) -> str:
+    """The sample's flow: a worker and a starter with `token` run HelloWorkflow to its result."""
+    client = await target.client(token, namespace)
+    queue = task_queue("hello")
+    async with worker(client, queue):
+        return str(
+            await client.execute_workflow(
+                HelloWorkflow.run, name, id=f"hello-{uuid.uuid4()}", task_queue=queue
+            )
+        )

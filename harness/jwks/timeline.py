@@ -1,0 +1,204 @@
+"""Which keys a server holds, and when: its key sources and the fixture's fetch log, fed to the model.
+
+The server's key provider refreshes in rounds (one ticker goroutine): each round fetches every
+keySourceURI in order and swaps the new keys in whole, or keeps the old ones if anything failed. A
+round that was asked for after another one proves the earlier one is applied; a round answered after a
+probe began may or may not be applied by the time the probe was authorized. So for a probe that ran
+during [start, end], the model gets every ring the server could have held then; a suite compares only
+where they all agree (and probes again once the keys have settled where they do not).
+
+Everything here is what the harness served and when: never what a probe observed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from harness import mutants
+from harness.jwks.fixture import DEFAULT_PATH, Fetch, JwksServer
+from harness.model import keyset
+from harness.model.claims import KeyRing, PublishedKey
+from harness.model.keyset import SourceAnswer
+
+
+@dataclass(frozen=True)
+class FixtureSource:
+    """A keySourceURI served by a harness fixture; `client` tells this server's fetches apart."""
+
+    fixture: JwksServer
+    path: str = DEFAULT_PATH
+    client: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.fixture.url(self.path, self.client)
+
+    def fetches(self) -> list[Fetch]:
+        return self.fixture.fetches(self.path, self.client)
+
+
+@dataclass(frozen=True)
+class DeadSource:
+    """A keySourceURI where nothing listens: every fetch of it fails."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class BlankSource:
+    """A blank keySourceURI ("", "  "): what the server makes of it is the model's to say."""
+
+    url: str = ""
+
+
+Source = FixtureSource | DeadSource | BlankSource
+
+
+@dataclass(frozen=True)
+class Round:
+    asked: float  # monotonic: the first source was asked for (every earlier round is applied by now)
+    done: float  # monotonic: the last answer of the round arrived (it may be applied from now on)
+    answers: tuple[SourceAnswer, ...]
+
+
+class KeyTimeline:
+    """The key rings one server can hold over time."""
+
+    def rings_during(self, start: float, end: float) -> tuple[tuple[KeyRing, ...], bool]:
+        """Every ring the server could hold while a probe ran during [start, end] (monotonic), and
+        whether the keys were settled (one candidate only)."""
+        raise NotImplementedError
+
+    async def settle(self, deadline: float) -> None:
+        """Wait until every change served so far is applied (a no-op where keys never change)."""
+
+    def describe(self) -> list[str]:
+        return []
+
+
+@dataclass
+class StaticKeys(KeyTimeline):
+    """Keys the server trusts that the harness does not serve (an external cluster's own IdP)."""
+
+    keys: tuple[PublishedKey, ...]
+
+    def rings_during(self, start: float, end: float) -> tuple[tuple[KeyRing, ...], bool]:
+        return (KeyRing(self.keys),), True
+
+    def describe(self) -> list[str]:
+        return [f"static: {k.kty}:{k.kid}" for k in self.keys]
+
+
+@dataclass
+class FetchedKeys(KeyTimeline):
+    """Keys a server fetches from its keySourceURIs, as the fixtures logged them."""
+
+    sources: Sequence[Source]
+    started: float  # monotonic, just before the server process started: earlier fetches are not its own
+    ready_at: float | None = None  # monotonic, when the server answered its health check
+    _cache: tuple[tuple[int, int], list[KeyRing]] | None = field(default=None, repr=False)
+    _rounds: tuple[tuple[int, ...], list[Round]] | None = field(default=None, repr=False)
+
+    def _asked(self) -> list[Source]:
+        """The sources the server asks for, in order (the model says which URIs it skips)."""
+        return [s for s in self.sources if not (isinstance(s, BlankSource) and keyset.skips(s.url))]
+
+    def _first(self) -> FixtureSource | None:
+        asked = self._asked()
+        first = asked[0] if asked else None
+        return first if isinstance(first, FixtureSource) else None
+
+    def rounds(self) -> list[Round]:
+        revision = (
+            *(s.fixture.revision for s in self.sources if isinstance(s, FixtureSource)),
+            mutants.GENERATION[0],
+        )
+        pending = any(isinstance(s, FixtureSource) for s in self._asked()[1:])  # time-dependent answers
+        if self._rounds is not None and self._rounds[0] == revision and not pending:
+            return self._rounds[1]
+        rounds = self._assemble()
+        self._rounds = (revision, rounds)
+        return rounds
+
+    def _assemble(self) -> list[Round]:
+        first = self._first()
+        if first is None:
+            return []
+        heads = [f for f in first.fetches() if f.asked >= self.started]
+        rounds = []
+        asked = self._asked()
+        for i, head in enumerate(heads):
+            until = heads[i + 1].asked if i + 1 < len(heads) else None
+            answers = [SourceAnswer(head.body, head.status)]
+            done = head.answered
+            complete = True
+            for source in asked[1:]:
+                answer, answered = self._answer_of(source, head.asked, until)
+                if answer is None:
+                    complete = False  # still being fetched: this round cannot be applied yet
+                    break
+                answers.append(answer)
+                done = max(done, answered)
+            if complete:
+                rounds.append(Round(head.asked, done, tuple(answers)))
+        return rounds
+
+    @staticmethod
+    def _answer_of(source: Source, since: float, until: float | None) -> tuple[SourceAnswer | None, float]:
+        if isinstance(source, DeadSource | BlankSource):
+            return SourceAnswer(None), since
+        end = until if until is not None else time.monotonic()
+        for fetch in source.fetches():
+            if fetch.asked >= since and (until is None or fetch.asked < until):
+                return SourceAnswer(fetch.body, fetch.status), fetch.answered
+        if source.fixture.down_between(since, end) or until is not None:
+            # Refused (the fixture was down), or skipped because an earlier source failed: the round
+            # fails either way.
+            return SourceAnswer(None), since
+        return None, 0.0
+
+    def rings(self, rounds: Sequence[Round]) -> list[KeyRing]:
+        """The ring after each round, from the (possibly mutated) key-provider model."""
+        key = (len(rounds), mutants.GENERATION[0])
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        skipped = [SourceAnswer(None, skipped=True)] * sum(
+            1 for s in self.sources if isinstance(s, BlankSource) and keyset.skips(s.url)
+        )
+        rings = keyset.rings_after([[*skipped, *r.answers] for r in rounds])
+        self._cache = (key, rings)
+        return rings
+
+    def rings_during(self, start: float, end: float) -> tuple[tuple[KeyRing, ...], bool]:
+        rounds = self.rounds()
+        rings = self.rings(rounds)
+        ready = self.ready_at if self.ready_at is not None else self.started
+        # Round k is surely applied by `start` when a later round was asked for before it, or (the
+        # initial fetch, synchronous at startup) when the server was ready before it.
+        low = -1
+        for k, rnd in enumerate(rounds):
+            nxt = rounds[k + 1].asked if k + 1 < len(rounds) else None
+            if (nxt is not None and nxt <= start) or (rnd.done <= ready <= start):
+                low = k
+        high = low
+        for k, rnd in enumerate(rounds):
+            if k > low and rnd.done <= end:
+                high = k
+        candidates = [rings[k] if k >= 0 else KeyRing() for k in range(low, high + 1)]
+        unique = tuple(dict.fromkeys(candidates))
+        return unique, len(unique) == 1
+
+    async def settle(self, deadline: float) -> None:
+        """Wait until everything served so far is applied: a round asked for after now fetches it, and
+        the round after that one proves it applied (rounds run one at a time)."""
+        first = self._first()
+        if first is None:
+            return
+        await first.fixture.fetched(
+            2, after=time.monotonic(), deadline=deadline, path=first.path, client=first.client
+        )
+
+    def describe(self) -> list[str]:
+        return [s.url for s in self.sources]

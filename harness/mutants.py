@@ -1,0 +1,417 @@
+"""Model mutants: one deliberate mistake in the oracle at a time, to prove the suite would notice.
+
+A test-only switch. Each mutant replaces one rule of harness.model (a function or a constant, in every
+model module that holds it) for the length of a `with apply(name):` block. The suite's observations are
+then compared with the mutated model: a mutant is *killed* when some observation disagrees with it. A
+mutant that survives shows a hole in the suite.
+
+`--model-mutant NAME` runs a whole live session with one mutant in place; every run also replays its
+recorded model questions under every mutant (harness.report.mutants) and reports killed/total.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from harness.model import apis, authorizer, claims, decide, keyset, rules
+from harness.model.apis import ApiTable, MethodRule
+from harness.model.claims import Claims, KeyRing, MapperError, PublishedKey
+from harness.model.keyset import KeySetRefused, SourceAnswer
+from harness.tokens.presentation import BEARER
+from harness.types import Access, CallTarget, Decision, Role, Scope, ServerVersion
+
+MODEL_MODULES: tuple[ModuleType, ...] = (
+    sys.modules["harness.model"],
+    apis,
+    authorizer,
+    claims,
+    decide,
+    keyset,
+    rules,
+)
+
+# Bumped on every apply/revert, so caches of model answers know when the model changed.
+GENERATION = [0]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    area: str  # claim mapper, authorizer, api table, key provider, era
+    description: str
+    patches: Callable[[], Mapping[str, Any]]  # "module.attribute" -> replacement (built lazily)
+
+
+def _patch_everywhere(qualified: str, replacement: Any) -> list[tuple[ModuleType, str, Any]]:
+    """Replace the object named `module.attribute` in every model module that holds it."""
+    module_name, _, attribute = qualified.rpartition(".")
+    module = sys.modules[f"harness.model.{module_name}"]
+    original = getattr(module, attribute)
+    undo: list[tuple[ModuleType, str, Any]] = []
+    for holder in MODEL_MODULES:
+        for name, value in list(vars(holder).items()):
+            if value is original:
+                undo.append((holder, name, value))
+                setattr(holder, name, replacement)
+    return undo
+
+
+@contextlib.contextmanager
+def apply(name: str) -> Iterator[Mutant]:
+    mutant = MUTANTS[name]
+    undo: list[tuple[ModuleType, str, Any]] = []
+    try:
+        for qualified, replacement in mutant.patches().items():
+            undo += _patch_everywhere(qualified, replacement)
+        GENERATION[0] += 1
+        yield mutant
+    finally:
+        for holder, attribute, value in reversed(undo):
+            setattr(holder, attribute, value)
+        GENERATION[0] += 1
+
+
+def activate(name: str) -> Callable[[], None]:
+    """Apply a mutant until the returned function is called (a whole live session)."""
+    manager = apply(name)
+    manager.__enter__()
+
+    def deactivate() -> None:
+        manager.__exit__(None, None, None)
+
+    return deactivate
+
+
+# -- the mutations ----------------------------------------------------------------------------------
+
+
+def _rules_with(**changes: Any) -> Callable[[], Mapping[str, Any]]:
+    def patches() -> Mapping[str, Any]:
+        original = rules.rules_for
+
+        def mutated(version: ServerVersion | str) -> rules.ServerRules:
+            return dataclasses.replace(original(version), **changes)
+
+        return {"rules.rules_for": mutated}
+
+    return patches
+
+
+def _worker_is_reader() -> Mapping[str, Any]:
+    original = claims.permission_to_role
+
+    def mutated(name: str) -> Role:
+        return Role.READER if name.lower() == "worker" else original(name)
+
+    return {"claims.permission_to_role": mutated}
+
+
+def _role_names_case_sensitive() -> Mapping[str, Any]:
+    def mutated(name: str) -> Role:
+        return {"read": Role.READER, "write": Role.WRITER, "admin": Role.ADMIN, "worker": Role.WORKER}.get(
+            name, Role.UNDEFINED
+        )
+
+    return {"claims.permission_to_role": mutated}
+
+
+def _exp_leeway() -> Mapping[str, Any]:
+    original = claims._time_claim_ok
+
+    def mutated(payload: Mapping[str, Any], name: str, now: int) -> bool:
+        return original(payload, name, now - 1 if name == "exp" else now)
+
+    return {"claims._time_claim_ok": mutated}
+
+
+def _time_claim_unchecked(claim: str) -> Callable[[], Mapping[str, Any]]:
+    def patches() -> Mapping[str, Any]:
+        original = claims._time_claim_ok
+
+        def mutated(payload: Mapping[str, Any], name: str, now: int) -> bool:
+            return True if name == claim else original(payload, name, now)
+
+        return {"claims._time_claim_ok": mutated}
+
+    return patches
+
+
+def _last_permission_wins() -> Mapping[str, Any]:
+    def mutated(old: Role, new: Role) -> Role:
+        return new
+
+    return {"claims._combine": mutated}
+
+
+def _no_exempt_calls() -> Mapping[str, Any]:
+    return {"authorizer.EXEMPT_METHODS": frozenset()}
+
+
+def _cluster_info_exempt() -> Mapping[str, Any]:
+    return {
+        "authorizer.EXEMPT_METHODS": authorizer.EXEMPT_METHODS
+        | {"/temporal.api.workflowservice.v1.WorkflowService/GetClusterInfo"}
+    }
+
+
+def _empty_set_keeps_keys() -> Mapping[str, Any]:
+    original = keyset.refresh
+
+    def mutated(previous: KeyRing, answers: Sequence[SourceAnswer]) -> KeyRing:
+        ring = original(previous, answers)
+        return previous if not ring.keys else ring
+
+    return {"keyset.refresh": mutated}
+
+
+def _error_status_keeps_keys() -> Mapping[str, Any]:
+    original = keyset.refresh
+
+    def mutated(previous: KeyRing, answers: Sequence[SourceAnswer]) -> KeyRing:
+        if any(a.body is not None and a.status >= 400 for a in answers):
+            return previous
+        return original(previous, answers)
+
+    return {"keyset.refresh": mutated}
+
+
+def _failing_source_ignored() -> Mapping[str, Any]:
+    original = keyset.refresh
+
+    def mutated(previous: KeyRing, answers: Sequence[SourceAnswer]) -> KeyRing:
+        return original(previous, [a for a in answers if a.body is not None])
+
+    return {"keyset.refresh": mutated}
+
+
+def _unknown_kty_skipped() -> Mapping[str, Any]:
+    original = keyset.parse_key_set
+
+    def mutated(body: bytes) -> list[PublishedKey]:
+        try:
+            document = json.loads(body)
+            known = [k for k in document.get("keys") or [] if not isinstance(k, dict) or k.get("kty") in
+                     ("RSA", "EC", "OKP", "oct")]  # fmt: skip
+            return original(json.dumps({**document, "keys": known}).encode())
+        except (ValueError, AttributeError, TypeError):
+            return original(body)
+
+    return {"keyset.parse_key_set": mutated}
+
+
+def _duplicate_kid_first_wins() -> Mapping[str, Any]:
+    def mutated(previous: KeyRing, answers: Sequence[SourceAnswer]) -> KeyRing:
+        keys: list[PublishedKey] = []
+        for answer in answers:
+            try:
+                keys.extend(keyset.source_keys(answer))
+            except KeySetRefused:
+                return previous
+        first: dict[tuple[str, str], PublishedKey] = {}
+        for key in keys:
+            first.setdefault((key.kty, key.kid), key)
+        return KeyRing(tuple(first.values()))
+
+    return {"keyset.refresh": mutated}
+
+
+def _blank_uri_fetched() -> Mapping[str, Any]:
+    def mutated(uri: str) -> bool:
+        return False
+
+    return {"keyset.skips": mutated}
+
+
+def _invalid_regex_refuses() -> Mapping[str, Any]:
+    def mutated(pattern: str) -> re.Pattern[str] | None:
+        raise MapperError(f"invalid permissionsRegex {pattern!r}")
+
+    return {"claims._invalid_regex": mutated}
+
+
+def _sub_optional() -> Mapping[str, Any]:
+    def mutated(payload: Mapping[str, Any]) -> str:
+        return str(payload.get("sub", ""))
+
+    return {"claims._subject": mutated}
+
+
+def _string_claim_counts() -> Mapping[str, Any]:
+    def mutated(value: Any) -> list[Any]:
+        if isinstance(value, str):
+            return [value]
+        return value if isinstance(value, list) else []
+
+    return {"claims._permission_entries": mutated}
+
+
+def _trims_spaces() -> Mapping[str, Any]:
+    def mutated(namespace: str, role: str) -> tuple[str, str]:
+        return namespace.strip(), role.strip()
+
+    return {"claims._entry_parts": mutated}
+
+
+def _scheme_case_sensitive() -> Mapping[str, Any]:
+    def mutated(scheme: str) -> bool:
+        return scheme == BEARER
+
+    return {"claims._scheme_ok": mutated}
+
+
+def _more_algorithms() -> Mapping[str, Any]:
+    return {"claims.ACCEPTED_ALGS": ("RS256", "ES256", "RS384", "RS512", "PS256", "ES384")}
+
+
+def _kid_optional() -> Mapping[str, Any]:
+    def mutated(header: Mapping[str, Any], alg: str, keyring: KeyRing) -> PublishedKey | None:
+        kty = "RSA" if alg.startswith(("RS", "PS")) else "EC"
+        kid = header.get("kid")
+        if isinstance(kid, str):
+            return keyring.lookup(kty, kid)
+        return next((k for k in keyring.keys if k.kty == kty), None)
+
+    return {"claims._select_key": mutated}
+
+
+def _padding_accepted() -> Mapping[str, Any]:
+    import base64
+
+    def mutated(segment: str) -> bytes:
+        try:
+            return base64.urlsafe_b64decode(segment.rstrip("=") + "=" * (-len(segment.rstrip("=")) % 4))
+        except ValueError as exc:
+            raise MapperError(f"illegal base64 data: {exc}") from exc
+
+    return {"claims._decode_segment": mutated}
+
+
+def _crit_rejected() -> Mapping[str, Any]:
+    original = claims._decode_json_object
+
+    def mutated(segment: str, what: str) -> dict[str, Any]:
+        value = original(segment, what)
+        if what == "header" and "crit" in value:
+            raise MapperError("crit names an extension the server does not understand")
+        return value
+
+    return {"claims._decode_json_object": mutated}
+
+
+def _first_duplicate_key_wins() -> Mapping[str, Any]:
+    def mutated(raw: bytes) -> Any:
+        def first(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for key, value in pairs:
+                out.setdefault(key, value)
+            return out
+
+        return json.loads(raw, object_pairs_hook=first)
+
+    return {"claims._parse_json": mutated}
+
+
+def _last_header_wins() -> Mapping[str, Any]:
+    def mutated(credential: decide.Credential, config: rules.AuthConfig, server: rules.ServerRules) -> str:
+        name = config.effective_header_name(server)
+        values = [v for h, v in credential.headers if h == name or h == name.lower()]
+        return values[-1] if values else ""
+
+    return {"decide.auth_header_value": mutated}
+
+
+def _cluster_scope_reads_namespace_roles() -> Mapping[str, Any]:
+    original = authorizer._authorize_by_metadata
+
+    def mutated(mapped: Claims, target: CallTarget, table: ApiTable) -> tuple[Decision, str]:
+        rule = apis.rule_for(table, target.full_method)
+        if rule.scope is Scope.CLUSTER:
+            best = max([int(r) for r in mapped.namespaces.values()] + [int(mapped.system)])
+            if best >= int(authorizer.required_role(rule.access)):
+                return Decision.ALLOW, "mutant: any namespace role counts on cluster calls"
+        return original(mapped, target, table)
+
+    return {"authorizer._authorize_by_metadata": mutated}
+
+
+def _unknown_scope_for_system_admin() -> Mapping[str, Any]:
+    original = apis.rule_for
+
+    def mutated(table: ApiTable, full_method: str) -> MethodRule:
+        rule = original(table, full_method)
+        return MethodRule(Scope.CLUSTER, Access.ADMIN) if rule.scope is Scope.UNKNOWN else rule
+
+    return {"apis.rule_for": mutated}
+
+
+def _read_needs_writer() -> Mapping[str, Any]:
+    def mutated(access: Access) -> Role:
+        return {Access.READ_ONLY: Role.WRITER, Access.WRITE: Role.WRITER}.get(access, Role.ADMIN)
+
+    return {"authorizer.required_role": mutated}
+
+
+def _older_api_table() -> Mapping[str, Any]:
+    # The API table of the previous minor release instead of the server's own: a lookup in the wrong table.
+    from harness.api_tables import load_table
+
+    older = load_table("v1.31.2")
+    original_rule, original_present = apis.rule_for, apis.is_present
+
+    def rule(table: ApiTable, full_method: str) -> MethodRule:
+        return original_rule(older, full_method)
+
+    def present(table: ApiTable, full_method: str) -> bool:
+        return original_present(older, full_method)
+
+    return {"apis.rule_for": rule, "apis.is_present": present}
+
+
+_MUTANTS = (
+    Mutant("worker-is-reader", "claim mapper", "`worker` maps to Reader (as if Worker were 2)", _worker_is_reader),
+    Mutant("role-names-case-sensitive", "claim mapper", "role names compared case-sensitively", _role_names_case_sensitive),
+    Mutant("exp-leeway-1s", "claim mapper", "one second of leeway on exp", _exp_leeway),
+    Mutant("iat-unchecked", "claim mapper", "iat in the future accepted", _time_claim_unchecked("iat")),
+    Mutant("nbf-unchecked", "claim mapper", "nbf in the future accepted", _time_claim_unchecked("nbf")),
+    Mutant("last-permission-wins", "claim mapper", "the last entry for a namespace overrides, no OR", _last_permission_wins),
+    Mutant("invalid-regex-refuses", "claim mapper", "an invalid permissionsRegex refuses every token", _invalid_regex_refuses),
+    Mutant("sub-optional", "claim mapper", "a token without sub is accepted", _sub_optional),
+    Mutant("string-claim-counts", "claim mapper", "a permissions claim that is a string counts as one entry", _string_claim_counts),
+    Mutant("trims-spaces", "claim mapper", "spaces around namespace and role are trimmed", _trims_spaces),
+    Mutant("scheme-case-sensitive", "claim mapper", "the scheme must be spelt exactly", _scheme_case_sensitive),
+    Mutant("more-algorithms", "claim mapper", "RS384, RS512, PS256 and ES384 accepted", _more_algorithms),
+    Mutant("kid-optional", "claim mapper", "a token without kid uses any key of its type", _kid_optional),
+    Mutant("padding-accepted", "claim mapper", "padded base64url segments accepted", _padding_accepted),
+    Mutant("crit-rejected", "claim mapper", "a crit header refuses the token", _crit_rejected),
+    Mutant("first-duplicate-key-wins", "claim mapper", "a claim written twice keeps its first value", _first_duplicate_key_wins),
+    Mutant("last-header-wins", "claim mapper", "with two authorization headers the last counts", _last_header_wins),
+    Mutant("no-exempt-calls", "authorizer", "health check and GetSystemInfo need a role", _no_exempt_calls),
+    Mutant("cluster-info-exempt", "authorizer", "GetClusterInfo exempt too", _cluster_info_exempt),
+    Mutant("cluster-scope-reads-namespace-roles", "authorizer", "a namespace role counts on cluster calls", _cluster_scope_reads_namespace_roles),
+    Mutant("unknown-scope-for-system-admin", "authorizer", "methods without metadata allowed to a system admin", _unknown_scope_for_system_admin),
+    Mutant("read-needs-writer", "api table", "ReadOnly methods need Writer", _read_needs_writer),
+    Mutant("older-api-table", "api table", "the previous release's API table (v1.31.2) is looked up", _older_api_table),
+    Mutant("empty-set-keeps-keys", "key provider", "an empty key set keeps the old keys", _empty_set_keeps_keys),
+    Mutant("error-status-keeps-keys", "key provider", "a key set served with 4xx/5xx is a failed refresh", _error_status_keeps_keys),
+    Mutant("failing-source-ignored", "key provider", "a failing key source is skipped, the others kept", _failing_source_ignored),
+    Mutant("unknown-kty-skipped", "key provider", "a key of unknown type is skipped, the set kept", _unknown_kty_skipped),
+    Mutant("blank-uri-fetched", "key provider", "a blank key source URI is fetched (and fails) instead of skipped", _blank_uri_fetched),
+    Mutant("duplicate-kid-first-wins", "key provider", "of two keys with one kid, the first wins", _duplicate_kid_first_wins),
+    Mutant("namespaces-case-insensitive", "era", "namespaces matched case-insensitively (1.20 on a later server)", _rules_with(namespaces_case_insensitive=True)),
+    Mutant("system-scope-is-system", "era", "`system` is the system scope (1.20 on a later server)", _rules_with(system_scope="system")),
+    Mutant("no-audience-check", "era", "the audience setting is ignored (before 1.29)", _rules_with(audience_supported=False)),
+    Mutant("header-name-case-sensitive", "era", "authHeaderName looked up exactly (1.23)", _rules_with(header_name_case_insensitive=False)),
+    Mutant("no-cross-namespace-reauthorization", "era", "cross-namespace commands not re-authorized (before 1.29.2)", _rules_with(cross_namespace_reauthorized=False)),
+    Mutant("no-stream-authorization", "era", "streams not authorized (1.31.0/1.31.1 on a later server)", _rules_with(streams_authorized=False)),
+    Mutant("pre-metadata-authorizer", "era", "the 1.21 authorizer on a later server", _rules_with(metadata_authorizer=False)),
+)  # fmt: skip
+
+MUTANTS: dict[str, Mutant] = {m.name: m for m in _MUTANTS}

@@ -1,0 +1,76 @@
+"""A cluster the user runs (Helm, an operator, staging): the harness connects, it does not start it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.service import ConnectConfig, ServiceClient, TLSConfig
+
+from harness.errors import HarnessConfigError
+from harness.server.backend import RunningServer
+from harness.types import ServerVersion, VersionError
+
+
+@dataclass(frozen=True)
+class ExternalTarget:
+    address: str
+    tls: bool = False  # the frontend speaks TLS (system roots unless `ca` is given)
+    ca: Path | None = None
+    server_name: str = ""
+
+    def tls_config(self) -> bool | TLSConfig:
+        if not (self.tls or self.ca):
+            return False
+        try:
+            root = self.ca.read_bytes() if self.ca else None
+        except OSError as exc:
+            raise HarnessConfigError(f"--target-ca: {exc}") from exc
+        return TLSConfig(server_root_ca_cert=root, domain=self.server_name or None)
+
+
+class ExternalBackend:
+    """Not configurable: tests that need a server of their own config skip on it, saying why."""
+
+    name = "external"
+    configurable = False
+
+    def __init__(self, target: ExternalTarget, fallback_version: ServerVersion) -> None:
+        self.target = target
+        self.fallback_version = fallback_version
+
+    async def attach(self) -> RunningServer:
+        version = await self._detect_version()
+        now = time.monotonic()
+        return RunningServer(
+            address=self.target.address,
+            version=version,
+            backend=self.name,
+            start_seconds=0.0,
+            logs=lambda: "(external cluster: its logs are not the harness's to collect)\n",
+            stop=lambda: None,
+            started_at=now,
+            ready_at=now,
+        )
+
+    async def _detect_version(self) -> ServerVersion:
+        address = self.target.address
+        try:
+            client = await ServiceClient.connect(
+                ConnectConfig(target_host=address, tls=self.target.tls_config())
+            )
+            info = await client.workflow_service.get_system_info(GetSystemInfoRequest(), retry=False)
+        except HarnessConfigError:
+            raise
+        except Exception as exc:
+            raise HarnessConfigError(
+                f"cannot reach the external target {address}: {exc}. Check --target HOST:PORT, that the "
+                f"frontend is reachable from here, and --target-tls/--target-ca if it speaks TLS"
+            ) from exc
+        text = info.server_version or str(self.fallback_version)
+        try:
+            return ServerVersion.parse(text if text.startswith("v") else "v" + text)
+        except VersionError:
+            return self.fallback_version

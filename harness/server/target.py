@@ -1,0 +1,164 @@
+"""The server under test as suites see it: where it listens, which keys it trusts, how to reach it.
+
+It holds no expectations: the model is asked through harness.cases, with this server's version,
+config and key timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from temporalio.client import Client
+from temporalio.service import ConnectConfig, ServiceClient, TLSConfig
+
+from harness.clients import Carrier, connect
+from harness.jwks.fixture import JwksServer
+from harness.jwks.timeline import FetchedKeys, FixtureSource, KeyTimeline
+from harness.model import ApiTable, AuthConfig, Credential, ServerRules, rules_for
+from harness.probes.grpc import Prober
+from harness.server.backend import RunningServer
+from harness.server.config import ServerSettings
+from harness.tokens.keys import SigningKey
+from harness.tokens.mint import MintedToken, TokenSpec, mint
+from harness.tokens.presentation import DEFAULT, Presentation
+from harness.types import ServerVersion
+
+SUITE_NAMESPACE = "authz-conformance"  # workflows and role suites
+MATRIX_NAMESPACE = "authz-matrix"  # the grid's own namespace; only probes touch it
+OTHER_NAMESPACE = "authz-other"  # a namespace the grid's tokens hold no rights on
+PEER_NAMESPACE = "authz-peer"  # target of cross-namespace commands
+SUITE_NAMESPACES = (SUITE_NAMESPACE, MATRIX_NAMESPACE, OTHER_NAMESPACE, PEER_NAMESPACE)
+
+
+@dataclass
+class Target:
+    running: RunningServer
+    settings: ServerSettings
+    table: ApiTable
+    keys: KeyTimeline  # what the server can hold, when: from the fixtures' fetch logs
+    signing_key: SigningKey  # the key the harness mints with (trusted by the target)
+    extra_keys: Sequence[SigningKey] = ()
+    tls: bool | TLSConfig = False  # an external cluster's frontend may need TLS
+    name: str = ""  # this server's id in its key source URL
+    _service_client: ServiceClient | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        return self.running.address
+
+    @property
+    def version(self) -> ServerVersion:
+        return self.running.version
+
+    @property
+    def rules(self) -> ServerRules:
+        return rules_for(self.version)
+
+    @property
+    def auth_config(self) -> AuthConfig:
+        return self.settings.auth_config()
+
+    @property
+    def header_name(self) -> str:
+        """The metadata header this server reads the token from, as gRPC carries it (lower case)."""
+        return self.auth_config.effective_header_name(self.rules).lower()
+
+    @property
+    def controls_jwks(self) -> bool:
+        return isinstance(self.keys, FetchedKeys)
+
+    @property
+    def jwks(self) -> JwksServer | None:
+        """The fixture serving this server's first key source (None: keys the harness does not serve)."""
+        if isinstance(self.keys, FetchedKeys) and self.keys.sources:
+            first = self.keys.sources[0]
+            return first.fixture if isinstance(first, FixtureSource) else None
+        return None
+
+    @property
+    def system_scope(self) -> str:
+        return self.rules.system_scope
+
+    # -- tokens -----------------------------------------------------------------------------
+    def mint(
+        self, permissions: Sequence[Any] | Any | None = (), *, key: SigningKey | None = None, **spec: Any
+    ) -> MintedToken:
+        claim_name = spec.pop("claim_name", self.auth_config.permissions_claim_name)
+        return mint(
+            TokenSpec(permissions=permissions, claim_name=claim_name, **spec), key or self.signing_key
+        )
+
+    def key_of(self, kty: str) -> SigningKey:
+        """A trusted signing key of this type ("RSA" or "EC")."""
+        for key in (self.signing_key, *self.extra_keys):
+            if key.kty == kty:
+                return key
+        raise LookupError(f"no trusted {kty} signing key for {self.address}")
+
+    def admin_token(self) -> MintedToken:
+        """The harness's setup token, shaped for this server's config (claim name, regex, audience).
+
+        In a sensitivity run the server may read another claim name than the model assumes; setup must
+        still work there, so the admin grant is written under both."""
+        grant = [self.settings.admin_permission or f"{self.system_scope}:admin"]
+        mutated = self.settings.unmodelled.get("permissionsClaimName")
+        extra: dict[str, Any] = {str(mutated): grant} if mutated else {}
+        audience = self.auth_config.audience if self.rules.audience_supported else ""
+        return self.mint(grant, sub="conformance-admin", extra=extra, aud=audience or None)
+
+    def headers(
+        self, token: MintedToken | None, presentation: Presentation = DEFAULT
+    ) -> tuple[tuple[str, str], ...]:
+        """The call metadata carrying a token, under the header name this server reads."""
+        return presentation.metadata(token.token if token else None, self.header_name)
+
+    def metadata(self, token: MintedToken | None, presentation: Presentation = DEFAULT) -> dict[str, str]:
+        return dict(self.headers(token, presentation))
+
+    def credential(self, token: MintedToken | None, presentation: Presentation = DEFAULT) -> Credential:
+        """What the model is told the caller sent."""
+        return Credential(self.headers(token, presentation), token.signed_by if token else None)
+
+    # -- clients ----------------------------------------------------------------------------
+    def carrier(self, presentation: Presentation = DEFAULT, via: str = "rpc_metadata") -> Carrier:
+        return Carrier(self.header_name, presentation, "api_key" if via == "api_key" else "rpc_metadata")
+
+    async def client(
+        self,
+        token: MintedToken | None,
+        namespace: str = SUITE_NAMESPACE,
+        presentation: Presentation = DEFAULT,
+        via: str = "rpc_metadata",
+    ) -> Client:
+        return await connect(
+            self.address,
+            namespace,
+            token.token if token else None,
+            carrier=self.carrier(presentation, via),
+            tls=self.tls,
+        )
+
+    async def service_client(self) -> ServiceClient:
+        if self._service_client is None:
+            self._service_client = await ServiceClient.connect(
+                ConnectConfig(target_host=self.address, lazy=True, tls=self.tls)
+            )
+        return self._service_client
+
+    def channel_credentials(self) -> tuple[grpc.ChannelCredentials | None, list[tuple[str, str]]]:
+        """How grpcio reaches the frontend (for calls the SDK cannot make: streams, repeated headers)."""
+        if self.tls is False:
+            return None, []
+        root = self.tls.server_root_ca_cert if isinstance(self.tls, TLSConfig) else None
+        options = []
+        if isinstance(self.tls, TLSConfig) and self.tls.domain:
+            options.append(("grpc.ssl_target_name_override", self.tls.domain))
+        return grpc.ssl_channel_credentials(root), options
+
+    async def prober(self) -> Prober:
+        return Prober(await self.service_client())
+
+    def logs(self) -> str:
+        return self.running.logs()

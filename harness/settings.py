@@ -1,0 +1,44 @@
+"""Every environment variable the harness reads, read here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_VERSION = "v1.32.2"  # newest stable go.temporal.io/server on the module proxy (2026-11-23)
+
+
+@dataclass(frozen=True)
+class Environment:
+    temporal_version: str  # TEMPORAL_VERSION
+    backend: str  # AUTHZ_BACKEND
+    temporal_binary: str | None  # TEMPORAL_BINARY
+    target: str | None  # AUTHZ_TARGET
+    jwks_port: int  # AUTHZ_JWKS_PORT
+    image: str | None  # TEMPORAL_IMAGE
+    image_pull: bool  # AUTHZ_IMAGE_PULL=never turns pulling off
+    run_tag: str  # AUTHZ_RUN_TAG: names every server directory and container of one run
+    cache_root: Path  # TEMPORAL_AUTHZ_CACHE: binaries, API tables, fuzz database (outside the repo)
+    ci: bool  # CI: hypothesis's derandomized profile, quieter progress
+
+
+def _read() -> Environment:
+    env = os.environ
+    cache = env.get("TEMPORAL_AUTHZ_CACHE")
+    return Environment(
+        temporal_version=env.get("TEMPORAL_VERSION") or DEFAULT_VERSION,
+        backend=env.get("AUTHZ_BACKEND") or "auto",
+        temporal_binary=env.get("TEMPORAL_BINARY") or None,
+        target=env.get("AUTHZ_TARGET") or None,
+        jwks_port=int(env.get("AUTHZ_JWKS_PORT") or 0),
+        image=env.get("TEMPORAL_IMAGE") or None,
+        image_pull=(env.get("AUTHZ_IMAGE_PULL") or "auto") != "never",
+        run_tag=env.get("AUTHZ_RUN_TAG") or uuid.uuid4().hex[:10],
+        cache_root=Path(cache) if cache else Path.home() / ".cache" / "temporal-authz-conformance",
+        ci=bool(env.get("CI")),
+    )
+
+
+ENV = _read()

@@ -1,0 +1,70 @@
+"""Streams: reflection (v1, v1alpha), health Watch and AdminService's replication stream, per token shape.
+
+A stream is authorized once, when it opens, with namespace "" (where the version authorizes streams at
+all: not before 1.29.6, and not in 1.31.0/1.31.1). The model says who gets in; the server's refusal is
+its stream status UNKNOWN "Request unauthorized.".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from harness.cases.calls import Call
+from harness.cases.evidence import Evidence
+from harness.cases.runner import CallSet, Case, fixed, run_case
+from harness.probes.streams import STREAMS
+from harness.pytest_plugin import rows
+from harness.server.config import ServerSettings
+from harness.server.target import SUITE_NAMESPACE, Target
+from harness.tokens.mint import MintedToken
+from harness.types import Outcome
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+NS = SUITE_NAMESPACE
+ALL = fixed(*(Call(s.name, s) for s in STREAMS))
+BY_NAME = {s.name: s for s in STREAMS}
+OPEN = ServerSettings(dynamic_config={"system.disableStreamingAuthorizer": True})
+
+
+def only(*names: str) -> CallSet:
+    return fixed(*(Call(n, BY_NAME[n]) for n in names))
+
+
+def token(*permissions: str, **spec: Any) -> Any:
+    def make(target: Target) -> MintedToken:
+        return target.mint([p.replace("{system}", target.system_scope) for p in permissions], **spec)
+
+    return make
+
+
+def all_denied(*labels: str) -> Any:
+    return lambda observed: all(observed[label] is Outcome.DENIED for label in labels)
+
+
+CASES = [
+    Case("AUTHZ-STREAM-001", "Anonymous", None, calls=ALL),
+    Case("AUTHZ-STREAM-001", "SystemAdmin", token("{system}:admin"), calls=ALL),
+    Case("AUTHZ-STREAM-001", "SystemReader", token("{system}:read"), calls=ALL),
+    Case("AUTHZ-STREAM-001", "NamespaceAdmin", token(f"{NS}:admin"), calls=ALL),
+    Case("AUTHZ-STREAM-001", "ExpiredSystemAdmin", token("{system}:admin", exp_in=-60), calls=ALL),
+    Case(
+        "AUTHZ-STREAM-002",
+        "SystemAdminReflection",
+        token("{system}:admin"),
+        calls=only("ReflectionV1", "ReflectionV1alpha"),
+        finding=all_denied("ReflectionV1", "ReflectionV1alpha"),
+    ),
+    Case("AUTHZ-STREAM-003", "SystemAdminWatch", token("{system}:admin"), calls=only("HealthWatch"), finding=all_denied("HealthWatch")),
+    Case("AUTHZ-STREAM-004", "AnonymousWithStreamingAuthorizerOff", None, calls=ALL, settings=OPEN),
+    Case("AUTHZ-STREAM-004", "ExpiredWithStreamingAuthorizerOff", token("{system}:admin", exp_in=-60), calls=ALL, settings=OPEN),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", rows(CASES))
+async def test_stream(case: Case, server_for: Any, evidence: Evidence) -> None:
+    server = await server_for(case.settings)
+    evidence.surface = "stream"
+    await run_case(server, case, evidence)

@@ -1,0 +1,114 @@
+"""Model mutants: each applies one mistake and reverts cleanly; the replay kills a mutant exactly when an
+observation disagrees with it; and a live run with one mutant fails where the replay said it would."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.api_tables import load_table
+from harness.cases.ask import Asked, CallQuestion, ServerFacts, Window
+from harness.jwks.timeline import StaticKeys
+from harness.model import AuthConfig, Credential
+from harness.mutants import MUTANTS, apply
+from harness.report.mutants import replay
+from harness.report.recorder import CaseRecord
+from harness.tokens.keys import rsa_key
+from harness.tokens.mint import TokenSpec, mint
+from harness.tokens.presentation import DEFAULT
+from harness.types import CallTarget, Outcome, ServerVersion, Verdict
+from tests.runs import run_pytest
+
+KEY = rsa_key(kid="unit")
+FACTS = ServerFacts(
+    ServerVersion.parse("v1.32.2"), load_table("v1.32.2"), AuthConfig(), StaticKeys((KEY.published(),))
+)
+
+
+def question(permissions: list[str], method: str, namespace: str = "ns") -> CallQuestion:
+    token = mint(TokenSpec(permissions=permissions), KEY)
+    now = time.monotonic()
+    return CallQuestion(
+        FACTS,
+        Credential(DEFAULT.metadata(token.token, "authorization"), token.signed_by),
+        CallTarget(f"/temporal.api.workflowservice.v1.WorkflowService/{method}", namespace),
+        Window(now, now, time.time(), time.time()),
+    )
+
+
+def test_there_are_at_least_twenty_mutants_across_the_model() -> None:
+    assert len(MUTANTS) >= 20
+    assert {m.area for m in MUTANTS.values()} >= {
+        "claim mapper",
+        "authorizer",
+        "api table",
+        "key provider",
+        "era",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_each_mutant_reverts_cleanly(name: str) -> None:
+    q = question(["ns:read", "ns:worker"], "DescribeNamespace")
+    before = q.answer()
+    with apply(name):
+        q.answer()  # whatever the mutant says
+    assert q.answer() == before
+
+
+def test_replay_kills_only_on_a_disagreeing_observation() -> None:
+    worker = question(["ns:worker"], "DescribeNamespace")
+    reader = question(["ns:read"], "DescribeNamespace")
+    records = [
+        CaseRecord(
+            "t::worker",
+            "AUTHZ-MATRIX-001",
+            Verdict.PASS,
+            0.0,
+            asked=[Asked(worker, worker.answer(), Outcome.DENIED)],
+        ),
+        CaseRecord(
+            "t::reader",
+            "AUTHZ-MATRIX-001",
+            Verdict.PASS,
+            0.0,
+            asked=[Asked(reader, reader.answer(), Outcome.ALLOWED)],
+        ),
+        # A failing test's observations are not used: there the real model already disagreed.
+        CaseRecord(
+            "t::failed",
+            "AUTHZ-MATRIX-002",
+            Verdict.FAIL,
+            0.0,
+            asked=[Asked(worker, worker.answer(), Outcome.ALLOWED)],
+        ),
+    ]
+    result = replay(records, ["worker-is-reader", "more-algorithms"])
+    by_name = {m["name"]: m for m in result["mutants"]}
+    assert (
+        by_name["worker-is-reader"]["killed"]
+        and by_name["worker-is-reader"]["killed_by"][0]["test"] == "t::worker"
+    )
+    assert not by_name["more-algorithms"]["killed"]  # nothing observed tells it apart
+    assert result["survived"] == ["more-algorithms"] and result["questions_replayed"] == 2
+
+
+def test_a_live_run_with_a_mutant_fails_where_the_replay_says(tmp_path: Path) -> None:
+    """The replay stands in for one live run per mutant: check that on one mutant, against the server."""
+    selection = ["suites/test_matrix.py", "-k", "test_cell and NamespaceWorkerOnDescribeNamespace"]
+    live = run_pytest(
+        tmp_path / "live", "-q", "--backend", "process", "--model-mutant", "worker-is-reader", *selection
+    )
+    assert live.returncode == 1, (live.stdout + live.stderr)[-3000:]
+    assert "FAILED suites/test_matrix.py::test_cell[NamespaceWorkerOnDescribeNamespace-Own]" in live.stdout
+    replayed = run_pytest(tmp_path / "replay", "-q", "--backend", "process", "--mutants", *selection)
+    report = json.loads((tmp_path / "replay" / "conformance.json").read_text())
+    mutant = next(m for m in report["mutants"]["mutants"] if m["name"] == "worker-is-reader")
+    assert mutant["killed"] and mutant["killed_by"][0]["test"].endswith(
+        "[NamespaceWorkerOnDescribeNamespace-Own]"
+    )
+    assert replayed.returncode == 1  # most mutants survive two cells: the run says so and fails
+    assert "SURVIVED" in replayed.stdout
