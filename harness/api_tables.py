@@ -6,7 +6,6 @@ Regenerate: `python -m harness.api_tables generate v1.32.2` (needs Go and the mo
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.model.apis import ApiTable, MethodRule
-from harness.settings import ENV
+from harness.settings import ENV, child_environment
 from harness.types import Access, Scope
 
 API_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "api"
@@ -73,7 +72,7 @@ def generate(version: str) -> dict[str, Any]:
     go = shutil.which("go")
     if go is None:
         raise RuntimeError("Go is needed to generate an API table: install Go 1.26+")
-    env = {**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "auto", "GOFLAGS": "-mod=mod"}
+    env = child_environment(CGO_ENABLED="0", GOTOOLCHAIN="auto", GOFLAGS="-mod=mod")
     with tempfile.TemporaryDirectory(prefix="authz-apigen-") as tmp:
         shutil.copy(GENERATOR, Path(tmp) / "main.go")
         for cmd in (

@@ -42,3 +42,8 @@ def _read() -> Environment:
 
 
 ENV = _read()
+
+
+def child_environment(**overrides: str) -> dict[str, str]:
+    """The environment for a child process (go, the server): this one, with `overrides` on top."""
+    return {**os.environ, **overrides}

@@ -14,6 +14,7 @@ import weakref
 from harness.server.backend import RunningServer, ready_or_stopped
 from harness.server.config import RenderedConfig, start_arguments
 from harness.server.provision import ProvisionedBinary
+from harness.settings import child_environment
 
 _PR_SET_PDEATHSIG = 1
 _live: weakref.WeakSet[subprocess.Popen[bytes]] = weakref.WeakSet()
@@ -65,7 +66,8 @@ class ProcessBackend:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group: one signal stops everything it spawns
                 preexec_fn=_die_with_parent,
-                env={**os.environ, "USER": os.environ.get("USER", "temporal")},
+                # The server calls user.Current() at start and needs $USER where /etc/passwd has no entry.
+                env={"USER": "temporal", **child_environment()},
             )
         _live.add(proc)
 

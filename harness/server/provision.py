@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.settings import DEFAULT_VERSION, ENV
+from harness.settings import DEFAULT_VERSION, ENV, child_environment
 from harness.types import ServerVersion, VersionError
 
 MODULE = "go.temporal.io/server"
@@ -53,7 +53,7 @@ def published_versions(go: str) -> list[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "GOTOOLCHAIN": "auto"},
+        env=child_environment(GOTOOLCHAIN="auto"),
     )
     if out.returncode != 0:
         raise ProvisionError(
@@ -91,7 +91,7 @@ def build(version: ServerVersion, target: Path, progress: Progress = _quiet) -> 
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "GOTOOLCHAIN": "auto"},
+        env=child_environment(GOTOOLCHAIN="auto"),
     )
     if check.returncode != 0:
         stable = [v for v in published_versions(go) if "-" not in v]
@@ -101,13 +101,8 @@ def build(version: ServerVersion, target: Path, progress: Progress = _quiet) -> 
             f"({reason}). Listed releases: {', '.join(stable[-12:])} (newest last)"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "CGO_ENABLED": "0",
-        "GOBIN": str(target.parent),
-        "GOTOOLCHAIN": "auto",  # the server's go.mod may need a newer patch toolchain than the local one
-        "GOFLAGS": "",
-    }
+    # GOTOOLCHAIN=auto: the server's go.mod may need a newer patch toolchain than the local one.
+    env = child_environment(CGO_ENABLED="0", GOBIN=str(target.parent), GOTOOLCHAIN="auto", GOFLAGS="")
     started = time.monotonic()
     done = threading.Event()
 

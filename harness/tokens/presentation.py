@@ -13,7 +13,7 @@ BEARER = "Bearer"  # RFC 6750's scheme name; the server compares it case-insensi
 
 
 def bearer(token: str) -> str:
-    """`Bearer <token>`: the value clients send."""
+    """`<scheme> <token>`: the value clients send."""
     return f"{BEARER} {token}"
 
 
