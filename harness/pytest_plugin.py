@@ -348,6 +348,8 @@ def pytest_runtest_makereport(
     marks = list(item.iter_markers("req"))
     if not marks:
         return report
+    if report.when == "setup" and ("requirement", marks[0].args[0]) not in item.user_properties:
+        item.user_properties.append(("requirement", marks[0].args[0]))  # junit.xml <property>: group by it
     verdict = verdict_of(report, call)
     if verdict is None:
         return report

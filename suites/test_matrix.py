@@ -11,7 +11,7 @@ from harness.cases.evidence import Evidence, check
 from harness.cases.grid import GridRun, all_cells, reprobe, run_grid
 from harness.probes.grpc import sdk_methods
 from harness.report.recorder import Recorder
-from harness.server.target import Target
+from harness.server.target import MATRIX_NAMESPACE, Target
 from harness.types import Outcome
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -37,7 +37,14 @@ async def grid(target: Target, recorder: Recorder, request: pytest.FixtureReques
     recorder.metric("grid_cells_per_s", round(run.cells_per_s, 1))
     recorder.metric("probe_concurrency", concurrency)
     recorder.coverage["api_methods_probed"] = len({c.method.full_method for c in CELLS})
-    recorder.coverage["token_shapes"] = len({c.shape.name for c in CELLS})
+    recorder.coverage["token_shapes"] = {
+        shape.name: {
+            "permissions": shape.claim(MATRIX_NAMESPACE),
+            "anonymous": shape.anonymous,
+            "note": shape.note,
+        }
+        for shape in {c.shape.name: c.shape for c in CELLS}.values()
+    }
     return run
 
 
