@@ -78,6 +78,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--target-ca", default=None, help="PEM CA certificate for the --target frontend's TLS")
     add("--target-server-name", default="", help="TLS server name of the --target frontend")
     add(
+        "--target-http",
+        default=None,
+        help="the --target frontend's HTTP API HOST:PORT (HTTP and Nexus suites)",
+    )
+    add(
         "--jwks-port",
         type=int,
         default=ENV.jwks_port,
@@ -163,6 +168,7 @@ def _options(config: pytest.Config) -> RunOptions:
         binary=config.getoption("--temporal-binary"),
         target=ExternalTarget(
             target,
+            http=config.getoption("--target-http"),
             tls=config.getoption("--target-tls"),
             ca=Path(ca) if ca else None,
             server_name=config.getoption("--target-server-name"),

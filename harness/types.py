@@ -53,6 +53,10 @@ class Outcome(enum.Enum):
     DENIED = "DENIED"
     ABSENT = "ABSENT"
     ERROR = "ERROR"
+    # Surfaces that tell refusals apart: Nexus HTTP answers a token the claim mapper refuses with 401,
+    # and the HTTP API's Host check refuses before authorization runs.
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    REFUSED = "REFUSED"
 
 
 class Verdict(enum.Enum):

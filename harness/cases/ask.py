@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.jwks.timeline import KeyTimeline
-from harness.model import apis, authorizer, decide, rules
+from harness.model import apis, authorizer, decide, http, rules
 from harness.model.apis import ApiTable
 from harness.model.claims import Claims
 from harness.model.decide import Credential
@@ -78,6 +78,8 @@ class ServerFacts:
     table: ApiTable
     config: AuthConfig
     keys: KeyTimeline
+    http_forwarded: tuple[str, ...] = ()  # services.frontend.rpc.httpAdditionalForwardedHeaders
+    http_allowed_hosts: tuple[str, ...] = ()  # frontend.httpAllowedHosts (empty: any host)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,35 @@ class CallQuestion:
             return Answer(values, first.reason, first.claims)
         reasons = "; ".join(sorted({f"{e.outcome.value}: {e.reason}" for e in expectations}))
         return Answer(values, f"indeterminate (keys or clock changed during the call): {reasons}", None)
+
+
+@dataclass(frozen=True)
+class HttpCallQuestion:
+    """The same call made over the HTTP API: the gateway turns the HTTP headers into metadata (in an
+    order it does not fix), after a Host check; then the interceptor decides as for gRPC."""
+
+    facts: ServerFacts
+    http_headers: tuple[tuple[str, str], ...]
+    signed_by: str | None
+    call: CallTarget
+    window: Window
+    host: str = ""
+
+    def answer(self) -> Answer:
+        if self.host and not http.host_allowed(self.host, self.facts.http_allowed_hosts):
+            return Answer(
+                frozenset({Outcome.REFUSED}), f"Host {self.host!r} is not in frontend.httpAllowedHosts"
+            )
+        answers = [
+            CallQuestion(self.facts, Credential(metadata, self.signed_by), self.call, self.window).answer()
+            for metadata in http.gateway_metadata(self.http_headers, self.facts.http_forwarded)
+        ]
+        values = frozenset(v for a in answers for v in a.values)
+        first = answers[0]
+        if len(values) == 1:
+            return Answer(values, f"over HTTP: {first.reason}", first.claims)
+        reasons = "; ".join(sorted({a.reason for a in answers}))
+        return Answer(values, f"over HTTP the gateway forwards the headers in either order: {reasons}")
 
 
 @dataclass(frozen=True)

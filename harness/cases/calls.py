@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from google.protobuf.message import Message
 
 from harness.probes.grpc import ApiMethod, wf
+from harness.probes.http import HttpRoute
 from harness.probes.streams import StreamMethod
 from harness.types import CallTarget
 
@@ -15,19 +16,27 @@ from harness.types import CallTarget
 @dataclass(frozen=True)
 class Call:
     label: str  # what the call stands for: "exempt", "read", "write", "admin", "cluster-read"
-    method: ApiMethod | StreamMethod
+    method: ApiMethod | StreamMethod | HttpRoute
     namespace: str = ""  # carried in the request when the method has a namespace field
     request: Message | None = None  # None: the method's minimal request
+    host: str = ""  # HTTP only: the Host header to send ("" = the address itself)
 
     @property
     def stream(self) -> bool:
         return isinstance(self.method, StreamMethod)
 
     @property
+    def surface(self) -> str:
+        if isinstance(self.method, StreamMethod):
+            return "stream"
+        return "http" if isinstance(self.method, HttpRoute) else "grpc"
+
+    @property
     def target(self) -> CallTarget:
         if isinstance(self.method, StreamMethod):
             return CallTarget(self.method.full_method, "")
-        return CallTarget(self.method.full_method, self.namespace if self.method.has_namespace else "")
+        api = self.method.method if isinstance(self.method, HttpRoute) else self.method
+        return CallTarget(api.full_method, self.namespace if api.has_namespace else "")
 
 
 def role_calls(namespace: str) -> list[Call]:

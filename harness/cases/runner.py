@@ -13,12 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.cases.ask import Answer, Asked, CallQuestion, ServerFacts, Window
+from harness.cases.ask import Answer, Asked, CallQuestion, HttpCallQuestion, ServerFacts, Window
 from harness.cases.calls import Call, labels, role_calls
 from harness.cases.evidence import Evidence, check
 from harness.errors import HarnessError
-from harness.probes.grpc import Observation, minimal_request
+from harness.model import Credential
+from harness.probes.grpc import ApiMethod, Observation, minimal_request
 from harness.probes.grpc_raw import probe_with_headers
+from harness.probes.http import HttpRoute, probe_http
 from harness.probes.streams import StreamMethod, probe_stream
 from harness.server.config import ServerSettings
 from harness.server.target import SUITE_NAMESPACE, Target
@@ -107,7 +109,15 @@ class Case:
 
 
 def facts_of(target: Target) -> ServerFacts:
-    return ServerFacts(target.version, target.table, target.auth_config, target.keys)
+    settings = target.settings
+    return ServerFacts(
+        target.version,
+        target.table,
+        target.auth_config,
+        target.keys,
+        tuple(settings.http_forwarded_headers),
+        tuple(settings.dynamic_config.get("frontend.httpAllowedHosts") or ()),
+    )
 
 
 async def probe_calls(
@@ -117,7 +127,7 @@ async def probe_calls(
     SDK's client (or grpcio where a header is repeated, which the SDK's metadata mapping cannot carry)."""
     names = [name for name, _ in headers]
     repeated = len(set(names)) < len(names)
-    if repeated and target.tls:
+    if repeated and target.tls and any(c.surface == "grpc" for c in calls):
         raise HarnessError("repeated headers are sent over plaintext gRPC only (the target speaks TLS)")
     prober = await target.prober()
 
@@ -125,6 +135,10 @@ async def probe_calls(
         if isinstance(call.method, StreamMethod):
             credentials, options = target.channel_credentials()
             return await probe_stream(target.address, call.method, headers, credentials, options)
+        if isinstance(call.method, HttpRoute):
+            async with target.http_client() as client:
+                return await probe_http(client, call.method, call.namespace, headers, call.host or None)
+        assert isinstance(call.method, ApiMethod)
         if repeated:
             request = call.request or minimal_request(call.method, call.namespace)
             return await probe_with_headers(target.address, call.method, request, headers)
@@ -168,11 +182,7 @@ async def observe(
     for attempt in range(attempts):
         observations = await probe_calls(target, calls, headers)
         asked = [
-            Asked(
-                CallQuestion(facts, credential, c.target, Window.between(o.started, o.ended), c.stream),
-                Answer(frozenset(), ""),
-                o.outcome,
-            )
+            Asked(question_for(facts, c, credential, headers, token, o), Answer(frozenset(), ""), o.outcome)
             for c, o in ((c, observations[c.label]) for c in calls)
         ]
         for item in asked:
@@ -191,6 +201,21 @@ async def observe(
         f"the model could not settle on one answer in {attempts} attempts ({undecided}): the keys kept "
         f"changing while the calls ran"
     )
+
+
+def question_for(
+    facts: ServerFacts,
+    call: Call,
+    credential: Credential,
+    headers: Sequence[tuple[str, str]],
+    token: MintedToken | None,
+    observation: Observation,
+) -> CallQuestion | HttpCallQuestion:
+    window = Window.between(observation.started, observation.ended)
+    if call.surface == "http":
+        signed_by = token.signed_by if token else None
+        return HttpCallQuestion(facts, tuple(headers), signed_by, call.target, window, call.host)
+    return CallQuestion(facts, credential, call.target, window, call.stream)
 
 
 def fill(evidence: Evidence, run: CaseRun, calls: Sequence[Call], presentation: Presentation) -> None:

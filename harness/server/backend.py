@@ -30,10 +30,11 @@ class RunningServer:
     pid: Callable[[], int | None] = field(default=lambda: None, repr=False)  # for its listening sockets
     started_at: float = 0.0  # monotonic, just before the process started
     ready_at: float = 0.0  # monotonic, when the health check first said SERVING
+    http: str | None = None  # the HTTP API's host:port where no config says it (an external cluster)
 
     @property
     def http_address(self) -> str | None:
-        return self.config.http_address if self.config is not None else None
+        return self.config.http_address if self.config is not None else self.http
 
     def save_logs(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)

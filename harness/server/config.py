@@ -42,6 +42,8 @@ class ServerSettings:
     internode_tls: bool = True
     # Opens internal-frontend's HTTP port: an anonymous-admin door, only for the case that tests it.
     internal_http: bool = False
+    # services.frontend.rpc.httpAdditionalForwardedHeaders: HTTP headers the API passes on as metadata.
+    http_forwarded_headers: tuple[str, ...] = ()
 
     def key(self) -> str:
         """A stable identity: one running server per distinct settings."""
@@ -55,6 +57,7 @@ class ServerSettings:
                 self.admin_permission,
                 self.internode_tls,
                 self.internal_http,
+                self.http_forwarded_headers,
             )
         )
 
@@ -106,6 +109,8 @@ def render(
             rpc["httpPort"] = next(ports)
         opened[name] = {k: v for k, v in rpc.items() if k.endswith("Port")}
     frontend = doc["services"]["frontend"]["rpc"]
+    if settings.http_forwarded_headers:
+        frontend["httpAdditionalForwardedHeaders"] = list(settings.http_forwarded_headers)
     cluster = doc["clusterMetadata"]["clusterInformation"]["active"]
     cluster["rpcAddress"] = f"{host}:{frontend['grpcPort']}"
     cluster["httpAddress"] = f"{host}:{frontend['httpPort']}"

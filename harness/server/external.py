@@ -17,6 +17,7 @@ from harness.types import ServerVersion, VersionError
 @dataclass(frozen=True)
 class ExternalTarget:
     address: str
+    http: str | None = None  # the frontend's HTTP API host:port, when the user names it
     tls: bool = False  # the frontend speaks TLS (system roots unless `ca` is given)
     ca: Path | None = None
     server_name: str = ""
@@ -53,6 +54,7 @@ class ExternalBackend:
             stop=lambda: None,
             started_at=now,
             ready_at=now,
+            http=self.target.http,
         )
 
     async def _detect_version(self) -> ServerVersion:

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+import httpx
 from temporalio.client import Client
 from temporalio.service import ConnectConfig, ServiceClient, TLSConfig
 
 from harness.clients import Carrier, connect
+from harness.errors import HarnessError
 from harness.jwks.fixture import JwksServer
 from harness.jwks.timeline import FetchedKeys, FixtureSource, KeyTimeline
 from harness.model import ApiTable, AuthConfig, Credential, ServerRules, rules_for
@@ -156,6 +158,13 @@ class Target:
         if isinstance(self.tls, TLSConfig) and self.tls.domain:
             options.append(("grpc.ssl_target_name_override", self.tls.domain))
         return grpc.ssl_channel_credentials(root), options
+
+    def http_client(self) -> httpx.AsyncClient:
+        """A client for the frontend's HTTP API (the grpc-gateway on its httpPort)."""
+        address = self.running.http_address
+        if address is None:
+            raise HarnessError("this server's HTTP API address is not known (an external target: pass it)")
+        return httpx.AsyncClient(base_url=f"http://{address}", timeout=15)
 
     async def prober(self) -> Prober:
         return Prober(await self.service_client())

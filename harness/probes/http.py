@@ -1,0 +1,144 @@
+"""HTTP API probes (the frontend's grpc-gateway on its httpPort): one request per routed method, its
+path and body made from the method's minimal request. Reports what happened; decides nothing.
+
+Routes are read from the SDK's proto descriptors (their google.api.http options), not hand-listed."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from google.api import annotations_pb2
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from harness.probes.grpc import ApiMethod, Observation, minimal_request, sdk_methods
+from harness.types import REQUEST_UNAUTHORIZED, Outcome
+
+PATH_VARIABLE = re.compile(r"\{([^}=]+)(=[^}]*)?\}")
+PLACEHOLDER = "authz-probe"
+HOST_NOT_ALLOWED = "Host not allowed"
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    method: ApiMethod
+    verb: str  # get, post, put, delete, patch
+    template: str  # /api/v1/namespaces/{namespace}/workflows/{workflow_id}
+    body: str  # "*", a field name, or "" (no body)
+
+    @property
+    def name(self) -> str:
+        return self.method.name
+
+    @property
+    def full_method(self) -> str:
+        return self.method.full_method
+
+    @property
+    def short(self) -> str:
+        return f"{self.verb.upper()} {self.template}"
+
+
+def _bindings(method: ApiMethod) -> list[tuple[str, str, str]]:
+    descriptor = method.request_type.DESCRIPTOR.file.pool.FindMethodByName(
+        method.full_method.strip("/").replace("/", ".")
+    )
+    options = descriptor.GetOptions()
+    if not options.HasExtension(annotations_pb2.http):
+        return []
+    rule = options.Extensions[annotations_pb2.http]
+    rules = [rule, *rule.additional_bindings]
+    found = []
+    for r in rules:
+        verb = r.WhichOneof("pattern")
+        if verb in ("get", "post", "put", "delete", "patch"):
+            found.append((verb, str(getattr(r, verb)), r.body or rule.body))
+    return found
+
+
+def routes() -> list[HttpRoute]:
+    """One route per routed method: the /api/v1 binding where there is one (the documented HTTP API)."""
+    found = []
+    for method in sdk_methods():
+        bindings = _bindings(method)
+        if not bindings:
+            continue
+        api = [b for b in bindings if b[1].startswith("/api/v1/")]
+        verb, template, body = (api or bindings)[0]
+        found.append(HttpRoute(method, verb, template, body))
+    return found
+
+
+def _set_field(message: Message, path: str, value: str) -> None:
+    *parents, leaf = path.split(".")
+    node: Any = message
+    for part in parents:
+        node = getattr(node, part)
+    field = node.DESCRIPTOR.fields_by_name.get(leaf)
+    if field is not None and field.type == field.TYPE_STRING and not field.is_repeated:
+        setattr(node, leaf, value)
+
+
+def request_for(route: HttpRoute, namespace: str) -> tuple[str, str, dict[str, Any] | None]:
+    """(verb, path, JSON body) for the route: path variables filled (namespace from the column,
+    others a placeholder), set in the request too so path and body agree."""
+    message = minimal_request(route.method, namespace)
+    values: dict[str, str] = {}
+    for match in PATH_VARIABLE.finditer(route.template):
+        variable = match.group(1)
+        value = namespace if variable == "namespace" else PLACEHOLDER
+        values[variable] = value
+        _set_field(message, variable, value)
+    path = PATH_VARIABLE.sub(lambda m: values[m.group(1)], route.template)
+    body: dict[str, Any] | None = None
+    if route.body:
+        document = json_format.MessageToDict(message, preserving_proto_field_name=False)
+        body = document if route.body == "*" else document.get(route.body, {})
+    return route.verb, path, body
+
+
+def classify_http(status: int, payload: Any) -> Outcome:
+    """The one place an HTTP API answer becomes an outcome.
+
+    DENIED: 403 with the authorizer's status (code 7, "Request unauthorized."). REFUSED: the Host check
+    (403 "Host not allowed"), which runs before authorization. ABSENT: the gateway has no such route
+    (404/405 with its own "Not Found"/"Method Not Allowed"). Any other answer came from past the
+    authorizer."""
+    message = payload.get("message", "") if isinstance(payload, dict) else ""
+    if status == 403 and message == REQUEST_UNAUTHORIZED:
+        return Outcome.DENIED
+    if status == 403 and message == HOST_NOT_ALLOWED:
+        return Outcome.REFUSED
+    if status in (404, 405) and message in ("Not Found", "Method Not Allowed", ""):
+        return Outcome.ABSENT
+    return Outcome.ALLOWED
+
+
+async def probe_http(
+    client: httpx.AsyncClient,
+    route: HttpRoute,
+    namespace: str,
+    headers: Sequence[tuple[str, str]],
+    host: str | None = None,
+) -> Observation:
+    verb, path, body = request_for(route, namespace)
+    request_headers = list(headers) + ([("Host", host)] if host else [])
+    started = time.monotonic()
+    try:
+        response = await client.request(verb.upper(), path, json=body, headers=request_headers)
+    except httpx.HTTPError as exc:
+        return Observation(
+            Outcome.ERROR, type(exc).__name__, str(exc)[:200], started, time.monotonic(), "http"
+        )
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {"message": response.text[:200]}
+    message = payload.get("message", "") if isinstance(payload, dict) else ""
+    outcome = classify_http(response.status_code, payload)
+    return Observation(outcome, str(response.status_code), str(message), started, time.monotonic(), "http")

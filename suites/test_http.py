@@ -1,0 +1,199 @@
+"""The HTTP API (the frontend's grpc-gateway on its httpPort): the grid over every routed method, how the
+token travels in HTTP headers, the Host check, and the audience.
+
+Routes come from the SDK's proto descriptors; the model is told the HTTP headers and applies the
+gateway's forwarding rules (harness.model.http) before the same mapper and authorizer as gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from harness.cases.ask import Asked, HttpCallQuestion, Window
+from harness.cases.calls import Call
+from harness.cases.evidence import Evidence, check
+from harness.cases.grid import COLUMNS, shape_tokens
+from harness.cases.runner import Case, facts_of, fixed, observe, run_case
+from harness.probes.grpc import Observation
+from harness.probes.http import HttpRoute, probe_http, routes
+from harness.pytest_plugin import rows
+from harness.report.recorder import Recorder
+from harness.server.config import ServerSettings
+from harness.server.target import SUITE_NAMESPACE, Target
+from harness.tokens.mint import MintedToken
+from harness.tokens.presentation import Header, Presentation, under
+from harness.tokens.shapes import GRID_SHAPES
+from harness.types import Outcome
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+NS = SUITE_NAMESPACE
+ROUTES = routes()
+BY_NAME = {r.name: r for r in ROUTES}
+CELLS = [(s, r, c) for s in GRID_SHAPES for r in ROUTES for c in COLUMNS]
+
+
+def cell_id(shape: str, route: HttpRoute, column: str) -> str:
+    return f"{shape}On{route.name}-{column}"
+
+
+class HttpGrid:
+    def __init__(self, target: Target, tokens: dict[str, MintedToken | None]) -> None:
+        self.target, self.tokens = target, tokens
+        self.observations: dict[str, Observation] = {}
+
+    def question(self, shape: str, route: HttpRoute, column: str) -> HttpCallQuestion:
+        token = self.tokens[shape]
+        observation = self.observations[cell_id(shape, route, column)]
+        namespace = COLUMNS[column] if route.method.has_namespace else ""
+        call = Call("cell", route, namespace)
+        return HttpCallQuestion(
+            facts_of(self.target),
+            self.target.headers(token),
+            token.signed_by if token else None,
+            call.target,
+            Window.between(observation.started, observation.ended),
+        )
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def http_grid(target: Target, recorder: Recorder, request: pytest.FixtureRequest) -> HttpGrid:
+    if target.running.http_address is None:
+        pytest.skip("the HTTP API address of this target is not known")
+    grid = HttpGrid(target, shape_tokens(target, GRID_SHAPES))
+    gate = asyncio.Semaphore(request.config.getoption("--probe-concurrency"))
+    async with target.http_client() as client:
+
+        async def one(shape: str, route: HttpRoute, column: str) -> None:
+            namespace = COLUMNS[column] if route.method.has_namespace else ""
+            async with gate:
+                grid.observations[cell_id(shape, route, column)] = await probe_http(
+                    client, route, namespace, target.headers(grid.tokens[shape])
+                )
+
+        await asyncio.gather(*(one(s.name, r, c) for s, r, c in CELLS))
+    recorder.coverage["http_routes_probed"] = len(ROUTES)
+    return grid
+
+
+@pytest.mark.req("AUTHZ-HTTP-001")
+@pytest.mark.parametrize(
+    ("shape", "route", "column"), [(s.name, r.name, c) for s, r, c in CELLS], ids=lambda v: str(v)
+)
+async def test_http_cell(
+    shape: str, route: str, column: str, http_grid: HttpGrid, evidence: Evidence
+) -> None:
+    http_route = BY_NAME[route]
+    question = http_grid.question(shape, http_route, column)
+    answer = question.answer()
+    observation = http_grid.observations[cell_id(shape, http_route, column)]
+    evidence.asked.append(Asked(question, answer, observation.outcome))
+    token = http_grid.tokens[shape]
+    evidence.surface = "http"
+    evidence.expected = answer.value if answer.determinate else sorted(v.value for v in answer.values)
+    evidence.observed = observation.outcome
+    evidence.api, evidence.namespace = (
+        f"{http_route.short} ({http_route.full_method})",
+        question.call.namespace,
+    )
+    evidence.claims = token.evidence() if token else {"token": None}
+    evidence.status, evidence.message, evidence.reason = (
+        observation.status,
+        observation.message,
+        answer.reason,
+    )
+    evidence.cell = {
+        "token_shape": shape,
+        "api": http_route.method.short,
+        "namespace_column": column,
+        "namespace": question.call.namespace,
+        "expected": getattr(evidence.expected, "value", str(evidence.expected)),
+        "observed": observation.outcome.value,
+        "status": observation.status,
+        "surface": "http",
+    }
+    check(evidence, "AUTHZ-HTTP-001")
+
+
+def http(name: str, namespace: str = NS) -> Call:
+    return Call(name, BY_NAME[name], namespace if BY_NAME[name].method.has_namespace else "")
+
+
+def token(*permissions: str, **spec: Any) -> Any:
+    return lambda t: t.mint([p.replace("{system}", t.system_scope) for p in permissions], **spec)
+
+
+HTTP_CALLS = fixed(
+    http("GetSystemInfo"), http("DescribeNamespace"), http("StartWorkflowExecution"), http("ListNamespaces")
+)
+HEADER = "X-Temporal-Authorization"
+CUSTOM = ServerSettings(authorization={"authHeaderName": HEADER})
+CUSTOM_FORWARDED = ServerSettings(authorization={"authHeaderName": HEADER}, http_forwarded_headers=(HEADER,))
+AUDIENCE = ServerSettings(authorization={"audience": "temporal-conformance"})
+LOCALHOST_ONLY = ServerSettings(dynamic_config={"frontend.httpAllowedHosts": ["localhost:*"]})
+
+
+def dropped(observed: Any) -> bool:
+    return not observed.accepted or all(o is Outcome.DENIED for o in observed.outcomes.values())
+
+
+CASES = [
+    Case("AUTHZ-HTTP-002", "AuthorizationHeader", token(f"{NS}:write"), under("Authorization"), calls=HTTP_CALLS),
+    Case("AUTHZ-HTTP-002", "GrpcMetadataAuthorization", token(f"{NS}:write"), under("Grpc-Metadata-Authorization"), calls=HTTP_CALLS),
+    Case("AUTHZ-HTTP-002", "OtherHeaderDropped", token(f"{NS}:write"), under("X-Authorization"), calls=HTTP_CALLS),
+    Case("AUTHZ-HTTP-003", "ConfiguredHeaderDropped", token(f"{NS}:write"), under(HEADER), calls=HTTP_CALLS, settings=CUSTOM,
+         since=((1, 23, 0), "authHeaderName"), finding=lambda o: o["DescribeNamespace"] is Outcome.DENIED),
+    Case("AUTHZ-HTTP-003", "ConfiguredHeaderAsGrpcMetadata", token(f"{NS}:write"), under(f"Grpc-Metadata-{HEADER}"),
+         calls=HTTP_CALLS, settings=CUSTOM, since=((1, 23, 0), "authHeaderName")),
+    Case("AUTHZ-HTTP-003", "ConfiguredHeaderForwardedByConfig", token(f"{NS}:write"), under(HEADER), calls=HTTP_CALLS,
+         settings=CUSTOM_FORWARDED, since=((1, 23, 0), "authHeaderName")),
+    Case("AUTHZ-HTTP-005", "HostNotAllowed", token("{system}:admin"),
+         calls=fixed(Call("cluster-read", BY_NAME["ListNamespaces"], host="127.0.0.1"), Call("allowed-host", BY_NAME["ListNamespaces"], host="localhost:7243")),
+         settings=LOCALHOST_ONLY),
+    Case("AUTHZ-HTTP-006", "WrongAudience", token(f"{NS}:write", aud="another-app"), calls=HTTP_CALLS, settings=AUDIENCE,
+         since=((1, 29, 0), "audience")),
+    Case("AUTHZ-HTTP-006", "RightAudience", token(f"{NS}:write", aud="temporal-conformance"), calls=HTTP_CALLS,
+         settings=AUDIENCE, since=((1, 29, 0), "audience")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", rows(CASES))
+async def test_http_case(case: Case, server_for: Any, evidence: Evidence) -> None:
+    server = await server_for(case.settings)
+    if server.running.http_address is None:
+        pytest.skip("the HTTP API address of this target is not known")
+    evidence.surface = "http"
+    await run_case(server, case, evidence)
+
+
+@pytest.mark.req("AUTHZ-HTTP-004")
+async def test_two_token_headers(target: Target, evidence: Evidence) -> None:
+    """A good token in Authorization and a bad one in Grpc-Metadata-Authorization, 40 times: each answer
+    must be one the model allows; whether both turn up says whether the choice is stable."""
+    if target.running.http_address is None:
+        pytest.skip("the HTTP API address of this target is not known")
+    good = target.mint([f"{NS}:write"])
+    presentation = Presentation(
+        (Header(name="Authorization"), Header(name="Grpc-Metadata-Authorization", text="not-a-token"))
+    )
+    calls = [http("DescribeNamespace")]
+    seen: dict[str, int] = {}
+    allowed_by_model: set[Outcome] = set()
+    for _ in range(40):
+        run = await observe(target, calls, good, presentation, attempts=1)
+        outcome = run.observed["DescribeNamespace"]
+        seen[outcome.value] = seen.get(outcome.value, 0) + 1
+        allowed_by_model |= set(run.answers["DescribeNamespace"].values)
+        evidence.asked.extend(run.asked)
+    evidence.surface, evidence.api, evidence.namespace = "http", "GET /api/v1/namespaces/{namespace}", NS
+    evidence.claims, evidence.presentation = good.evidence(), presentation.describe()
+    evidence.expected = {"every answer one the model allows": True}
+    evidence.observed = {
+        "every answer one the model allows": set(seen) <= {o.value for o in allowed_by_model}
+    }
+    evidence.extra = {"answers": seen, "model_allows": sorted(o.value for o in allowed_by_model)}
+    evidence.finding_holds = len(seen) > 1
+    check(evidence, "AUTHZ-HTTP-004")
