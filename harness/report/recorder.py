@@ -111,7 +111,12 @@ class Recorder:
 
     # -- views -------------------------------------------------------------------------------
     def grid(self) -> list[dict[str, Any]]:
-        return [{**r.cell, "verdict": r.verdict.value} for r in self.records if r.cell is not None]
+        """The grid's cells, each naming the test that holds its evidence (report.html links them)."""
+        return [
+            {**r.cell, "verdict": r.verdict.value, "test": r.nodeid}
+            for r in self.records
+            if r.cell is not None
+        ]
 
     def findings(self) -> list[dict[str, Any]]:
         by_req: dict[str, list[CaseRecord]] = {}
