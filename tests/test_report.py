@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 
 from harness.report import gate
+from harness.report.formatting import anchor_ids, metric_label, plain, seconds
 from harness.report.html import render_html
 from harness.report.recorder import CaseRecord, Recorder
 from harness.requirements import load_catalogue
 from harness.types import Verdict
+from tests.report_data import FAIL_NODEID, MISMATCH_NODEID, rich_report
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "fixtures" / "report.schema.json").read_text())
 
@@ -74,7 +78,7 @@ def test_html_shows_grid_findings_and_failures_escaped() -> None:
     html = render_html(_recorder().to_json())
     assert "NamespaceWorker" in html and "PollWorkflowTaskQueue" in html
     assert "AUTHZ-MATRIX-002" in html and "AUTHZ-GUARD-001" in html
-    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "boom <script>" not in html and "boom &lt;script&gt;" in html
 
 
 def test_gate_reports_changed_decisions(tmp_path: Path) -> None:
@@ -91,3 +95,116 @@ def test_gate_reports_changed_decisions(tmp_path: Path) -> None:
         'grid: NamespaceWorker x WorkflowService/PollWorkflowTaskQueue x Own: "DENIED" -> "ALLOWED"'
     ]
     assert gate.main(["diff", str(tmp_path / "missing.json")]) == 2
+
+
+# -- the rich synthetic run: every schema part, and the page a person reads ------------------------
+
+
+def unexercised(schema: dict[str, Any], instances: list[Any], path: str = "$") -> list[str]:
+    """Schema properties that no instance carries (where an array's items are the instances below it)."""
+    missing = []
+    for name, sub in (schema.get("properties") or {}).items():
+        values = [i[name] for i in instances if isinstance(i, dict) and name in i]
+        if not values:
+            missing.append(f"{path}.{name}")
+            continue
+        if "items" in sub:
+            values = [item for v in values if isinstance(v, list) for item in v]
+            missing += unexercised(sub["items"], values, f"{path}.{name}[]")
+        else:
+            missing += unexercised(sub, values, f"{path}.{name}")
+    return missing
+
+
+def test_rich_report_matches_the_schema_and_exercises_every_part(tmp_path: Path) -> None:
+    data = rich_report()
+    jsonschema.validate(data, SCHEMA)
+    assert unexercised(SCHEMA, [data]) == []
+    statuses = {f["status"] for f in data["findings"]}
+    assert statuses == {"confirmed", "not confirmed", "refuted"}
+    assert {c["observed"] for c in data["grid"]} == {"ALLOWED", "DENIED", "ABSENT", "ERROR"}
+    assert {c["surface"] for c in data["grid"]} == {"grpc", "http"}
+    assert all(c["test"] in {t["nodeid"] for t in data["tests"]} for c in data["grid"])
+
+
+def _evidence_of(html: str) -> dict[str, Any]:
+    block = re.search(r'<script type="application/json" id="evidence-data">(.*?)</script>', html, re.S)
+    assert block is not None
+    return dict(json.loads(block.group(1)))
+
+
+def test_html_says_the_verdict_first_and_grades_what_it_shows() -> None:
+    html = render_html(rich_report())
+    verdict = re.search(r'id="verdict-line">([^<]*)<', html)
+    assert verdict is not None
+    assert verdict.group(1).startswith("Not conformant: 4 failed, 1 harness error of 41 tests: ")
+    assert "AUTHZ-GUARD-001 (1 test)" in verdict.group(1) and "1 finding confirmed" in verdict.group(1)
+    assert html.index('id="verdict-line"') < html.index('id="findings"') < html.index('id="grid"')
+    for grade in ("g-pass", "g-finding", "g-known", "g-fail", "g-harness-error", "g-skip"):
+        assert f'class="badge {grade}"' in html
+    assert "not confirmed" in html and "refuted" in html and "AUTHZ-MATRIX-002" in html
+
+
+def test_html_groups_the_grid_by_access_and_heads_columns_with_claims() -> None:
+    html = render_html(rich_report())
+    labels = re.findall(r'<tr class="grp"><th[^>]*>([^<]*)<', html)
+    assert labels == [
+        "Read-only methods (need a reader role) ",
+        "Write methods (need a writer role) ",
+        "Admin methods (need an admin role) ",
+        "Methods not in the API table for v1.32.2 ",
+    ]
+    assert "authz-matrix: read, write" in html and "no token" in html and "no permissions claim" in html
+    assert "probe namespace: Own (authz-matrix)" in html and "probe namespace: Other (authz-other)" in html
+    assert len(re.findall(r'<td class="c [^"]* mm"', html)) == 2  # the mismatch and the error
+    assert "<option>http</option>" in html and "<option>grpc</option>" in html
+
+
+def test_html_links_every_test_and_cell_to_its_evidence() -> None:
+    data = rich_report()
+    html = render_html(data)
+    evidence = _evidence_of(html)
+    anchors = anchor_ids(t["nodeid"] for t in data["tests"])
+    assert [t["id"] for t in evidence["tests"]] == anchors
+    assert all(f'<tr id="{a}" ' in html for a in anchors)
+    fields = evidence["cellFields"]
+    cells = [dict(zip(fields, c, strict=True)) for c in evidence["cells"]]
+    assert len(cells) == len(data["grid"])
+    mismatch = next(c for c in cells if evidence["tests"][c["test"]]["nodeid"] == MISMATCH_NODEID)
+    assert (mismatch["expected"], mismatch["observed"], mismatch["grade"]) == ("DENIED", "ALLOWED", "fail")
+    moving = [c for c in cells if c["expected"] == "ALLOWED or DENIED"]
+    assert len(moving) == 1
+    failed = next(t for t in evidence["tests"] if t["nodeid"] == FAIL_NODEID)
+    assert failed["evidence"]["extra"]["server"]["write"].startswith("PERMISSION_DENIED")
+    assert failed["message"].startswith("boom <script>")  # kept whole in the data, escaped in the page
+    assert "</script>alert" not in html
+
+
+def test_html_shows_metrics_and_mutants_readably() -> None:
+    html = render_html(rich_report())
+    assert "3 samples: min 517 ms, median 882.1 ms, max 1.24 s" in html
+    assert "started 120, completed 120, lost 0" in html
+    assert "[0.517" not in html and "{&#39;" not in html and "None" not in html
+    assert "1 of 2 killed" in html and "survived: exp-leeway-1s" in html
+
+
+def test_html_for_a_clean_run_says_conformant() -> None:
+    rec = _recorder()
+    rec.records = [r for r in rec.records if r.verdict is Verdict.PASS]
+    html = render_html(rec.to_json(exit_status=0))
+    assert 'id="verdict-line">Conformant: 2 tests, none failed; 1 finding confirmed.<' in html
+
+
+def test_readable_values() -> None:
+    labels = {
+        "server_start_to_ready_s": "server start to ready",
+        "grid_cells_per_s": "grid cells per second",
+        "grid_wall_s": "grid wall-clock time",
+    }
+    for name, label in labels.items():
+        assert metric_label(name) == label
+    assert [seconds(0.0005), seconds(1.731), seconds(211.44)] == ["0.5 ms", "1.73 s", "3 min 31 s"]
+    assert plain([0.5, 1.5, 1.0], "s") == "3 samples: min 500 ms, median 1 s, max 1.5 s"
+    assert plain({"lost": 0, "names": ["a", "b"]}) == "lost 0, names a, b"
+    assert plain(None) == "-" and plain(True) == "yes" and plain(12345) == "12,345"
+    assert anchor_ids(["a/b.py::t[x y]", "a/b.py::t[x-y]"]) == ["test-a-b.py-t-x-y", "test-a-b.py-t-x-y-2"]

@@ -1,0 +1,328 @@
+"""What report.html shows, computed from conformance.json (the dict Recorder.to_json() returns)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.report.formatting import anchor_ids, metric_rows, plain, seconds
+from harness.report.grades import DISPLAY_ORDER, Grade, grade_of, is_conformant
+from harness.report.grid_view import CELL_FIELDS, GridView, build_grid
+from harness.requirements import CatalogueError, load_catalogue
+
+_WHAT_FAILED_SHOWN = 4
+
+
+@dataclass(frozen=True)
+class TestRow:
+    index: int
+    anchor: str
+    nodeid: str
+    requirement: str
+    verdict: str
+    grade: Grade
+    duration: str
+    surface: str
+
+    @property
+    def name(self) -> str:
+        return self.nodeid.rpartition("::")[2]
+
+    @property
+    def module(self) -> str:
+        return self.nodeid.partition("::")[0]
+
+    @property
+    def in_grid(self) -> bool:
+        return "test_cell[" in self.nodeid
+
+
+@dataclass(frozen=True)
+class FindingView:
+    requirement: str
+    title: str
+    doc: str
+    doc_claim: str
+    finding: str
+    status: str
+    why: list[str]
+    tests: list[TestRow]
+    verdicts: str
+
+
+@dataclass(frozen=True)
+class FailureView:
+    test: TestRow
+    title: str
+    expected: str
+    observed: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Killer:
+    requirement: str
+    test: TestRow | None
+    nodeid: str
+    observed: str
+    mutant_expects: str
+
+
+@dataclass(frozen=True)
+class MutantRow:
+    name: str
+    area: str
+    description: str
+    killed: bool
+    killed_by: list[Killer]
+
+
+@dataclass(frozen=True)
+class MutantsView:
+    total: int
+    killed: int
+    survived: list[str]
+    questions_replayed: str
+    replay: str
+    rows: list[MutantRow]
+
+
+@dataclass(frozen=True)
+class RequirementRow:
+    id: str
+    title: str
+    tests: int
+    grades: list[tuple[Grade, int]]
+
+
+@dataclass
+class ReportView:
+    title: str
+    server: list[tuple[str, str]]
+    run: list[tuple[str, str]]
+    conformant: bool
+    verdict_line: str
+    findings_confirmed: int
+    total: int
+    grades: list[tuple[Grade, int]]
+    failures: list[FailureView]
+    findings: list[FindingView]
+    grid: GridView
+    metrics: list[tuple[str, str]]
+    coverage: list[tuple[str, str]]
+    mutants: MutantsView | None
+    requirements: list[RequirementRow]
+    tests: list[TestRow]
+    evidence: dict[str, Any] = field(repr=False)
+
+    @property
+    def surfaces(self) -> list[str]:
+        return sorted({t.surface for t in self.tests if t.surface} | set(self.grid.surfaces))
+
+    @property
+    def headline(self) -> list[tuple[str, str]]:
+        """The facts under the title: the server's version, era and backend."""
+        wanted = ("version", "era", "backend")
+        return [(label, value) for label, value in self.server if label in wanted]
+
+    @property
+    def grid_tests(self) -> int:
+        return sum(1 for t in self.tests if t.in_grid)
+
+
+def titles_of(data: Mapping[str, Any]) -> dict[str, str]:
+    """Requirement titles: the findings carry theirs; the rest come from the catalogue, if it loads."""
+    try:
+        titles = {rid: req.title for rid, req in load_catalogue().items()}
+    except (CatalogueError, OSError):
+        titles = {}
+    titles.update(
+        {f["requirement"]: f.get("title", "") for f in data.get("findings") or [] if f.get("title")}
+    )
+    return titles
+
+
+def _readable(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_readable(v)}" for k, v in value.items())
+    return plain(value)
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n:,} {thing}{'' if n == 1 else 's'}"
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _verdict_line(conformant: bool, summary: Mapping[str, Any], findings: int, failed: list[TestRow]) -> str:
+    confirmed = f"{_count(findings, 'finding')} confirmed"
+    total = int(summary.get("total") or 0)
+    if total == 0:
+        return f"No test ran: nothing is shown conformant; {confirmed}."
+    if conformant:
+        skipped = int(summary.get("SKIP") or 0)
+        known = int(summary.get("KNOWN") or 0)
+        extra = "".join(
+            [
+                f", {skipped:,} skipped" if skipped else "",
+                f", {_count(known, 'known deviation')}" if known else "",
+            ]
+        )
+        return f"Conformant: {total:,} tests, none failed{extra}; {confirmed}."
+    by_req = Counter(t.requirement for t in failed)
+    named = [f"{rid} ({_count(n, 'test')})" for rid, n in by_req.most_common(_WHAT_FAILED_SHOWN)]
+    if len(by_req) > _WHAT_FAILED_SHOWN:
+        named.append(_count(len(by_req) - _WHAT_FAILED_SHOWN, "more requirement"))
+    fails, errors = int(summary.get("FAIL") or 0), int(summary.get("HARNESS_ERROR") or 0)
+    counts = [f"{fails:,} failed" if fails else "", _count(errors, "harness error") if errors else ""]
+    return f"Not conformant: {', '.join(c for c in counts if c)} of {total:,} tests: {', '.join(named)}; {confirmed}."
+
+
+def _mutants(data: Mapping[str, Any], rows_by_nodeid: Mapping[str, TestRow]) -> MutantsView | None:
+    mutants = data.get("mutants")
+    if not mutants:
+        return None
+    return MutantsView(
+        total=int(mutants.get("total") or 0),
+        killed=int(mutants.get("killed") or 0),
+        survived=list(mutants.get("survived") or []),
+        questions_replayed=plain(mutants.get("questions_replayed")),
+        replay=seconds(float(mutants["replay_s"])) if "replay_s" in mutants else "-",
+        rows=[
+            MutantRow(
+                name=str(m.get("name")),
+                area=str(m.get("area", "")),
+                description=str(m.get("description", "")),
+                killed=bool(m.get("killed")),
+                killed_by=[
+                    Killer(
+                        str(k.get("requirement", "")),
+                        rows_by_nodeid.get(str(k.get("test"))),
+                        str(k.get("test", "")),
+                        str(k.get("observed", "")),
+                        str(k.get("mutant_expects", "")),
+                    )
+                    for k in m.get("killed_by") or []
+                ],
+            )
+            for m in mutants.get("mutants") or []
+        ],
+    )
+
+
+def _coverage(coverage: Mapping[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in coverage.items():
+        shown = f"{len(value):,}" if isinstance(value, dict) else plain(value)
+        rows.append((key.replace("_", " "), shown))
+    return rows
+
+
+def build_view(data: Mapping[str, Any]) -> ReportView:
+    tests: list[Mapping[str, Any]] = list(data.get("tests") or [])
+    anchors = anchor_ids(str(t["nodeid"]) for t in tests)
+    rows = [
+        TestRow(
+            index=i,
+            anchor=anchors[i],
+            nodeid=str(t["nodeid"]),
+            requirement=str(t.get("requirement", "")),
+            verdict=str(t.get("verdict", "")),
+            grade=grade_of(str(t.get("verdict")), t.get("evidence")),
+            duration=seconds(float(t.get("duration_s") or 0)),
+            surface=str((t.get("evidence") or {}).get("surface") or ""),
+        )
+        for i, t in enumerate(tests)
+    ]
+    by_nodeid = {r.nodeid: r for r in rows}
+    titles = titles_of(data)
+    summary = data.get("summary") or {}
+    grade_counts = Counter(r.grade for r in rows)
+    failed = [r for r in rows if r.grade in (Grade.FAIL, Grade.HARNESS_ERROR)]
+    findings = list(data.get("findings") or [])
+    confirmed = sum(1 for f in findings if f.get("status") == "confirmed")
+    conformant = is_conformant(summary) and not failed
+    grid = build_grid(data, {r.nodeid: r.index for r in rows})
+    requirements: dict[str, Counter[Grade]] = {}
+    for r in rows:
+        requirements.setdefault(r.requirement, Counter())[r.grade] += 1
+    server = data.get("server") or {}
+    run = data.get("run") or {}
+    return ReportView(
+        title=f"Temporal authz conformance: {server.get('version') or 'unknown server'} "
+        f"({server.get('backend') or 'unknown backend'})",
+        server=[(k.replace("_", " "), plain(v) if v != {} else "none") for k, v in server.items()],
+        run=[
+            ("started", str(run.get("started_at", "-"))),
+            ("finished", str(run.get("finished_at", "-"))),
+            ("took", seconds(float(run.get("duration_s") or 0))),
+            ("exit status", plain(run.get("exit_status"))),
+            ("tool", plain((data.get("tool") or {}).get("name"))),
+            ("python", plain((data.get("tool") or {}).get("python"))),
+            ("schema", plain(data.get("schema_version"))),
+        ],
+        conformant=conformant,
+        verdict_line=_verdict_line(conformant, summary, confirmed, failed),
+        findings_confirmed=confirmed,
+        total=len(rows),
+        grades=[(g, grade_counts[g]) for g in DISPLAY_ORDER if grade_counts[g] or g is Grade.PASS],
+        failures=[
+            FailureView(
+                test=r,
+                title=titles.get(r.requirement, ""),
+                expected=_readable((tests[r.index].get("evidence") or {}).get("expected")),
+                observed=_readable((tests[r.index].get("evidence") or {}).get("observed")),
+                message=_first_line(str(tests[r.index].get("message") or "")),
+            )
+            for r in failed
+        ],
+        findings=[
+            FindingView(
+                requirement=str(f["requirement"]),
+                title=str(f.get("title") or titles.get(f["requirement"], "")),
+                doc=str(f.get("doc", "")),
+                doc_claim=str(f.get("doc_claim", "")),
+                finding=str(f.get("finding", "")),
+                status=str(f.get("status", "")),
+                why=[str(w) for w in f.get("why") or []],
+                tests=[by_nodeid[n] for n in f.get("evidence") or [] if n in by_nodeid],
+                verdicts=", ".join(f"{n} {v}" for v, n in (f.get("verdicts") or {}).items()),
+            )
+            for f in findings
+        ],
+        grid=grid,
+        metrics=metric_rows(dict(data.get("metrics") or {})),
+        coverage=_coverage(data.get("coverage") or {}),
+        mutants=_mutants(data, by_nodeid),
+        requirements=[
+            RequirementRow(
+                rid, titles.get(rid, ""), sum(c.values()), [(g, c[g]) for g in DISPLAY_ORDER if c[g]]
+            )
+            for rid, c in sorted(requirements.items())
+        ],
+        tests=rows,
+        evidence={
+            "tests": [
+                {
+                    "id": rows[i].anchor,
+                    "nodeid": t["nodeid"],
+                    "requirement": t.get("requirement"),
+                    "verdict": t.get("verdict"),
+                    "grade": rows[i].grade.value,
+                    "duration": rows[i].duration,
+                    "evidence": t.get("evidence") or {},
+                    "message": t.get("message") or "",
+                }
+                for i, t in enumerate(tests)
+            ],
+            "cellFields": list(CELL_FIELDS),
+            "cells": grid.cells,
+            "shapes": {s.name: {"claims": s.claims, "note": s.note} for s in grid.shapes},
+            "titles": {rid: titles.get(rid, "") for rid in requirements},
+        },
+    )
