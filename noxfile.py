@@ -86,7 +86,8 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def gate(session: nox.Session) -> None:
-    """Upgrade gate: run the suite on a version and diff its decisions against a baseline.
+    """Upgrade gate: run the suite on a version and diff its decisions against a baseline (printed, and
+    as a page: reports/gate.html).
 
     nox -s gate -- --temporal-version v1.33.0 [--baseline fixtures/baselines/v1.32.2.json]
     """
@@ -104,6 +105,7 @@ def gate(session: nox.Session) -> None:
         del args[i : i + 2]
     _suites(session, *args, reports=reports, success_codes=[0, 1])
     gate_args = ["python", "-m", "harness.report.gate", "diff", f"{reports}/conformance.json"]
+    gate_args += ["--html", f"{reports}/gate.html"]  # the changes as a page, beside report.html
     if baseline:
         gate_args += ["--baseline", baseline]
     session.run(*gate_args)

@@ -208,3 +208,50 @@ def test_readable_values() -> None:
     assert plain({"lost": 0, "names": ["a", "b"]}) == "lost 0, names a, b"
     assert plain(None) == "-" and plain(True) == "yes" and plain(12345) == "12,345"
     assert anchor_ids(["a/b.py::t[x y]", "a/b.py::t[x-y]"]) == ["test-a-b.py-t-x-y", "test-a-b.py-t-x-y-2"]
+
+
+# -- the gate's diff as a page -------------------------------------------------------------------------
+
+
+def test_gate_renders_only_what_changed(tmp_path: Path) -> None:
+    base = rich_report()
+    now = json.loads(json.dumps(base))
+    now["server"]["version"] = "v1.33.0"
+    flips = {"ALLOWED": "DENIED", "DENIED": "ALLOWED"}
+    grpc = [c for c in now["grid"] if c["surface"] == "grpc"]
+    first_allowed = next(c for c in grpc if c["observed"] == "ALLOWED")
+    first_denied = next(c for c in grpc if c["observed"] == "DENIED")
+    for cell in (first_allowed, first_denied):
+        cell["observed"] = flips[cell["observed"]]
+    for cell in now["grid"]:
+        if cell["api"] == "OperatorService/DeleteNamespace":
+            cell["observed"] = "ABSENT"
+    (tmp_path / "report.html").write_text(render_html(now))
+    (tmp_path / "conformance.json").write_text(json.dumps(now))
+    (tmp_path / "base.json").write_text(json.dumps(base))  # a whole report serves as the baseline
+    out = tmp_path / "gate.html"
+    args = ["diff", str(tmp_path / "conformance.json"), "--baseline", str(tmp_path / "base.json")]
+    assert gate.main([*args, "--html", str(out)]) == 1
+    page = out.read_text()
+    assert "Regressions: allowed before, denied now <small>1:" in page
+    assert "Newly allowed: denied before, allowed now <small>1:" in page
+    assert "Absent <small>8:" in page and "OperatorService/DeleteNamespace" in page
+    assert "WorkflowService/MethodOfATomorrowServer" not in page  # unchanged: not shown
+    assert 'href="report.html#test-' in page
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+    same = gate.render_diff_html(base, base)
+    assert "No decision changed" in same
+
+
+def test_gate_keeps_surfaces_apart() -> None:
+    data = rich_report()
+    keys = gate.snapshot(data)["grid"]
+    assert "NamespaceReader x WorkflowService/DescribeNamespace x Own" in keys  # gRPC, as baselines have it
+    assert "NamespaceReader x WorkflowService/DescribeNamespace x Own x http" in keys
+    assert len(keys) == len(data["grid"])
+
+
+def test_report_page_loads_nothing_from_anywhere() -> None:
+    html = render_html(rich_report())
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    assert "@import" not in html and "url(" not in html

@@ -2,8 +2,11 @@
 
     python -m harness.report.gate snapshot reports/conformance.json > fixtures/baselines/v1.32.2.json
     python -m harness.report.gate diff reports/conformance.json --baseline fixtures/baselines/v1.32.2.json
+    python -m harness.report.gate diff reports/conformance.json --baseline old/conformance.json --html gate.html
 
-A baseline holds decisions only (grid cells and per-test observations), so it is small and reviewable.
+A baseline holds decisions only (grid cells and per-test observations), so it is small and reviewable; a
+whole conformance.json serves as one too. `--html` also writes the changes as a page (regressions, newly
+allowed, appeared, absent): only what changed.
 Exit status of `diff`: 0 no change, 1 decisions changed (each printed), 2 bad input.
 """
 
@@ -11,9 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from harness.report.diff_view import KINDS, build_diff_view
+from harness.report.grid_view import cell_key
+from harness.report.html import asset, environment
 
 BASELINES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "baselines"
 # Tests whose observation is a measurement or a random sample, not a decision: compared by verdict only.
@@ -21,10 +30,7 @@ MEASUREMENTS = {"AUTHZ-FUZZ-001"}
 
 
 def snapshot(report: dict[str, Any]) -> dict[str, Any]:
-    cells = {
-        f"{c['token_shape']} x {c['api']} x {c['namespace_column']}": c["observed"]
-        for c in report.get("grid", [])
-    }
+    cells = {cell_key(c): c["observed"] for c in report.get("grid", [])}
     tests = {t["nodeid"]: _observed(t) for t in report.get("tests", []) if "test_cell[" not in t["nodeid"]}
     return {
         "server_version": report.get("server", {}).get("version"),
@@ -32,6 +38,59 @@ def snapshot(report: dict[str, Any]) -> dict[str, Any]:
         "grid": dict(sorted(cells.items())),
         "tests": dict(sorted(tests.items())),
     }
+
+
+def as_snapshot(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A baseline file as it is, or the decisions of a whole conformance.json (its tests are a list)."""
+    return snapshot(dict(data)) if isinstance(data.get("tests"), list) else dict(data)
+
+
+def render_diff_html(
+    baseline: Mapping[str, Any],
+    current: Mapping[str, Any],
+    *,
+    baseline_label: str = "baseline",
+    current_label: str = "this run",
+    report_href: str | None = None,
+) -> str:
+    """The diff of two runs as one offline page, in report.html's style. Either side may be a snapshot or
+    a whole conformance.json; a whole current report adds the token shapes' claims and, with report_href
+    (its report.html, relative to the page), a link from each change to the test's evidence."""
+    current_report = current if isinstance(current.get("tests"), list) else None
+    view = build_diff_view(as_snapshot(baseline), as_snapshot(current), current_report, report_href)
+    return (
+        environment()
+        .get_template("gate_diff.html.j2")
+        .render(
+            d=view,
+            kinds=KINDS,
+            css=asset("report.css"),
+            baseline_label=baseline_label,
+            current_label=current_label,
+        )
+    )
+
+
+def write_diff_html(
+    baseline: Mapping[str, Any],
+    current: Mapping[str, Any],
+    path: Path,
+    *,
+    baseline_label: str = "baseline",
+    current_label: str = "this run",
+    report_html: Path | None = None,
+) -> Path:
+    """Write render_diff_html's page to path; report_html (the current run's report.html) is linked."""
+    href = None
+    if report_html is not None and report_html.exists():
+        href = Path(os.path.relpath(report_html.resolve(), path.resolve().parent)).as_posix()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        render_diff_html(
+            baseline, current, baseline_label=baseline_label, current_label=current_label, report_href=href
+        )
+    )
+    return path
 
 
 def _observed(test: dict[str, Any]) -> Any:
@@ -63,6 +122,7 @@ def main(argv: list[str]) -> int:
     dif = sub.add_parser("diff", help="compare a conformance.json with a baseline")
     dif.add_argument("report", type=Path)
     dif.add_argument("--baseline", type=Path, default=None, help="default: fixtures/baselines/<version>.json")
+    dif.add_argument("--html", type=Path, default=None, help="also write the changes as a page here")
     args = parser.parse_args(argv)
     try:
         report = json.loads(args.report.read_text())
@@ -77,8 +137,21 @@ def main(argv: list[str]) -> int:
     if not baseline_path.exists():
         print(f"gate: no baseline at {baseline_path}; create one with `snapshot`", file=sys.stderr)
         return 2
-    baseline = json.loads(baseline_path.read_text())
+    try:
+        baseline = as_snapshot(json.loads(baseline_path.read_text()))
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"gate: cannot read {baseline_path}: {exc}", file=sys.stderr)
+        return 2
     changes = diff(baseline, current)
+    if args.html is not None:
+        write_diff_html(
+            baseline,
+            report,
+            args.html,
+            baseline_label=str(baseline_path),
+            current_label=str(args.report),
+            report_html=args.report.with_name("report.html"),
+        )
     # Methods a version lacks show as ABSENT: list authorization changes first, they are what bites.
     presence = [c for c in changes if '"ABSENT"' in c or "(new)" in c or "(not run)" in c]
     decisions = [c for c in changes if c not in presence]
@@ -89,6 +162,8 @@ def main(argv: list[str]) -> int:
     )
     for line in decisions + presence:
         print("  " + line)
+    if args.html is not None:
+        print(f"gate: the changes as a page: {args.html}")
     return 1 if changes else 0
 
 
