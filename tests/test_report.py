@@ -207,7 +207,7 @@ def test_readable_values() -> None:
     assert plain([0.5, 1.5, 1.0], "s") == "3 samples: min 500 ms, median 1 s, max 1.5 s"
     assert plain({"lost": 0, "names": ["a", "b"]}) == "lost 0, names a, b"
     assert plain(None) == "-" and plain(True) == "yes" and plain(12345) == "12,345"
-    assert anchor_ids(["a/b.py::t[x y]", "a/b.py::t[x-y]"]) == ["test-a-b.py-t-x-y", "test-a-b.py-t-x-y-2"]
+    assert anchor_ids(["a/b.py::t[x y]", "a/b.py::t[x-y]"]) == ["test-a-b-py-t-x-y", "test-a-b-py-t-x-y-2"]
 
 
 # -- the gate's diff as a page -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-_SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")  # no dots: an anchor is also a CSS id selector
 _SLUG_MAX = 120
 
 

@@ -25,6 +25,7 @@ class TestRow:
     grade: Grade
     duration: str
     surface: str
+    grid_shape: str = ""  # the token shape of the grid cell whose evidence this test holds ("": none)
 
     @property
     def name(self) -> str:
@@ -36,7 +37,7 @@ class TestRow:
 
     @property
     def in_grid(self) -> bool:
-        return "test_cell[" in self.nodeid
+        return bool(self.grid_shape)
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,9 @@ def _coverage(coverage: Mapping[str, Any]) -> list[tuple[str, str]]:
 def build_view(data: Mapping[str, Any]) -> ReportView:
     tests: list[Mapping[str, Any]] = list(data.get("tests") or [])
     anchors = anchor_ids(str(t["nodeid"]) for t in tests)
+    grid = build_grid(data, {str(t["nodeid"]): i for i, t in enumerate(tests)})
+    shape_at, test_at = CELL_FIELDS.index("token_shape"), CELL_FIELDS.index("test")
+    grid_shapes = {cell[test_at]: str(cell[shape_at]) for cell in grid.cells if cell[test_at] >= 0}
     rows = [
         TestRow(
             index=i,
@@ -236,6 +240,7 @@ def build_view(data: Mapping[str, Any]) -> ReportView:
             grade=grade_of(str(t.get("verdict")), t.get("evidence")),
             duration=seconds(float(t.get("duration_s") or 0)),
             surface=str((t.get("evidence") or {}).get("surface") or ""),
+            grid_shape=grid_shapes.get(i, ""),
         )
         for i, t in enumerate(tests)
     ]
@@ -247,7 +252,6 @@ def build_view(data: Mapping[str, Any]) -> ReportView:
     findings = list(data.get("findings") or [])
     confirmed = sum(1 for f in findings if f.get("status") == "confirmed")
     conformant = is_conformant(summary) and not failed
-    grid = build_grid(data, {r.nodeid: r.index for r in rows})
     requirements: dict[str, Counter[Grade]] = {}
     for r in rows:
         requirements.setdefault(r.requirement, Counter())[r.grade] += 1

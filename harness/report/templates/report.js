@@ -235,7 +235,7 @@
       all++;
       var name = tr.id.toLowerCase() + " " + tr.textContent.toLowerCase();
       var ok = (!grade || tr.classList.contains(grade === "mm" ? "g-fail" : grade)) && (!surface || tr.getAttribute("data-s") === surface) &&
-        (!text || name.indexOf(text) >= 0) && (!shapeName || !tr.classList.contains("gc") || tr.textContent.indexOf("[" + shapeName + "On") >= 0);
+        (!text || name.indexOf(text) >= 0) && (!shapeName || !tr.hasAttribute("data-shape") || tr.getAttribute("data-shape") === shapeName);
       tr.style.display = ok ? "" : "none";
       if (ok) shown++;
     });
