@@ -21,22 +21,18 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from harness.model import apis, authorizer, claims, decide, keyset, rules
+from harness.model import apis, authorizer, claims, decide, keyset, nexus, rules
 from harness.model.apis import ApiTable, MethodRule
 from harness.model.claims import Claims, KeyRing, MapperError, PublishedKey
 from harness.model.keyset import KeySetRefused, SourceAnswer
 from harness.tokens.presentation import BEARER
 from harness.types import Access, CallTarget, Decision, Role, Scope, ServerVersion
 
-MODEL_MODULES: tuple[ModuleType, ...] = (
-    sys.modules["harness.model"],
-    apis,
-    authorizer,
-    claims,
-    decide,
-    keyset,
-    rules,
-)
+
+def model_modules() -> list[ModuleType]:
+    """Every loaded module of the oracle (harness.model and its submodules)."""
+    return [m for n, m in list(sys.modules.items()) if n == "harness.model" or n.startswith("harness.model.")]
+
 
 # Bumped on every apply/revert, so caches of model answers know when the model changed.
 GENERATION = [0]
@@ -56,7 +52,7 @@ def _patch_everywhere(qualified: str, replacement: Any) -> list[tuple[ModuleType
     module = sys.modules[f"harness.model.{module_name}"]
     original = getattr(module, attribute)
     undo: list[tuple[ModuleType, str, Any]] = []
-    for holder in MODEL_MODULES:
+    for holder in model_modules():
         for name, value in list(vars(holder).items()):
             if value is original:
                 undo.append((holder, name, value))
@@ -230,6 +226,22 @@ def _blank_uri_fetched() -> Mapping[str, Any]:
     return {"keyset.skips": mutated}
 
 
+def _nexus_checks_audience() -> Mapping[str, Any]:
+    def mutated(configured: str) -> str:
+        return configured
+
+    return {"nexus.audience": mutated}
+
+
+def _nexus_strips_authorization() -> Mapping[str, Any]:
+    original = nexus.handler_headers
+
+    def mutated(headers: Sequence[tuple[str, str]], blacklist: Sequence[str] | None = None) -> dict[str, str]:
+        return {k: v for k, v in original(headers, blacklist).items() if k != "authorization"}
+
+    return {"nexus.handler_headers": mutated}
+
+
 def _invalid_regex_refuses() -> Mapping[str, Any]:
     def mutated(pattern: str) -> re.Pattern[str] | None:
         raise MapperError(f"invalid permissionsRegex {pattern!r}")
@@ -393,6 +405,8 @@ _MUTANTS = (
     Mutant("crit-rejected", "claim mapper", "a crit header refuses the token", _crit_rejected),
     Mutant("first-duplicate-key-wins", "claim mapper", "a claim written twice keeps its first value", _first_duplicate_key_wins),
     Mutant("last-header-wins", "claim mapper", "with two authorization headers the last counts", _last_header_wins),
+    Mutant("nexus-checks-audience", "authorizer", "Nexus HTTP checks the configured audience", _nexus_checks_audience),
+    Mutant("nexus-strips-authorization", "authorizer", "the caller's Authorization header never reaches a Nexus handler", _nexus_strips_authorization),
     Mutant("no-exempt-calls", "authorizer", "health check and GetSystemInfo need a role", _no_exempt_calls),
     Mutant("cluster-info-exempt", "authorizer", "GetClusterInfo exempt too", _cluster_info_exempt),
     Mutant("cluster-scope-reads-namespace-roles", "authorizer", "a namespace role counts on cluster calls", _cluster_scope_reads_namespace_roles),

@@ -8,13 +8,14 @@ observation is killed.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.jwks.timeline import KeyTimeline
-from harness.model import apis, authorizer, decide, http, rules
+from harness.model import apis, authorizer, decide, http, nexus, rules
 from harness.model.apis import ApiTable
 from harness.model.claims import Claims
 from harness.model.decide import Credential
@@ -80,6 +81,7 @@ class ServerFacts:
     keys: KeyTimeline
     http_forwarded: tuple[str, ...] = ()  # services.frontend.rpc.httpAdditionalForwardedHeaders
     http_allowed_hosts: tuple[str, ...] = ()  # frontend.httpAllowedHosts (empty: any host)
+    nexus_endpoints: tuple[tuple[str, str], ...] = ()  # (endpoint id, target namespace) the harness created
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,65 @@ class HttpCallQuestion:
             return Answer(values, f"over HTTP: {first.reason}", first.claims)
         reasons = "; ".join(sorted({a.reason for a in answers}))
         return Answer(values, f"over HTTP the gateway forwards the headers in either order: {reasons}")
+
+
+@dataclass(frozen=True)
+class NexusQuestion:
+    """Starting a Nexus operation over HTTP: the endpoint is looked up first (dispatch by endpoint), the
+    token is read from the HTTP headers and mapped without the audience, then the dispatch API is
+    authorized in the target namespace. A token the mapper refuses is 401, a denial 403."""
+
+    facts: ServerFacts
+    http_headers: tuple[tuple[str, str], ...]
+    signed_by: str | None
+    full_method: str
+    namespace: str  # by namespace and task queue: the path's; by endpoint: the endpoint's target
+    endpoint_id: str
+    window: Window
+
+    def answer(self) -> Answer:
+        if self.endpoint_id and self.endpoint_id not in dict(self.facts.nexus_endpoints):
+            return Answer(frozenset({Outcome.ABSENT}), "no such endpoint: looked up before the token is read")
+        server = rules.rules_for(self.facts.version)
+        value = nexus.token_header(self.http_headers, self.facts.config.effective_header_name(server))
+        credential = Credential(
+            ((self.facts.config.effective_header_name(server).lower(), value),) if value else (),
+            self.signed_by,
+        )
+        config = dataclasses.replace(self.facts.config, audience=nexus.audience(self.facts.config.audience))
+        facts = dataclasses.replace(self.facts, config=config)
+        rings, _ = facts.keys.rings_during(self.window.start, self.window.end)
+        outcomes = set()
+        reasons = set()
+        claims = None
+        for ring in rings:
+            for now in self.window.seconds():
+                e = decide.expect(credential, CallTarget(self.full_method, self.namespace), rules=server,
+                                  table=facts.table, keyring=ring, config=config, now=now)  # fmt: skip
+                outcomes.add(Outcome.UNAUTHENTICATED if e.mapper_refused else e.outcome)
+                reasons.add(e.reason)
+                claims = e.claims
+        reason = "; ".join(sorted(reasons)) + " (Nexus HTTP: no audience check)"
+        return Answer(frozenset(outcomes), reason, claims if len(outcomes) == 1 else None)
+
+
+@dataclass(frozen=True)
+class HandlerHeadersQuestion:
+    """Which of the caller's HTTP headers reach the Nexus handler worker -> (sorted header names, whether
+    the caller's token arrives intact). Held in memory only: the headers carry the token."""
+
+    sent: tuple[tuple[str, str], ...]
+    token_value: str
+    blacklist: tuple[str, ...] | None
+
+    def answer(self) -> Answer:
+        received = nexus.handler_headers(self.sent, self.blacklist)
+        names = tuple(sorted(k for k in received if k.lower() != "request-timeout"))
+        handed = received.get("authorization") == self.token_value
+        return Answer(
+            frozenset({(names, handed)}),
+            "caller headers, lower-cased, minus content-*, nexus-callback-*, host and the blacklist",
+        )
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from google.protobuf.message import Message
 
 from harness.probes.grpc import ApiMethod, wf
 from harness.probes.http import HttpRoute
+from harness.probes.nexus import NexusRoute
 from harness.probes.streams import StreamMethod
 from harness.types import CallTarget
 
@@ -16,7 +17,7 @@ from harness.types import CallTarget
 @dataclass(frozen=True)
 class Call:
     label: str  # what the call stands for: "exempt", "read", "write", "admin", "cluster-read"
-    method: ApiMethod | StreamMethod | HttpRoute
+    method: ApiMethod | StreamMethod | HttpRoute | NexusRoute
     namespace: str = ""  # carried in the request when the method has a namespace field
     request: Message | None = None  # None: the method's minimal request
     host: str = ""  # HTTP only: the Host header to send ("" = the address itself)
@@ -29,12 +30,16 @@ class Call:
     def surface(self) -> str:
         if isinstance(self.method, StreamMethod):
             return "stream"
+        if isinstance(self.method, NexusRoute):
+            return "nexus"
         return "http" if isinstance(self.method, HttpRoute) else "grpc"
 
     @property
     def target(self) -> CallTarget:
         if isinstance(self.method, StreamMethod):
             return CallTarget(self.method.full_method, "")
+        if isinstance(self.method, NexusRoute):
+            return CallTarget(self.method.full_method, self.namespace or self.method.namespace)
         api = self.method.method if isinstance(self.method, HttpRoute) else self.method
         return CallTarget(api.full_method, self.namespace if api.has_namespace else "")
 

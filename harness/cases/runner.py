@@ -13,7 +13,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.cases.ask import Answer, Asked, CallQuestion, HttpCallQuestion, ServerFacts, Window
+from harness.cases.ask import (
+    Answer,
+    Asked,
+    CallQuestion,
+    HttpCallQuestion,
+    NexusQuestion,
+    ServerFacts,
+    Window,
+)
 from harness.cases.calls import Call, labels, role_calls
 from harness.cases.evidence import Evidence, check
 from harness.errors import HarnessError
@@ -21,6 +29,7 @@ from harness.model import Credential
 from harness.probes.grpc import ApiMethod, Observation, minimal_request
 from harness.probes.grpc_raw import probe_with_headers
 from harness.probes.http import HttpRoute, probe_http
+from harness.probes.nexus import NexusRoute, probe_nexus
 from harness.probes.streams import StreamMethod, probe_stream
 from harness.server.config import ServerSettings
 from harness.server.target import SUITE_NAMESPACE, Target
@@ -117,6 +126,7 @@ def facts_of(target: Target) -> ServerFacts:
         target.keys,
         tuple(settings.http_forwarded_headers),
         tuple(settings.dynamic_config.get("frontend.httpAllowedHosts") or ()),
+        tuple(target.nexus_endpoints.items()),
     )
 
 
@@ -138,6 +148,9 @@ async def probe_calls(
         if isinstance(call.method, HttpRoute):
             async with target.http_client() as client:
                 return await probe_http(client, call.method, call.namespace, headers, call.host or None)
+        if isinstance(call.method, NexusRoute):
+            async with target.http_client() as client:
+                return await probe_nexus(client, call.method, headers)
         assert isinstance(call.method, ApiMethod)
         if repeated:
             request = call.request or minimal_request(call.method, call.namespace)
@@ -210,8 +223,20 @@ def question_for(
     headers: Sequence[tuple[str, str]],
     token: MintedToken | None,
     observation: Observation,
-) -> CallQuestion | HttpCallQuestion:
+) -> CallQuestion | HttpCallQuestion | NexusQuestion:
     window = Window.between(observation.started, observation.ended)
+    if isinstance(call.method, NexusRoute):
+        signed_by = token.signed_by if token else None
+        target = call.target
+        return NexusQuestion(
+            facts,
+            tuple(headers),
+            signed_by,
+            target.full_method,
+            target.namespace,
+            call.method.endpoint_id,
+            window,
+        )
     if call.surface == "http":
         signed_by = token.signed_by if token else None
         return HttpCallQuestion(facts, tuple(headers), signed_by, call.target, window, call.host)

@@ -31,6 +31,7 @@ class Expectation:
     reason: str
     claims: Claims | None
     present: bool = True  # False: this server version has no such method
+    mapper_refused: bool = False  # the claim mapper refused the token (before any authorizer)
 
     @property
     def outcome(self) -> Outcome:
@@ -75,7 +76,9 @@ def expect(
         try:
             mapped = claims.map_claims(header_value, credential.signed_by, keyring, config, rules, now)
         except MapperError as refusal:
-            return Expectation(Decision.DENY, f"claim mapper refused the token: {refusal}", None, present)
+            return Expectation(
+                Decision.DENY, f"claim mapper refused the token: {refusal}", None, present, True
+            )
     decision, reason = authorizer.authorize(mapped, target, rules, table)
     if not present:
         reason = f"{target.method} is not on this server (its API table): the call fails as unknown"

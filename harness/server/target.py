@@ -44,6 +44,7 @@ class Target:
     extra_keys: Sequence[SigningKey] = ()
     tls: bool | TLSConfig = False  # an external cluster's frontend may need TLS
     name: str = ""  # this server's id in its key source URL
+    nexus_endpoints: dict[str, str] = field(default_factory=dict)  # endpoint id -> target namespace (ours)
     _service_client: ServiceClient | None = field(default=None, repr=False)
 
     @property

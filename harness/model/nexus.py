@@ -1,0 +1,58 @@
+"""The frontend's Nexus HTTP handlers as pure rules (service/frontend/nexus_operation_http_handler.go,
+nexus_handler.go, common/nexus/nexusrpc): how the token is read, what a refusal looks like, which
+caller headers reach the handler."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from harness.model.http import canonical
+
+NEXUS_SERVICE = "/temporal.api.nexusservice.v1.NexusService/"
+DISPATCH_BY_NAMESPACE_AND_TASK_QUEUE = NEXUS_SERVICE + "DispatchByNamespaceAndTaskQueue"
+DISPATCH_BY_ENDPOINT = NEXUS_SERVICE + "DispatchByEndpoint"
+EXCLUDED_PREFIXES = ("content-", "nexus-callback-")  # httpHeaderToNexusHeader
+DEFAULT_BLACKLIST = (
+    "accept-encoding",
+    "x-forwarded-for",
+    "xdc-redirection",
+    "xdc-redirection-api",
+    "temporal-nexus-failure-support",
+)  # frontend.nexusRequestHeadersBlacklist default
+
+
+def token_header(headers: Sequence[tuple[str, str]], header_name: str) -> str:
+    """The handler reads the token with http.Header.Get(authHeaderName): the header name in any case, its
+    first value. There is no gateway in between, so a custom authHeaderName works here as is."""
+    wanted = canonical(header_name)
+    for name, value in headers:
+        if canonical(name) == wanted:
+            return value
+    return ""
+
+
+def audience(configured: str) -> str:
+    """The audience the Nexus handlers check: parseTLSAndAuthInfo passes a getter that returns ""
+    ("TODO: support audience getter"), so the configured one is never checked on Nexus HTTP."""
+    return ""
+
+
+def handler_headers(
+    headers: Sequence[tuple[str, str]], blacklist: Sequence[str] | None = None
+) -> dict[str, str]:
+    """The caller's HTTP headers as the handler worker receives them: names lower-cased, first value,
+    content-* and nexus-callback-* left out, then every name matching the blacklist removed. (The server
+    adds a Request-Timeout of its own, which is not the caller's.)"""
+    patterns = list(DEFAULT_BLACKLIST if blacklist is None else blacklist)
+    expression = (
+        "^(" + "|".join(".*".join(re.escape(p) for p in pattern.split("*")) for pattern in patterns) + ")$"
+    )
+    received: dict[str, str] = {}
+    for name, value in headers:
+        lower = name.lower()
+        # Go's net/http keeps Host out of the header map (Request.Host).
+        if lower == "host" or lower.startswith(EXCLUDED_PREFIXES) or lower in received:
+            continue
+        received[lower] = value
+    return {k: v for k, v in received.items() if not (patterns and re.match(expression, k))}

@@ -1,0 +1,222 @@
+"""Nexus HTTP: starting operations by namespace and task queue, and by endpoint, with a real handler
+worker (answered by hand, so the headers it receives can be seen). The model learns the NexusService
+entries of the server's API table, the Nexus handlers' own way of reading the token (no audience), and
+which caller headers reach the handler."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from harness.cases.ask import Asked, HandlerHeadersQuestion
+from harness.cases.calls import Call
+from harness.cases.evidence import Evidence, check
+from harness.cases.nexus_handler import PROBE_HEADER, NexusHandler, create_endpoint
+from harness.cases.runner import CallSet, Case, run_case
+from harness.probes.nexus import NexusRoute, probe_nexus
+from harness.pytest_plugin import rows
+from harness.server.config import ServerSettings
+from harness.server.target import OTHER_NAMESPACE, SUITE_NAMESPACE, Target
+from harness.tokens import forge
+from harness.tokens.mint import MintedToken
+from harness.tokens.presentation import bearer
+from harness.types import Outcome
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+NS = SUITE_NAMESPACE
+AUDIENCE = ServerSettings(authorization={"audience": "temporal-conformance"})
+BLACKLISTED = ServerSettings(
+    dynamic_config={
+        "frontend.nexusRequestHeadersBlacklist": [
+            "authorization", "accept-encoding", "x-forwarded-for", "xdc-redirection", "xdc-redirection-api",
+            "temporal-nexus-failure-support",
+        ]
+    }
+)  # fmt: skip
+
+
+@dataclass
+class NexusSetup:
+    target: Target
+    handler: NexusHandler
+    by_namespace: NexusRoute
+    by_endpoint: NexusRoute
+    unknown_endpoint: NexusRoute
+
+
+SETUPS: dict[str, NexusSetup] = {}
+
+
+async def nexus_setup(target: Target) -> NexusSetup:
+    """A handler worker on a task queue of NS, and an endpoint targeting it (once per server)."""
+    if target.name in SETUPS:
+        return SETUPS[target.name]
+    if target.running.http_address is None:
+        pytest.skip("the HTTP API address of this target is not known")
+    client = await target.service_client()
+    queue = f"nexus-{uuid.uuid4().hex[:8]}"
+    admin = target.metadata(target.admin_token())
+    endpoint = await create_endpoint(client, f"authz-{uuid.uuid4().hex[:8]}", NS, queue, admin)
+    target.nexus_endpoints[endpoint] = NS
+    handler = NexusHandler(
+        client, NS, queue, target.metadata(target.mint([f"{NS}:write"], sub="nexus-handler"))
+    )
+    handler.start()
+    setup = NexusSetup(
+        target,
+        handler,
+        NexusRoute("by-namespace", namespace=NS, task_queue=queue),
+        NexusRoute("by-endpoint", endpoint_id=endpoint),
+        NexusRoute("unknown-endpoint", endpoint_id=str(uuid.uuid4())),
+    )
+    SETUPS[target.name] = setup
+    return setup
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def handlers() -> AsyncIterator[None]:
+    yield
+    for setup in SETUPS.values():
+        await setup.handler.stop()
+    SETUPS.clear()
+
+
+def routes(*names: str) -> CallSet:
+    def calls(target: Target) -> list[Call]:
+        setup = SETUPS[target.name]
+        chosen = [getattr(setup, name.replace("-", "_")) for name in names]
+        return [
+            Call(r.name, r, NS if r.endpoint_id == setup.by_endpoint.endpoint_id else r.namespace)
+            for r in chosen
+        ]
+
+    return calls
+
+
+def token(*permissions: str, **spec: Any) -> Any:
+    return lambda t: t.mint([p.replace("{system}", t.system_scope) for p in permissions], **spec)
+
+
+BOTH = routes("by-namespace", "by-endpoint")
+
+
+def unknown_endpoint(observed: Any) -> bool:
+    return bool(observed["unknown-endpoint"] is Outcome.ABSENT)
+
+SHAPES = {
+    "Anonymous": None,
+    "NamespaceReader": token(f"{NS}:read"),
+    "NamespaceWriter": token(f"{NS}:write"),
+    "NamespaceAdmin": token(f"{NS}:admin"),
+    "OtherNamespaceWriter": token(f"{OTHER_NAMESPACE}:write"),
+    "SystemReader": token("{system}:read"),
+    "SystemWriter": token("{system}:write"),
+    "SystemAdmin": token("{system}:admin"),
+    "Expired": token(f"{NS}:write", exp_in=-60),
+    "Tampered": lambda t: forge.tampered_payload(t.mint([f"{NS}:read"]), {"permissions": [f"{NS}:write"]}),
+}
+CASES = [
+    *[Case("AUTHZ-NEXUS-001", name, recipe, calls=BOTH) for name, recipe in SHAPES.items()],
+    Case(
+        "AUTHZ-NEXUS-002",
+        "OtherAudience",
+        token(f"{NS}:write", aud="another-app"),
+        calls=BOTH,
+        settings=AUDIENCE,
+        since=((1, 29, 0), "audience"),
+        finding=lambda o: o["by-namespace"] is Outcome.ALLOWED,
+    ),
+    *[
+        Case(
+            "AUTHZ-NEXUS-004",
+            name,
+            recipe,
+            calls=routes("unknown-endpoint"),
+            finding=lambda o: o["unknown-endpoint"] is Outcome.ABSENT,
+        )
+        for name, recipe in (
+            ("Anonymous", None),
+            ("Tampered", SHAPES["Tampered"]),
+            ("SystemAdmin", SHAPES["SystemAdmin"]),
+        )
+    ],
+]
+
+
+@pytest.mark.parametrize("case", rows(CASES))
+async def test_nexus_case(case: Case, server_for: Any, evidence: Evidence, handlers: None) -> None:
+    server = await server_for(case.settings)
+    await nexus_setup(server)
+    evidence.surface = "nexus"
+    await run_case(server, case, evidence)
+
+
+@pytest.mark.req("AUTHZ-NEXUS-002")
+@pytest.mark.needs_own_server
+async def test_the_same_token_over_grpc(server_for: Any, evidence: Evidence) -> None:
+    """The other half of the audience finding: over gRPC the same server refuses that token."""
+    server = await server_for(AUDIENCE)
+    case = Case("AUTHZ-NEXUS-002", "OtherAudienceOverGrpc", token(f"{NS}:write", aud="another-app"))
+    observed = await run_case(server, case, evidence)
+    evidence.finding_holds = observed["write"] is Outcome.DENIED
+
+
+@pytest.mark.req("AUTHZ-NEXUS-003")
+@pytest.mark.parametrize("blacklisted", [False, True], ids=["default-blacklist", "authorization-blacklisted"])
+async def test_headers_handed_to_the_handler(
+    server_for: Any, evidence: Evidence, handlers: None, blacklisted: bool
+) -> None:
+    server = await server_for(BLACKLISTED if blacklisted else None)
+    setup = await nexus_setup(server)
+    caller: MintedToken = server.mint([f"{NS}:write"], sub="nexus-caller")
+    probe_id = uuid.uuid4().hex
+    headers = [*server.headers(caller), (PROBE_HEADER, probe_id), ("X-Caller-Note", "hello")]
+    async with server.http_client() as client:
+        observation = await probe_nexus(client, setup.by_namespace, headers)
+        sent = [(k, v) for k, v in await _sent_headers(client, setup.by_namespace, headers)]
+    received = setup.handler.received.get(probe_id, {})
+    blacklist = BLACKLISTED.dynamic_config["frontend.nexusRequestHeadersBlacklist"] if blacklisted else None
+    question = HandlerHeadersQuestion(
+        tuple(sent), bearer(caller.token), tuple(blacklist) if blacklist else None
+    )
+    answer = question.answer()
+    names, handed = answer.value
+    seen = (
+        tuple(sorted(k for k in received if k.lower() != "request-timeout")),
+        received.get("authorization") == bearer(caller.token),
+    )
+    evidence.asked.append(Asked(question, answer, seen))
+    evidence.surface, evidence.api, evidence.namespace = "nexus", setup.by_namespace.path, NS
+    evidence.claims = caller.evidence()
+    # Compare names, and whether the token arrived intact, without writing the token anywhere.
+    evidence.expected = {
+        "reached the handler": True,
+        "header names": list(names),
+        "token handed over": handed,
+    }
+    evidence.observed = {
+        "reached the handler": bool(received) and observation.outcome is Outcome.ALLOWED,
+        "header names": list(seen[0]),
+        "token handed over": seen[1],
+    }
+    evidence.extra["server"] = observation.answer()
+    if not blacklisted:
+        evidence.finding_holds = bool(evidence.observed["token handed over"])
+    check(evidence, "AUTHZ-NEXUS-003")
+
+
+async def _sent_headers(
+    client: Any, route: NexusRoute, headers: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """The headers httpx really sends for such a request (it adds its own), built without sending."""
+    request = client.build_request(
+        "POST", route.path, content=b'"ping"',
+        headers=[*headers, ("Content-Type", "application/json"), ("Request-Timeout", "10s")],
+    )  # fmt: skip
+    return list(request.headers.multi_items())
