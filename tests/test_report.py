@@ -160,6 +160,13 @@ def test_html_groups_the_grid_by_access_and_heads_columns_with_claims() -> None:
     assert "<option>http</option>" in html and "<option>grpc</option>" in html
 
 
+def test_html_reads_the_shapes_claims_from_the_tokens_when_the_run_did_not_describe_them() -> None:
+    data = rich_report()
+    data["coverage"]["token_shapes"] = len(data["coverage"]["token_shapes"])  # as runs before 1.1's shapes
+    html = render_html(data)
+    assert "authz-matrix: read, write" in html and "no token" in html and "no permissions claim" in html
+
+
 def test_html_links_every_test_and_cell_to_its_evidence() -> None:
     data = rich_report()
     html = render_html(data)

@@ -165,13 +165,34 @@ def _access_label(access: str, version: str) -> str:
     return ACCESS_LABELS.get(access, f"Methods of access {access}")
 
 
-def _shape_headers(grid: Sequence[Mapping[str, Any]], coverage: Mapping[str, Any]) -> list[ShapeHeader]:
+def shape_from_evidence(evidence: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A token shape as coverage.token_shapes describes one, read back from a cell test's decoded token
+    (for reports written before the coverage described the shapes)."""
+    decoded = (evidence or {}).get("claims")
+    if not isinstance(decoded, dict):
+        return None
+    if "token" in decoded and decoded["token"] is None:
+        return {"permissions": None, "anonymous": True, "note": ""}
+    claims = decoded.get("claims")
+    if not isinstance(claims, dict):
+        return None
+    permissions = claims.get("permissions")
+    return {"permissions": permissions if isinstance(permissions, list) else None, "anonymous": False}
+
+
+def _shape_headers(
+    grid: Sequence[Mapping[str, Any]],
+    coverage: Mapping[str, Any],
+    evidence_of_cells: Sequence[Mapping[str, Any] | None],
+) -> list[ShapeHeader]:
     described = coverage.get("token_shapes")
-    described = described if isinstance(described, dict) else {}
+    described = dict(described) if isinstance(described, dict) else {}
     names = [n for n in described if any(c["token_shape"] == n for c in grid)]
-    for cell in grid:
+    for cell, evidence in zip(grid, evidence_of_cells, strict=True):
         if cell["token_shape"] not in names:
             names.append(cell["token_shape"])
+        if cell["token_shape"] not in described and (shape := shape_from_evidence(evidence)) is not None:
+            described[cell["token_shape"]] = shape
     headers = []
     for name in names:
         shape = described.get(name)
@@ -205,27 +226,27 @@ def cell_tests(grid: Sequence[Mapping[str, Any]], test_index: Mapping[str, int])
 def build_grid(data: Mapping[str, Any], test_index: Mapping[str, int]) -> GridView:
     grid: list[Mapping[str, Any]] = list(data.get("grid") or [])
     tests: list[Mapping[str, Any]] = list(data.get("tests") or [])
-    shapes = _shape_headers(grid, data.get("coverage") or {})
-    shape_pos = {s.name: i for i, s in enumerate(shapes)}
-    columns: list[tuple[str, str]] = []
+    namespaces: dict[str, str] = {}  # namespace column -> the namespace it probed, in the run's order
     for cell in grid:
-        if cell["namespace_column"] not in [c for c, _ in columns]:
-            columns.append((cell["namespace_column"], str(cell.get("namespace") or "")))
-    column_pos = {c: i for i, (c, _) in enumerate(columns)}
+        namespaces.setdefault(cell["namespace_column"], str(cell.get("namespace") or ""))
+    columns = list(namespaces.items())
+    column_pos = {c: i for i, c in enumerate(namespaces)}
     tests_of_cells = cell_tests(grid, test_index)
+    evidence_of_cells = [tests[t].get("evidence") if t >= 0 else None for t in tests_of_cells]
+    shapes = _shape_headers(grid, data.get("coverage") or {}, evidence_of_cells)
+    shape_pos = {s.name: i for i, s in enumerate(shapes)}
     access = access_by_method((data.get("server") or {}).get("version"))
     rows: dict[tuple[str, str], GridRow] = {}
     payload: list[list[Any]] = []
     mismatches = 0
     width = len(shapes)
-    for cell, t in zip(grid, tests_of_cells, strict=True):
+    for cell, t, evidence in zip(grid, tests_of_cells, evidence_of_cells, strict=True):
         surface = str(cell.get("surface") or "grpc")
         api = str(cell["api"])
         row = rows.get((api, surface))
         if row is None:
             row = GridRow(api, surface, access.get(api, ("", ""))[1], [None] * (width * len(columns)))
             rows[(api, surface)] = row
-        evidence = tests[t].get("evidence") if t >= 0 else None
         grade = grade_of(str(cell.get("verdict")), evidence)
         observed = str(cell.get("observed"))
         mismatch = observed not in expected_outcomes(cell.get("expected")) or grade is Grade.FAIL

@@ -258,8 +258,10 @@
       $("#filters").scrollIntoView({ block: "start" });
     });
   });
-  var bar = $("#filters");
+  var bar = $("#filters"), cols = $("#grid tr.cols th.nscol");
   if (bar) document.documentElement.style.setProperty("--bar-h", bar.offsetHeight + "px");
+  if (cols) document.documentElement.style.setProperty("--cols-h", cols.offsetHeight + "px");
+  if (window.requestIdleCallback) window.requestIdleCallback(data); else setTimeout(data, 500);
   applyFilters();
   fromHash();
 })();
