@@ -124,3 +124,11 @@ def fuzz(session: nox.Session) -> None:
         "--hypothesis-profile=long",
         *session.posargs,
     )
+
+
+@nox.session(python=PYTHON)
+def profile(session: nox.Session) -> None:
+    """Check a token profile against a server of its config: `nox -s profile -- PATH [--target ...]`.
+    Exit status 1 when the server differs from the profile's intent (reports/profile.json)."""
+    _install(session)
+    session.run("temporal-authz", "profile", *session.posargs)

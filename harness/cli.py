@@ -1,0 +1,78 @@
+"""`temporal-authz`: one console command, one subcommand per job.
+
+A subcommand is a module with `add_arguments(parser)` and `run(args) -> int`; add one by adding a line
+to COMMANDS. Modules import their heavy dependencies inside `run`, so `--help` stays fast.
+
+Exit status: 0 as intended, 1 differences found, 2 usage, 3 the server does not enforce authorization or
+does not trust the keys, 4 bad input (the message names the file, line or option), 5 the harness broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harness.errors import HarnessConfigError, HarnessError
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    module: str  # provides add_arguments(parser) and run(args) -> int
+
+
+COMMANDS = {
+    "profile": Command(
+        "check a team's token profile against a server: intent vs what it allows", "harness.profiles.command"
+    ),
+    "explain": Command(
+        "decode a token (never verified) and explain what the server derives and why",
+        "harness.explain.command",
+    ),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="temporal-authz",
+        description="Temporal JWT authorization: what a server grants your tokens, and why.",
+        epilog=__doc__.split("\n\n")[-1],
+    )
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        module = importlib.import_module(command.module)
+        each = sub.add_parser(
+            name,
+            help=command.help,
+            description=module.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(each)
+        each.set_defaults(run=module.run)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except HarnessConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 4
+    except HarnessError as exc:
+        print(f"harness error: {exc}", file=sys.stderr)
+        return 5
+    except RuntimeError as exc:
+        # guard(): the server lets anonymous calls through, or refuses the harness's own keys.
+        if type(exc).__name__ in ("AuthNotEnforced", "KeysNotTrusted"):
+            print(f"FATAL: {exc}", file=sys.stderr)
+            return 3
+        raise
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

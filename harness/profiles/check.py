@@ -1,0 +1,62 @@
+"""Check a profile live: each principal's token minted from its claims, every call of its intent probed
+through harness.cases.runner.observe() (which also asks the model), then compared (harness.profiles.result)."""
+
+from __future__ import annotations
+
+from harness.cases.calls import Call
+from harness.cases.runner import observe
+from harness.errors import HarnessConfigError
+from harness.probes.grpc import ApiMethod, sdk_methods
+from harness.profiles.compare import PrincipalCheck, Probed
+from harness.profiles.formats import PermissionFormat
+from harness.profiles.intent import expand
+from harness.profiles.oracle import ModelContext
+from harness.profiles.profile import Principal, Profile
+from harness.profiles.result import ProfileRun, finish, format_for
+from harness.profiles.servers import Progress, RunChoice, describe_target, profile_target
+from harness.server.target import Target
+
+
+def _sdk_method(methods: dict[tuple[str, str], ApiMethod], service: str, name: str) -> ApiMethod:
+    found = methods.get((service, name))
+    if found is None:
+        raise HarnessConfigError(f"the installed temporalio SDK has no {service}/{name}: upgrade temporalio")
+    return found
+
+
+async def check_principal(
+    target: Target, profile: Profile, principal: Principal, ctx: ModelContext, fmt: PermissionFormat
+) -> PrincipalCheck:
+    # The harness's own JWKS has an RSA and an EC key; an external cluster trusts the one key given.
+    kty = "EC" if principal.alg == "ES256" else "RSA"
+    key = target.key_of(kty) if target.controls_jwks else target.signing_key
+    token = target.mint(None, key=key, omit_sub=True, extra=dict(principal.claims))
+    intended = expand(principal, profile.namespaces, ctx.table)
+    methods = {(m.service, m.name): m for m in sdk_methods()}
+    calls = [
+        Call(f"{i.call.name}@{i.namespace}", _sdk_method(methods, i.call.service, i.call.name), i.namespace)
+        for i in intended
+    ]
+    run = await observe(target, calls, token)
+    probed = [
+        Probed(
+            i,
+            run.observed[c.label],
+            run.answers[c.label].value,
+            run.answers[c.label].reason,
+            run.observed.observations[c.label].answer(),
+        )
+        for i, c in zip(intended, calls, strict=True)
+    ]
+    return finish(profile, principal, token.claims, probed, ctx, fmt)
+
+
+async def run_profile(profile: Profile, choice: RunChoice, progress: Progress) -> ProfileRun:
+    async with profile_target(profile, choice, progress) as target:
+        ctx = ModelContext.of(target.version, target.table, target.auth_config)
+        fmt = format_for(profile, ctx)
+        run = ProfileRun(profile, describe_target(target, profile), fmt)
+        for principal in profile.principals:
+            progress(f"probe: {principal.name}")
+            run.principals.append(await check_principal(target, profile, principal, ctx, fmt))
+    return run
