@@ -1,0 +1,69 @@
+"""`explain --target`: one harmless probe per API group with the token, against what the model expects.
+
+Each probe is the group's `probe` method with the harness's minimal request, which fails validation
+after authorization where it would act: the answer says only whether the authorizer let it through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio.service import ConnectConfig, ServiceClient
+
+from harness.errors import HarnessConfigError
+from harness.explain.derive import EXEMPT, ask
+from harness.explain.keys import KeyAssumption
+from harness.explain.token import DecodedToken
+from harness.model.decide import Expectation
+from harness.probes.grpc import ApiMethod, Prober, sdk_methods
+from harness.profiles.groups import GROUPS, ApiCall, Group
+from harness.profiles.oracle import ModelContext
+from harness.server.external import ExternalTarget
+from harness.tokens.presentation import DEFAULT
+from harness.types import CallTarget, Outcome
+
+
+@dataclass(frozen=True)
+class LiveProbe:
+    group: str
+    method: str
+    namespace: str
+    model: Expectation
+    server: Outcome
+    answer: str
+
+    @property
+    def agrees(self) -> bool:
+        return self.model.outcome is self.server
+
+
+def representative(group: Group, ctx: ModelContext) -> ApiCall | None:
+    calls = group.calls(ctx.table)
+    return next((c for c in calls if c.name == group.probe), calls[0] if calls else None)
+
+
+async def probe_live(
+    where: ExternalTarget,
+    decoded: DecodedToken,
+    keys: KeyAssumption,
+    ctx: ModelContext,
+    namespace: str,
+    now: int,
+) -> list[LiveProbe]:
+    try:
+        client = await ServiceClient.connect(ConnectConfig(target_host=where.address, tls=where.tls_config()))
+    except Exception as exc:
+        raise HarnessConfigError(f"cannot reach --target {where.address}: {exc}") from exc
+    prober = Prober(client)
+    headers = DEFAULT.metadata(decoded.raw, ctx.config.effective_header_name(ctx.rules).lower())
+    methods = {(m.service, m.name): m for m in sdk_methods()}
+    chosen: list[tuple[str, ApiMethod, str]] = [("(exempt)", methods[(EXEMPT.service, EXEMPT.method)], "")]
+    for group in GROUPS:
+        call = representative(group, ctx) if group.name != "all" else None
+        if call is not None and (call.service, call.name) in methods:
+            chosen.append((group.name, methods[(call.service, call.name)], "" if call.cluster else namespace))
+    probes = []
+    for group_name, method, ns in chosen:
+        observed = await prober.probe(method, ns, headers)
+        model = ask(decoded, keys, ctx, CallTarget(method.full_method, ns), now)
+        probes.append(LiveProbe(group_name, method.name, ns, model, observed.outcome, observed.answer()))
+    return probes
