@@ -181,6 +181,9 @@ def test_html_links_every_test_and_cell_to_its_evidence() -> None:
     assert (mismatch["expected"], mismatch["observed"], mismatch["grade"]) == ("DENIED", "ALLOWED", "fail")
     moving = [c for c in cells if c["expected"] == "ALLOWED or DENIED"]
     assert len(moving) == 1
+    tokens = [evidence["tokens"][t["token"]] for t in evidence["tests"] if t["token"] >= 0]
+    assert len(tokens) == len(data["tests"]) and len(evidence["tokens"]) == 4  # one per token shape
+    assert tokens == [t["evidence"]["claims"] for t in data["tests"]]
     failed = next(t for t in evidence["tests"] if t["nodeid"] == FAIL_NODEID)
     assert failed["evidence"]["extra"]["server"]["write"].startswith("PERMISSION_DENIED")
     assert failed["message"].startswith("boom <script>")  # kept whole in the data, escaped in the page

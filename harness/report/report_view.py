@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -216,6 +217,27 @@ def _mutants(data: Mapping[str, Any], rows_by_nodeid: Mapping[str, TestRow]) -> 
     )
 
 
+def _tokens_once(
+    tests: list[Mapping[str, Any]],
+) -> tuple[list[tuple[dict[str, Any], int]], list[Any]]:
+    """Each test's evidence without its decoded token, and the index of that token in one list of the run's
+    distinct tokens: the grid's 5,000 cells carry some twenty tokens, and the page carries each once."""
+    tokens: list[Any] = []
+    index: dict[str, int] = {}
+    shared = []
+    for t in tests:
+        evidence = dict(t.get("evidence") or {})
+        token = -1
+        if "claims" in evidence:
+            claims = evidence.pop("claims")
+            key = json.dumps(claims, sort_keys=True, default=str)
+            token = index.setdefault(key, len(tokens))
+            if token == len(tokens):
+                tokens.append(claims)
+        shared.append((evidence, token))
+    return shared, tokens
+
+
 def _coverage(coverage: Mapping[str, Any]) -> list[tuple[str, str]]:
     rows = []
     for key, value in coverage.items():
@@ -257,6 +279,7 @@ def build_view(data: Mapping[str, Any]) -> ReportView:
         requirements.setdefault(r.requirement, Counter())[r.grade] += 1
     server = data.get("server") or {}
     run = data.get("run") or {}
+    shared, tokens = _tokens_once(tests)
     return ReportView(
         title=f"Temporal authz conformance: {server.get('version') or 'unknown server'} "
         f"({server.get('backend') or 'unknown backend'})",
@@ -319,11 +342,13 @@ def build_view(data: Mapping[str, Any]) -> ReportView:
                     "verdict": t.get("verdict"),
                     "grade": rows[i].grade.value,
                     "duration": rows[i].duration,
-                    "evidence": t.get("evidence") or {},
+                    "evidence": evidence,
+                    "token": token,
                     "message": t.get("message") or "",
                 }
-                for i, t in enumerate(tests)
+                for i, (t, (evidence, token)) in enumerate(zip(tests, shared, strict=True))
             ],
+            "tokens": tokens,
             "cellFields": list(CELL_FIELDS),
             "cells": grid.cells,
             "shapes": {s.name: {"claims": s.claims, "note": s.note} for s in grid.shapes},

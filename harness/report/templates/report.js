@@ -65,7 +65,8 @@
   }
   function openEvidence(testIndex, cellIndex) {
     var d = data(), t = testIndex >= 0 ? d.tests[testIndex] : null, c = cellIndex >= 0 ? cell(cellIndex) : null;
-    var ev = t ? t.evidence || {} : {};
+    var ev = t ? Object.assign({}, t.evidence || {}) : {};
+    if (t && t.token >= 0) ev.claims = d.tokens[t.token];
     body.textContent = "";
     title.textContent = c ? c.token_shape + " on " + c.api.split("/").pop() + " (" + c.namespace_column + ")" : (t ? t.requirement : "Evidence");
     var head = el("p");
