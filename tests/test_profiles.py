@@ -393,3 +393,13 @@ def test_deny_wins_over_allow_and_cluster_calls_are_checked_once(tmp_path: Path)
         ("b", False, ("terminate",)),
     ]
     assert [c.namespace for c in calls if c.call.name == "ListNamespaces"] == [""]
+
+
+def test_a_string_claim_gets_a_fix_that_makes_it_an_array(tmp_path: Path) -> None:
+    text = MISTAKE.replace('["payments:worker"]', '"payments:write"')
+    (difference,) = dry_run(load_profile(write(tmp_path, text))).differences
+    assert (
+        difference.cause
+        == "`permissions` is a string, not an array: the server ignores it (no roles, no error)"
+    )
+    assert difference.fix == "make `permissions` an array holding `payments:write`"

@@ -67,7 +67,7 @@ def denial_fix(
 ) -> str:
     """`add `payments:write``, saying what else it would allow that the profile denies."""
     if reading.shape not in ("array", "absent"):
-        grant = least_grant(reading_as_array(payload, ctx), target, fmt, ctx)
+        grant = least_grant(_as_array(payload, ctx), target, fmt, ctx)
         return f"make `{ctx.claim_name}` an array" + (f" holding `{grant}`" if grant else "")
     grant = least_grant(payload, target, fmt, ctx)
     if grant is None:
@@ -87,7 +87,7 @@ def denial_fix(
     return f"add `{grant}`{where}{also}"
 
 
-def reading_as_array(payload: Mapping[str, Any], ctx: ModelContext) -> dict[str, Any]:
+def _as_array(payload: Mapping[str, Any], ctx: ModelContext) -> dict[str, Any]:
     value = payload.get(ctx.claim_name)
     return {**payload, ctx.claim_name: [value] if isinstance(value, str) else []}
 
