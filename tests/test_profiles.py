@@ -402,4 +402,4 @@ def test_a_string_claim_gets_a_fix_that_makes_it_an_array(tmp_path: Path) -> Non
         difference.cause
         == "`permissions` is a string, not an array: the server ignores it (no roles, no error)"
     )
-    assert difference.fix == "make `permissions` an array holding `payments:write`"
+    assert difference.fix == "make `permissions` an array: ['payments:write']"

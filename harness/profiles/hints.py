@@ -67,8 +67,11 @@ def denial_fix(
 ) -> str:
     """`add `payments:write``, saying what else it would allow that the profile denies."""
     if reading.shape not in ("array", "absent"):
-        grant = least_grant(_as_array(payload, ctx), target, fmt, ctx)
-        return f"make `{ctx.claim_name}` an array" + (f" holding `{grant}`" if grant else "")
+        wrapped = _as_array(payload, ctx)
+        if allows(wrapped, entries_of(wrapped, ctx), target, ctx):
+            return f"make `{ctx.claim_name}` an array: {entries_of(wrapped, ctx)}"
+        grant = least_grant(wrapped, target, fmt, ctx)
+        return f"make `{ctx.claim_name}` an array" + (f" and add `{grant}`" if grant else "")
     grant = least_grant(payload, target, fmt, ctx)
     if grant is None:
         if not fmt.template:
