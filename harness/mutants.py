@@ -242,6 +242,16 @@ def _nexus_strips_authorization() -> Mapping[str, Any]:
     return {"nexus.handler_headers": mutated}
 
 
+def _internal_frontend_enforces() -> Mapping[str, Any]:
+    def mutated(target: CallTarget, *, rules: Any, table: ApiTable) -> decide.Expectation:
+        decision, reason = authorizer.authorize(None, target, rules, table)
+        return decide.Expectation(
+            decision, f"mutant: internal-frontend refuses anonymous callers ({reason})", None
+        )
+
+    return {"decide.expect_internal": mutated}
+
+
 def _invalid_regex_refuses() -> Mapping[str, Any]:
     def mutated(pattern: str) -> re.Pattern[str] | None:
         raise MapperError(f"invalid permissionsRegex {pattern!r}")
@@ -407,6 +417,7 @@ _MUTANTS = (
     Mutant("last-header-wins", "claim mapper", "with two authorization headers the last counts", _last_header_wins),
     Mutant("nexus-checks-audience", "authorizer", "Nexus HTTP checks the configured audience", _nexus_checks_audience),
     Mutant("nexus-strips-authorization", "authorizer", "the caller's Authorization header never reaches a Nexus handler", _nexus_strips_authorization),
+    Mutant("internal-frontend-enforces", "authorizer", "internal-frontend refuses anonymous callers", _internal_frontend_enforces),
     Mutant("no-exempt-calls", "authorizer", "health check and GetSystemInfo need a role", _no_exempt_calls),
     Mutant("cluster-info-exempt", "authorizer", "GetClusterInfo exempt too", _cluster_info_exempt),
     Mutant("cluster-scope-reads-namespace-roles", "authorizer", "a namespace role counts on cluster calls", _cluster_scope_reads_namespace_roles),

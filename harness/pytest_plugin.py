@@ -23,6 +23,7 @@ from temporalio.service import RPCError
 from harness.cases.evidence import Evidence, Mismatch
 from harness.errors import HarnessConfigError, HarnessError
 from harness.jwks.fixture import JwksServer
+from harness.model import rules_for
 from harness.mutants import MUTANTS, activate
 from harness.report.html import write_html
 from harness.report.mutants import replay
@@ -81,6 +82,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--target-http",
         default=None,
         help="the --target frontend's HTTP API HOST:PORT (HTTP and Nexus suites)",
+    )
+    add(
+        "--check-doors",
+        default="",
+        metavar="HOST:PORT,...",
+        help="with --target: ports to check for anonymous admin access (default: the chart's ports on its host)",
     )
     add(
         "--jwks-port",
@@ -266,6 +273,7 @@ async def server_pool(request: pytest.FixtureRequest) -> AsyncIterator[ServerPoo
             "backend": pool.backend_name,
             "backend_requested": request.config.getoption("--backend"),
             "binary_source": pool.binary.source if pool.binary else None,
+            "era": rules_for(pool.binary.version).era if pool.binary else None,
             "mutations": dict(options.mutations),
         }
     )
@@ -485,6 +493,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             terminalreporter.write_line(
                 f"finding {finding['requirement']} not confirmed: {'; '.join(finding['why'][:3])}"
             )
+    for record in recorder.records:
+        for door, verdict in (record.evidence.get("extra", {}).get("open_doors") or {}).items():
+            terminalreporter.write_sep("!", f"OPEN DOOR {door}: {verdict}", red=True, bold=True)
     if recorder.mutants:
         m = recorder.mutants
         line = f"model mutants: {m['killed']}/{m['total']} killed"

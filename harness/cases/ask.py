@@ -189,6 +189,18 @@ class NexusQuestion:
 
 
 @dataclass(frozen=True)
+class InternalFrontendQuestion:
+    """A call made to internal-frontend's own port (gRPC or HTTP), by any caller."""
+
+    facts: ServerFacts
+    call: CallTarget
+
+    def answer(self) -> Answer:
+        e = decide.expect_internal(self.call, rules=rules.rules_for(self.facts.version), table=self.facts.table)
+        return Answer(frozenset({e.outcome}), e.reason, e.claims)
+
+
+@dataclass(frozen=True)
 class HandlerHeadersQuestion:
     """Which of the caller's HTTP headers reach the Nexus handler worker -> (sorted header names, whether
     the caller's token arrives intact). Held in memory only: the headers carry the token."""

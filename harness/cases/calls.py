@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from google.protobuf.message import Message
 
 from harness.probes.grpc import ApiMethod, wf
+from harness.probes.grpc_raw import RawMethod
 from harness.probes.http import HttpRoute
 from harness.probes.nexus import NexusRoute
 from harness.probes.streams import StreamMethod
@@ -17,7 +18,7 @@ from harness.types import CallTarget
 @dataclass(frozen=True)
 class Call:
     label: str  # what the call stands for: "exempt", "read", "write", "admin", "cluster-read"
-    method: ApiMethod | StreamMethod | HttpRoute | NexusRoute
+    method: ApiMethod | StreamMethod | HttpRoute | NexusRoute | RawMethod
     namespace: str = ""  # carried in the request when the method has a namespace field
     request: Message | None = None  # None: the method's minimal request
     host: str = ""  # HTTP only: the Host header to send ("" = the address itself)
@@ -40,6 +41,8 @@ class Call:
             return CallTarget(self.method.full_method, "")
         if isinstance(self.method, NexusRoute):
             return CallTarget(self.method.full_method, self.namespace or self.method.namespace)
+        if isinstance(self.method, RawMethod):
+            return CallTarget(self.method.full_method, "")
         api = self.method.method if isinstance(self.method, HttpRoute) else self.method
         return CallTarget(api.full_method, self.namespace if api.has_namespace else "")
 

@@ -27,7 +27,7 @@ from harness.cases.evidence import Evidence, check
 from harness.errors import HarnessError
 from harness.model import Credential
 from harness.probes.grpc import ApiMethod, Observation, minimal_request
-from harness.probes.grpc_raw import probe_with_headers
+from harness.probes.grpc_raw import RawMethod, probe_raw, probe_with_headers
 from harness.probes.http import HttpRoute, probe_http
 from harness.probes.nexus import NexusRoute, probe_nexus
 from harness.probes.streams import StreamMethod, probe_stream
@@ -151,6 +151,9 @@ async def probe_calls(
         if isinstance(call.method, NexusRoute):
             async with target.http_client() as client:
                 return await probe_nexus(client, call.method, headers)
+        if isinstance(call.method, RawMethod):
+            async with target.grpc_channel() as channel:
+                return await probe_raw(channel, call.method.full_method, call.method.body, headers)
         assert isinstance(call.method, ApiMethod)
         if repeated:
             request = call.request or minimal_request(call.method, call.namespace)

@@ -9,7 +9,7 @@ from harness.model import apis, authorizer, claims
 from harness.model.apis import ApiTable
 from harness.model.claims import Claims, KeyRing, MapperError
 from harness.model.rules import AuthConfig, ServerRules
-from harness.types import CallTarget, Decision, Outcome
+from harness.types import CallTarget, Decision, Outcome, Role
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,19 @@ def auth_header_value(credential: Credential, config: AuthConfig, rules: ServerR
         if header == name or (rules.header_name_case_insensitive and header == name.lower()):
             return value  # only the first value counts
     return ""
+
+
+def internal_frontend_claims(rules: ServerRules) -> Claims:
+    """internal-frontend replaces the claim mapper: the noop mapper (1.20-1.30) and the internal one
+    (1.31+) make every caller, anonymous ones included, a system admin (temporal/fx.go)."""
+    return Claims(subject="internal" if rules.version >= (1, 31, 0) else "", system=Role.ADMIN)
+
+
+def expect_internal(target: CallTarget, *, rules: ServerRules, table: ApiTable) -> Expectation:
+    """A call to internal-frontend, whoever makes it."""
+    mapped = internal_frontend_claims(rules)
+    decision, reason = authorizer.authorize(mapped, target, rules, table)
+    return Expectation(decision, f"internal-frontend maps every caller to system admin: {reason}", mapped)
 
 
 def expect(

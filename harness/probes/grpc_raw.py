@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import grpc
 from google.protobuf.message import Message
@@ -63,3 +64,24 @@ def _response_type(method: ApiMethod) -> type[Message]:
     pool = method.request_type.DESCRIPTOR.file.pool
     descriptor = pool.FindMethodByName(method.full_method.strip("/").replace("/", "."))
     return GetMessageClass(descriptor.output_type)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class RawMethod:
+    """A unary method the SDK has no client for (AdminService), called by name with an empty body."""
+
+    service: str
+    name: str
+    body: bytes = b""  # the serialised request (empty: the empty message)
+
+    @property
+    def full_method(self) -> str:
+        return f"/{self.service}/{self.name}"
+
+    @property
+    def short(self) -> str:
+        return f"{self.service.rsplit('.', 1)[-1]}/{self.name}"
+
+    @property
+    def has_namespace(self) -> bool:
+        return False  # the namespace in an AdminService request is not what it is authorized against

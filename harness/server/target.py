@@ -150,6 +150,13 @@ class Target:
             )
         return self._service_client
 
+    def grpc_channel(self) -> grpc.aio.Channel:
+        """An asyncio grpcio channel to the frontend (calls by name the SDK cannot make)."""
+        credentials, options = self.channel_credentials()
+        if credentials is None:
+            return grpc.aio.insecure_channel(self.address)
+        return grpc.aio.secure_channel(self.address, credentials, options)
+
     def channel_credentials(self) -> tuple[grpc.ChannelCredentials | None, list[tuple[str, str]]]:
         """How grpcio reaches the frontend (for calls the SDK cannot make: streams, repeated headers)."""
         if self.tls is False:

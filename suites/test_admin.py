@@ -1,0 +1,156 @@
+"""AdminService on the public frontend: every unary method (listed from the server's own descriptors in
+its API table) x token shape, on a throwaway server of its own (a system admin's calls really run, with
+empty requests)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from temporalio.api.operatorservice.v1 import AddOrUpdateRemoteClusterRequest
+
+from harness.api_tables import table_path
+from harness.cases.ask import Asked, CallQuestion, Window
+from harness.cases.evidence import Evidence, Mismatch, check
+from harness.cases.grid import shape_tokens
+from harness.cases.runner import facts_of
+from harness.probes.grpc import Observation
+from harness.probes.grpc_raw import RawMethod, probe_raw
+from harness.report.recorder import Recorder
+from harness.server.config import ServerSettings
+from harness.server.pool import ServerPool
+from harness.server.target import Target
+from harness.settings import DEFAULT_VERSION
+from harness.tokens.mint import MintedToken
+from harness.tokens.shapes import GRID_SHAPES
+from harness.types import ADMIN_SERVICE, CallTarget
+
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.needs_own_server]
+
+
+def admin_methods() -> list[RawMethod]:
+    """The unary AdminService methods of the pinned version's table (a release that lacks one answers
+    it as unknown: ABSENT)."""
+    table = json.loads(table_path(DEFAULT_VERSION).read_text())
+    methods = table["services"].get(ADMIN_SERVICE, {})
+    return [
+        RawMethod(ADMIN_SERVICE, name, BODIES.get(name, b""))
+        for name, rule in sorted(methods.items())
+        if not rule.get("streaming")
+    ]
+
+
+# AddOrUpdateRemoteCluster with an empty address brings the whole server down (AUTHZ-ADMIN-002): give it
+# an address that refuses connections instead. Same field number as the OperatorService request.
+BODIES = {
+    "AddOrUpdateRemoteCluster": AddOrUpdateRemoteClusterRequest(
+        frontend_address="127.0.0.1:1"
+    ).SerializeToString()
+}
+
+
+METHODS = admin_methods()
+CELLS = [(s, m) for s in GRID_SHAPES for m in METHODS]
+
+
+class AdminGrid:
+    def __init__(self, target: Target, tokens: dict[str, MintedToken | None]) -> None:
+        self.target, self.tokens = target, tokens
+        self.observations: dict[str, Observation] = {}
+        self.asked: dict[str, Asked] = {}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def admin_grid(server_pool: ServerPool, recorder: Recorder) -> AsyncIterator[AdminGrid]:
+    assert server_pool.jwks is not None
+    async with server_pool.dedicated(ServerSettings(refresh_interval="1h"), server_pool.jwks) as server:
+        grid = AdminGrid(server, shape_tokens(server, GRID_SHAPES))
+        gate = asyncio.Semaphore(16)
+        async with server.grpc_channel() as channel:
+
+            async def one(shape: str, method: RawMethod) -> None:
+                async with gate:
+                    observation = await probe_raw(
+                        channel, method.full_method, method.body, server.headers(grid.tokens[shape])
+                    )
+                grid.observations[f"{shape}On{method.name}"] = observation
+
+            await asyncio.gather(*(one(s.name, m) for s, m in CELLS))
+        for shape, method in ((s.name, m) for s, m in CELLS):
+            key = f"{shape}On{method.name}"
+            observation = grid.observations[key]
+            question = CallQuestion(
+                facts_of(server),
+                server.credential(grid.tokens[shape]),
+                CallTarget(method.full_method, ""),
+                Window.between(observation.started, observation.ended),
+            )
+            grid.asked[key] = Asked(question, question.answer(), observation.outcome)
+        recorder.coverage["admin_methods_probed"] = len(METHODS)
+        yield grid
+
+
+@pytest.mark.req("AUTHZ-ADMIN-001")
+@pytest.mark.parametrize(("shape", "method"), [(s.name, m.name) for s, m in CELLS], ids=lambda v: str(v))
+async def test_admin_cell(shape: str, method: str, admin_grid: AdminGrid, evidence: Evidence) -> None:
+    key = f"{shape}On{method}"
+    asked, observation = admin_grid.asked[key], admin_grid.observations[key]
+    token = admin_grid.tokens[shape]
+    evidence.asked.append(asked)
+    evidence.expected = (
+        asked.answer.value if asked.answer.determinate else sorted(v.value for v in asked.answer.values)
+    )
+    evidence.observed = observation.outcome
+    evidence.api = f"/{ADMIN_SERVICE}/{method}"
+    evidence.claims = token.evidence() if token else {"token": None}
+    evidence.status, evidence.message, evidence.reason = (
+        observation.status,
+        observation.message,
+        asked.answer.reason,
+    )
+    evidence.cell = {
+        "token_shape": shape,
+        "api": f"AdminService/{method}",
+        "namespace_column": "Cluster",
+        "namespace": "",
+        "expected": getattr(evidence.expected, "value", str(evidence.expected)),
+        "observed": observation.outcome.value,
+        "status": observation.status,
+        "surface": "grpc",
+    }
+    check(evidence, "AUTHZ-ADMIN-001")
+
+
+@pytest.mark.req("AUTHZ-ADMIN-002")
+@pytest.mark.xfail(
+    strict=True,
+    raises=Mismatch,
+    reason="v1.32.2: AdminService/AddOrUpdateRemoteCluster with an empty frontend_address makes the frontend "
+    "call log.Fatal (common/rpc/rpc.go:236 'Invalid rpcAddress for remote cluster'): the process exits",
+)
+async def test_an_admin_request_never_brings_the_server_down(
+    server_pool: ServerPool, evidence: Evidence
+) -> None:
+    """On a throwaway server: a system admin's AddOrUpdateRemoteCluster with an empty address, then a health
+    check. Only a system admin gets this far (the grid proves everyone else is refused first)."""
+    assert server_pool.jwks is not None
+    async with server_pool.dedicated(
+        ServerSettings(refresh_interval="1h"), server_pool.jwks, guarded=False
+    ) as server:
+        admin = server.headers(server.admin_token())
+        async with server.grpc_channel() as channel:
+            answer = await probe_raw(channel, f"/{ADMIN_SERVICE}/AddOrUpdateRemoteCluster", b"", admin)
+        prober = await server.prober()
+        health = await prober.health_check({})
+    evidence.api, evidence.expected = (
+        f"/{ADMIN_SERVICE}/AddOrUpdateRemoteCluster (empty request)",
+        "the server still answers",
+    )
+    evidence.observed = (
+        "the server still answers" if health.status == "OK" else f"no answer: {health.answer()}"
+    )
+    evidence.status, evidence.message = answer.status, answer.message
+    check(evidence, "AUTHZ-ADMIN-002")
