@@ -195,3 +195,48 @@ def test_external_target_over_tls(tmp_path: Path) -> None:
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert json.loads((reports / "conformance.json").read_text())["summary"]["PASS"] >= 7
     assert plain.returncode == 4 and "--target-tls/--target-ca" in plain.stdout + plain.stderr
+
+
+def _doors_run(tmp_path: Path, settings: ServerSettings, name: str) -> tuple[int, str]:
+    """A server standing in for a cluster, checked with --target and --check-doors on its internal ports."""
+    key = rsa_key(kid=f"{name}-idp")
+    pem = write_pem(key, tmp_path / f"{name}.pem")
+    with JwksServer() as idp:
+        idp.publish(key)
+        config = render(tmp_path / name, [idp.url()], settings)
+        server = asyncio.run(ProcessBackend().start(provision(VERSION), config))
+        internal = config.ports["internal-frontend"]
+        doors = [f"127.0.0.1:{internal['grpcPort']}"] + (
+            [f"127.0.0.1:{internal['httpPort']}"] if "httpPort" in internal else []
+        )
+        try:
+            result = run_pytest(
+                tmp_path / f"{name}-reports",
+                "-q",
+                "--target",
+                server.address,
+                "--external-signing-key",
+                str(pem),
+                "--external-kid",
+                key.kid,
+                "--check-doors",
+                ",".join(doors),
+                "suites/test_doors.py",
+                "-k",
+                "clusters_ports",
+            )
+        finally:
+            server.stop()
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_check_doors_warns_about_an_open_internal_frontend(tmp_path: Path) -> None:
+    code, output = _doors_run(tmp_path, ServerSettings(internode_tls=False, internal_http=True), "open")
+    assert code == 1, output[-3000:]
+    assert "OPEN DOOR 127.0.0.1:" in output and "anonymous" in output
+
+
+def test_check_doors_is_quiet_about_a_closed_cluster(tmp_path: Path) -> None:
+    code, output = _doors_run(tmp_path, ServerSettings(), "closed")
+    assert code == 0, output[-3000:]
+    assert "OPEN DOOR" not in output
