@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from harness.server.config import SERVICES, ServerSettings, render, start_arguments
@@ -67,3 +69,50 @@ def test_start_arguments_by_version(tmp_path: Path) -> None:
     assert new.count("--service") == 5 and "internal-frontend" in new
     old = start_arguments((1, 29, 7), tmp_path / "server.yaml")
     assert old[:6] == ["--root", "/", "--config", str(tmp_path), "--env", "server"]
+
+
+def _ports_blanked(doc: dict[str, object]) -> str:
+    """The rendered document with every port and path that differs per render blanked."""
+    text = yaml.safe_dump(doc, sort_keys=True)
+    return re.sub(r"(Port: |127\.0\.0\.1:)\d+|/tmp\S+|/[^\s]*pytest[^\s]*", "X", text)
+
+
+def test_render_for_the_newest_release_is_the_base_render(tmp_path: Path) -> None:
+    settings = ServerSettings()
+    newest = render(
+        tmp_path / "a", ["http://127.0.0.1:9/jwks.json"], settings, ServerVersion.parse("v1.32.2")
+    )
+    default = render(tmp_path / "b", ["http://127.0.0.1:9/jwks.json"], settings)
+    assert _ports_blanked(dict(newest.document)) == _ports_blanked(dict(default.document))
+    assert newest.http_address is not None and "httpAddress" in str(newest.document["clusterMetadata"])
+
+
+@pytest.mark.parametrize(
+    ("version", "http_api", "cluster_http_address"),
+    [("v1.20.5", False, False), ("v1.21.6", False, False), ("v1.22.0", True, False), ("v1.24.1", True, True)],
+)
+def test_render_leaves_out_what_a_release_does_not_have(
+    tmp_path: Path, version: str, http_api: bool, cluster_http_address: bool
+) -> None:
+    cfg = render(
+        tmp_path,
+        ["http://127.0.0.1:9/jwks.json"],
+        ServerSettings(internal_http=True),
+        ServerVersion.parse(version),
+    )
+    doc = yaml.safe_load(cfg.config_file.read_text())
+    has_http = {name for name, service in doc["services"].items() if "httpPort" in service["rpc"]}
+    assert has_http == ({"frontend", "internal-frontend"} if http_api else set())
+    assert (cfg.http_address is not None) == http_api
+    assert ("httpAddress" in doc["clusterMetadata"]["clusterInformation"]["active"]) == cluster_http_address
+    assert all(name.endswith("Port") and port > 0 for s in cfg.ports.values() for name, port in s.items())
+    assert set(doc["services"]) == set(SERVICES)  # internal-frontend exists since 1.20
+
+
+@pytest.mark.parametrize(("version", "listens"), [("v1.30.9", False), ("v1.31.0", True)])
+def test_the_worker_grpc_port_is_named_only_where_the_worker_listens(
+    tmp_path: Path, version: str, listens: bool
+) -> None:
+    cfg = render(tmp_path, ["http://127.0.0.1:9/jwks.json"], ServerSettings(), ServerVersion.parse(version))
+    assert ("grpcPort" in cfg.ports["worker"]) is listens
+    assert cfg.document["services"]["worker"]["rpc"]["grpcPort"] > 0  # membership still names it

@@ -19,6 +19,14 @@ FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures"
 BASE_CONFIG = FIXTURES / "server.yaml"
 BASE_DYNAMIC_CONFIG = FIXTURES / "dynamicconfig.yaml"
 SERVICES = ("frontend", "internal-frontend", "history", "matching", "worker")
+# Keys older releases do not have: their config loader ignores unknown keys, so leaving these in would
+# name ports nothing listens on. services.*.rpc.httpPort: the HTTP API (grpc-gateway), since 1.22.0.
+HTTP_API_SINCE = (1, 22, 0)
+# clusterMetadata.clusterInformation.*.httpAddress, since 1.24.0.
+CLUSTER_HTTP_ADDRESS_SINCE = (1, 24, 0)
+# The worker service serves gRPC on its grpcPort since 1.31.0; before, the port only names it in
+# membership (it stays in the config, but nothing listens on it).
+WORKER_GRPC_SINCE = (1, 31, 0)
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,7 @@ class RenderedConfig:
     directory: Path
     config_file: Path
     frontend_address: str
-    http_address: str  # the public frontend's HTTP API (grpc-gateway, Nexus)
+    http_address: str | None  # the public frontend's HTTP API (grpc-gateway, Nexus); None before 1.22
     ports: Mapping[str, Mapping[str, int]]  # service -> {"grpcPort": .., "membershipPort": .., ...}
     document: Mapping[str, Any]
     internode: CertFiles | None = None  # the run's internode CA and certificate (None: plaintext)
@@ -97,23 +105,32 @@ def render(
     version: ServerVersion | None = None,
     host: str = "127.0.0.1",
 ) -> RenderedConfig:
+    """Write the server's config for `version` (None: the newest, as fixtures/server.yaml is written)."""
     doc: dict[str, Any] = yaml.safe_load(BASE_CONFIG.read_text())
     directory.mkdir(parents=True, exist_ok=True)
+    http_api = version is None or version >= HTTP_API_SINCE
     ports = iter(free_ports(4 * len(SERVICES), host))
     opened: dict[str, dict[str, int]] = {}
     for name in SERVICES:
         rpc = doc["services"][name]["rpc"]
         rpc["grpcPort"] = next(ports)
         rpc["membershipPort"] = next(ports)
-        if "httpPort" in rpc or (name == "internal-frontend" and settings.internal_http):
+        if not http_api:
+            rpc.pop("httpPort", None)
+        elif "httpPort" in rpc or (name == "internal-frontend" and settings.internal_http):
             rpc["httpPort"] = next(ports)
         opened[name] = {k: v for k, v in rpc.items() if k.endswith("Port")}
+    if version is not None and version < WORKER_GRPC_SINCE:
+        del opened["worker"]["grpcPort"]
     frontend = doc["services"]["frontend"]["rpc"]
     if settings.http_forwarded_headers:
         frontend["httpAdditionalForwardedHeaders"] = list(settings.http_forwarded_headers)
     cluster = doc["clusterMetadata"]["clusterInformation"]["active"]
     cluster["rpcAddress"] = f"{host}:{frontend['grpcPort']}"
-    cluster["httpAddress"] = f"{host}:{frontend['httpPort']}"
+    if version is None or version >= CLUSTER_HTTP_ADDRESS_SINCE:
+        cluster["httpAddress"] = f"{host}:{frontend['httpPort']}"
+    else:
+        cluster.pop("httpAddress", None)
 
     auth = doc["global"]["authorization"]
     uris = list(settings.key_source_uris) if settings.key_source_uris is not None else list(key_source_urls)
@@ -155,7 +172,7 @@ def render(
         directory=directory,
         config_file=config_file,
         frontend_address=f"{host}:{opened['frontend']['grpcPort']}",
-        http_address=f"{host}:{opened['frontend']['httpPort']}",
+        http_address=f"{host}:{frontend['httpPort']}" if http_api else None,
         ports=opened,
         document=doc,
         internode=internode,
