@@ -403,6 +403,8 @@ def is_server_deviation(exc: BaseException) -> bool:
             return False
         if isinstance(current, SERVER_DEVIATIONS):
             return True
+        if isinstance(current, RuntimeError) and str(current).startswith("Failed client connect"):
+            return True  # the SDK could not reach the server at all: the server's failure, not ours
         if isinstance(current, BaseExceptionGroup):
             return any(is_server_deviation(e) for e in current.exceptions)
         current = current.__cause__ or current.__context__
