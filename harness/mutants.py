@@ -252,6 +252,19 @@ def _internal_frontend_enforces() -> Mapping[str, Any]:
     return {"decide.expect_internal": mutated}
 
 
+def _noop_mapper_needs_a_token() -> Mapping[str, Any]:
+    original = decide.expect
+
+    def mutated(credential: decide.Credential, target: CallTarget, **kwargs: Any) -> decide.Expectation:
+        config = kwargs["config"]
+        if config.claim_mapper == "" and not decide.auth_header_value(credential, config, kwargs["rules"]):
+            decision, reason = authorizer.authorize(None, target, kwargs["rules"], kwargs["table"])
+            return decide.Expectation(decision, f"mutant: the noop mapper needs a token ({reason})", None)
+        return original(credential, target, **kwargs)
+
+    return {"decide.expect": mutated}
+
+
 def _invalid_regex_refuses() -> Mapping[str, Any]:
     def mutated(pattern: str) -> re.Pattern[str] | None:
         raise MapperError(f"invalid permissionsRegex {pattern!r}")
@@ -418,6 +431,7 @@ _MUTANTS = (
     Mutant("nexus-checks-audience", "authorizer", "Nexus HTTP checks the configured audience", _nexus_checks_audience),
     Mutant("nexus-strips-authorization", "authorizer", "the caller's Authorization header never reaches a Nexus handler", _nexus_strips_authorization),
     Mutant("internal-frontend-enforces", "authorizer", "internal-frontend refuses anonymous callers", _internal_frontend_enforces),
+    Mutant("noop-mapper-needs-a-token", "claim mapper", "claimMapper left out maps only callers with a token", _noop_mapper_needs_a_token),
     Mutant("no-exempt-calls", "authorizer", "health check and GetSystemInfo need a role", _no_exempt_calls),
     Mutant("cluster-info-exempt", "authorizer", "GetClusterInfo exempt too", _cluster_info_exempt),
     Mutant("cluster-scope-reads-namespace-roles", "authorizer", "a namespace role counts on cluster calls", _cluster_scope_reads_namespace_roles),

@@ -52,9 +52,10 @@ def assert_no_orphans(tag: str, deadline: float = 15.0) -> None:
     assert tagged_servers(tag) == [], "a temporal-server process outlived its run"
 
 
-def test_guard_fails_the_run_loudly_when_authorization_is_off(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mutation", ["authorizer=", "claimMapper="], ids=["no-authorizer", "no-claim-mapper"])
+def test_guard_fails_the_run_loudly_when_authorization_is_off(tmp_path: Path, mutation: str) -> None:
     tag = uuid.uuid4().hex[:10]
-    result = run_suite(tmp_path, "suites/test_smoke.py", "--mutate-server-config", "authorizer=", tag=tag)
+    result = run_suite(tmp_path, "suites/test_smoke.py", "--mutate-server-config", mutation, tag=tag)
     output = result.stdout + result.stderr
     assert result.returncode == 3, output[-3000:]
     assert "FATAL: this server does not enforce authorization" in output

@@ -84,7 +84,11 @@ def expect(
     present = apis.is_present(table, target.full_method)
     header_value = auth_header_value(credential, config, rules)
     mapped: Claims | None = None
-    if header_value:
+    if config.claim_mapper == "":
+        # The noop mapper needs no auth info (since 1.20.3) and makes every caller a system admin.
+        if header_value or rules.version >= (1, 20, 3):
+            mapped = Claims(subject="", system=Role.ADMIN)
+    elif header_value:
         # The mapper runs before the authorizer, so a bad token fails even the exempt calls.
         try:
             mapped = claims.map_claims(header_value, credential.signed_by, keyring, config, rules, now)
@@ -92,6 +96,8 @@ def expect(
             return Expectation(
                 Decision.DENY, f"claim mapper refused the token: {refusal}", None, present, True
             )
+    if config.authorizer == "":
+        return Expectation(Decision.ALLOW, "the noop authorizer allows every call", mapped, present)
     decision, reason = authorizer.authorize(mapped, target, rules, table)
     if not present:
         reason = f"{target.method} is not on this server (its API table): the call fails as unknown"

@@ -76,6 +76,21 @@ class AuthConfig:
     audience: str = ""
     auth_header_name: str = "authorization"
     disable_streaming_authorizer: bool = False  # dynamic config system.disableStreamingAuthorizer
+    authorizer: str = "default"  # global.authorization.authorizer: "" is the noop authorizer (allows all)
+    claim_mapper: str = "default"  # global.authorization.claimMapper: "" maps everyone to system admin
+    remote_cluster_auth_required: bool = False  # global.authorization.remoteClusterAuth.require (1.32+)
+
+    def refusal_to_start(self, rules: ServerRules) -> str:
+        """Why the server refuses this config at start ("" when it starts): cmd/server/main.go and
+        temporal/fx.go stop on an unknown authorizer or claim mapper name, and on remoteClusterAuth
+        required without a token provider (the stock binary has none)."""
+        if self.authorizer.lower() not in ("", "default"):
+            return f"Unable to instantiate authorizer: unknown authorizer: {self.authorizer}"
+        if self.claim_mapper.lower() not in ("", "default"):
+            return f"Unable to instantiate claim mapper: unknown claim mapper: {self.claim_mapper}"
+        if self.remote_cluster_auth_required and rules.version >= (1, 32, 0):
+            return "global.authorization.remoteClusterAuth.require is true but no TokenProvider is configured"
+        return ""
 
     def effective_header_name(self, rules: ServerRules) -> str:
         if not rules.header_name_configurable or not self.auth_header_name:

@@ -80,7 +80,18 @@ class ServerSettings:
             disable_streaming_authorizer=bool(
                 self.dynamic_config.get("system.disableStreamingAuthorizer", False)
             ),
+            authorizer=_named(auth, "authorizer"),
+            claim_mapper=_named(auth, "claimMapper"),
+            remote_cluster_auth_required=bool((auth.get("remoteClusterAuth") or {}).get("require", False)),
         )
+
+
+def _named(auth: Mapping[str, Any], key: str) -> str:
+    """The base config sets `default`; an override replaces it, and None removes it (the server's "")."""
+    if key not in auth:
+        return "default"
+    value = auth[key]
+    return "" if value is None else str(value).lower()
 
 
 @dataclass(frozen=True)

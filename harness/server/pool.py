@@ -74,6 +74,7 @@ class ServerPool:
     ec: SigningKey = field(default_factory=lambda: ec_key(kid="harness-ec"))
     table: ApiTable | None = None
     _targets: dict[str, Target] = field(default_factory=dict)
+    _unguarded: dict[str, Target] = field(default_factory=dict)
     _running: list[RunningServer] = field(default_factory=list)
     _history: list[RunningServer] = field(default_factory=list)  # every server started, for logs
     _directories: list[Path] = field(default_factory=list)  # every server directory made, even half-started
@@ -159,6 +160,25 @@ class ServerPool:
                 assert self.jwks is not None
                 self._targets[key] = await self._start(settings, [self.jwks], guard_it=True)
         return self._targets[key]
+
+    async def unguarded(self, settings: ServerSettings) -> Target:
+        """A pooled server of this config that is NOT guarded: for configs that let anonymous callers in
+        on purpose (the guard would stop the run). Kept apart from the guarded pool."""
+        if not self.configurable:
+            raise NotConfigurable("servers of a config of their own need a local backend, not --target")
+        key = settings.key()
+        if key not in self._unguarded:
+            assert self.jwks is not None
+            self._unguarded[key] = await self._start(settings, [self.jwks], guard_it=False)
+        return self._unguarded[key]
+
+    def stop_unguarded(self) -> None:
+        """Stop every unguarded server: a deliberate door stays open only while its cases run."""
+        for target in self._unguarded.values():
+            target.running.stop()
+            if target.running in self._running:
+                self._running.remove(target.running)
+        self._unguarded.clear()
 
     @contextlib.asynccontextmanager
     async def dedicated(
