@@ -265,6 +265,13 @@ def _noop_mapper_needs_a_token() -> Mapping[str, Any]:
     return {"decide.expect": mutated}
 
 
+def _file_from_any_host() -> Mapping[str, Any]:
+    def mutated(uri: str, file_scheme: bool) -> bool:
+        return file_scheme
+
+    return {"keyset.reads_file": mutated}
+
+
 def _invalid_regex_refuses() -> Mapping[str, Any]:
     def mutated(pattern: str) -> re.Pattern[str] | None:
         raise MapperError(f"invalid permissionsRegex {pattern!r}")
@@ -443,6 +450,7 @@ _MUTANTS = (
     Mutant("failing-source-ignored", "key provider", "a failing key source is skipped, the others kept", _failing_source_ignored),
     Mutant("unknown-kty-skipped", "key provider", "a key of unknown type is skipped, the set kept", _unknown_kty_skipped),
     Mutant("blank-uri-fetched", "key provider", "a blank key source URI is fetched (and fails) instead of skipped", _blank_uri_fetched),
+    Mutant("file-from-any-host", "key provider", "file://otherhost/... is read like a local file", _file_from_any_host),
     Mutant("duplicate-kid-first-wins", "key provider", "of two keys with one kid, the first wins", _duplicate_kid_first_wins),
     Mutant("namespaces-case-insensitive", "era", "namespaces matched case-insensitively (1.20 on a later server)", _rules_with(namespaces_case_insensitive=True)),
     Mutant("system-scope-is-system", "era", "`system` is the system scope (1.20 on a later server)", _rules_with(system_scope="system")),

@@ -184,6 +184,11 @@ class JwksServer:
             ks.keys = list(keys)
             ks.jwks = [k.public_jwk() for k in keys] + [dict(j) for j in extra_jwks]
 
+    @staticmethod
+    def document_of(keys: Sequence[SigningKey]) -> bytes:
+        """A key set document with these keys, as the fixture serves one (for a file:// key source)."""
+        return json.dumps({"keys": [k.public_jwk() for k in keys]}).encode()
+
     def published_keys(self, path: str = DEFAULT_PATH) -> list[SigningKey]:
         with self._lock:
             return list(self._set(path).keys)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from harness import mutants
 from harness.jwks.fixture import DEFAULT_PATH, Fetch, JwksServer
@@ -53,14 +54,49 @@ class BlankSource:
     url: str = ""
 
 
-Source = FixtureSource | DeadSource | BlankSource
+class JwksFile:
+    """A key set in a file (a `file://` keySourceURI), written by the harness; every write is kept with
+    its time, because the server reads the file at each refresh and says nothing about when."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.history: list[tuple[float, bytes]] = []
+
+    def write(self, body: bytes) -> None:
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_bytes(body)
+        temporary.replace(self.path)  # atomic: a read sees the old or the new set, never half of one
+        self.history.append((time.monotonic(), body))
+
+    def contents_during(self, start: float, end: float) -> list[bytes]:
+        """Every content a read in [start, end] may have seen."""
+        before = [body for at, body in self.history if at <= start]
+        during = [body for at, body in self.history if start < at <= end]
+        return ([before[-1]] if before else [b""]) + during
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """A `file://` keySourceURI; rounds are marked by a fixture source the server fetches just before it."""
+
+    file: JwksFile
+    uri: str  # file:///path (or file://otherhost/path, which the server must refuse)
+
+    @property
+    def url(self) -> str:
+        return self.uri
+
+
+Source = FixtureSource | DeadSource | BlankSource | FileSource
 
 
 @dataclass(frozen=True)
 class Round:
     asked: float  # monotonic: the first source was asked for (every earlier round is applied by now)
     done: float  # monotonic: the last answer of the round arrived (it may be applied from now on)
-    answers: tuple[SourceAnswer, ...]
+    # What the sources answered, one tuple per possibility (several where a file changed while the round
+    # may have been reading it).
+    options: tuple[tuple[SourceAnswer, ...], ...]
 
 
 class KeyTimeline:
@@ -98,7 +134,8 @@ class FetchedKeys(KeyTimeline):
     sources: Sequence[Source]
     started: float  # monotonic, just before the server process started: earlier fetches are not its own
     ready_at: float | None = None  # monotonic, when the server answered its health check
-    _cache: tuple[tuple[int, int], list[KeyRing]] | None = field(default=None, repr=False)
+    file_uris: bool = True  # whether this server version has file:// key sources (ServerRules)
+    _cache: tuple[tuple[int, int], list[frozenset[KeyRing]]] | None = field(default=None, repr=False)
     _rounds: tuple[tuple[int, ...], list[Round]] | None = field(default=None, repr=False)
 
     def _asked(self) -> list[Source]:
@@ -131,23 +168,33 @@ class FetchedKeys(KeyTimeline):
         asked = self._asked()
         for i, head in enumerate(heads):
             until = heads[i + 1].asked if i + 1 < len(heads) else None
-            answers = [SourceAnswer(head.body, head.status)]
+            options: list[tuple[SourceAnswer, ...]] = [(SourceAnswer(head.body, head.status),)]
             done = head.answered
             complete = True
             for source in asked[1:]:
+                if isinstance(source, FileSource):
+                    # Read right after the source before it answered, before the next round began.
+                    end = until if until is not None else time.monotonic()
+                    choices = [self._file_answer(source, body) for body in source.file.contents_during(done, end)]
+                    options = [(*o, c) for o in options for c in dict.fromkeys(choices)]
+                    continue
                 answer, answered = self._answer_of(source, head.asked, until)
                 if answer is None:
                     complete = False  # still being fetched: this round cannot be applied yet
                     break
-                answers.append(answer)
+                options = [(*o, answer) for o in options]
                 done = max(done, answered)
             if complete:
-                rounds.append(Round(head.asked, done, tuple(answers)))
+                rounds.append(Round(head.asked, done, tuple(options)))
         return rounds
+
+    def _file_answer(self, source: FileSource, body: bytes) -> SourceAnswer:
+        """What reading the file gives, where the model says the server reads such a URI at all."""
+        return SourceAnswer(body if keyset.reads_file(source.uri, self.file_uris) else None)
 
     @staticmethod
     def _answer_of(source: Source, since: float, until: float | None) -> tuple[SourceAnswer | None, float]:
-        if isinstance(source, DeadSource | BlankSource):
+        if not isinstance(source, FixtureSource):
             return SourceAnswer(None), since
         end = until if until is not None else time.monotonic()
         for fetch in source.fetches():
@@ -159,15 +206,21 @@ class FetchedKeys(KeyTimeline):
             return SourceAnswer(None), since
         return None, 0.0
 
-    def rings(self, rounds: Sequence[Round]) -> list[KeyRing]:
-        """The ring after each round, from the (possibly mutated) key-provider model."""
+    def rings(self, rounds: Sequence[Round]) -> list[frozenset[KeyRing]]:
+        """The rings the server may hold after each round, from the (possibly mutated) key-provider model."""
         key = (len(rounds), mutants.GENERATION[0])
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         skipped = [SourceAnswer(None, skipped=True)] * sum(
             1 for s in self.sources if isinstance(s, BlankSource) and keyset.skips(s.url)
         )
-        rings = keyset.rings_after([[*skipped, *r.answers] for r in rounds])
+        possible: frozenset[KeyRing] = frozenset({KeyRing()})
+        rings: list[frozenset[KeyRing]] = []
+        for rnd in rounds:
+            possible = frozenset(
+                keyset.refresh(ring, [*skipped, *answers]) for ring in possible for answers in rnd.options
+            )
+            rings.append(possible)
         self._cache = (key, rings)
         return rings
 
@@ -186,7 +239,7 @@ class FetchedKeys(KeyTimeline):
         for k, rnd in enumerate(rounds):
             if k > low and rnd.done <= end:
                 high = k
-        candidates = [rings[k] if k >= 0 else KeyRing() for k in range(low, high + 1)]
+        candidates = [ring for k in range(low, high + 1) for ring in (rings[k] if k >= 0 else {KeyRing()})]
         unique = tuple(dict.fromkeys(candidates))
         return unique, len(unique) == 1
 

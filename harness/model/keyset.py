@@ -75,6 +75,14 @@ class SourceAnswer:
     skipped: bool = False  # the URI was never asked for (see `skips`)
 
 
+def reads_file(uri: str, file_scheme: bool) -> bool:
+    """openURI (1.32+, `file_scheme`): a file:// URI with no host or `localhost` is read from disk; any
+    other host is refused (the round fails). Before 1.32 every file:// URI fails: http.Get has no such
+    scheme."""
+    host = uri.removeprefix("file://").split("/", 1)[0]
+    return file_scheme and host in ("", "localhost")
+
+
 def skips(uri: str) -> bool:
     """updateKeys skips a blank URI (strings.TrimSpace(uri) == "")."""
     return uri.strip() == ""

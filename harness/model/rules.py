@@ -28,6 +28,7 @@ class ServerRules:
     # Streams (reflection, health Watch, AdminService streams) authorized when they open: InterceptStream
     # is in 1.29.6+, 1.30.4+ and 1.31.2+, but not in 1.31.0 and 1.31.1 (released without the backport).
     streams_authorized: bool
+    file_key_sources: bool  # file:// keySourceURIs read from disk (1.32.0+, #9590)
 
     @property
     def era(self) -> str:
@@ -54,6 +55,7 @@ def rules_for(version: ServerVersion | str) -> ServerRules:
         cross_namespace_reauthorized=v >= (1, 29, 2),
         cross_namespace_commands_default=v < (1, 30, 0),
         streams_authorized=_streams_authorized(v),
+        file_key_sources=v >= (1, 32, 0),
     )
 
 

@@ -52,6 +52,8 @@ class ServerSettings:
     internal_http: bool = False
     # services.frontend.rpc.httpAdditionalForwardedHeaders: HTTP headers the API passes on as metadata.
     http_forwarded_headers: tuple[str, ...] = ()
+    # Directories a containerised server must see at the same path (a file:// key source's directory).
+    mounts: tuple[str, ...] = ()
 
     def key(self) -> str:
         """A stable identity: one running server per distinct settings."""
@@ -66,6 +68,7 @@ class ServerSettings:
                 self.internode_tls,
                 self.internal_http,
                 self.http_forwarded_headers,
+                self.mounts,
             )
         )
 
@@ -103,6 +106,7 @@ class RenderedConfig:
     ports: Mapping[str, Mapping[str, int]]  # service -> {"grpcPort": .., "membershipPort": .., ...}
     document: Mapping[str, Any]
     internode: CertFiles | None = None  # the run's internode CA and certificate (None: plaintext)
+    mounts: tuple[str, ...] = ()  # more directories the server reads (mounted read-only in a container)
 
     def listening_ports(self) -> list[tuple[str, str, int]]:
         """(service, port name, port) for every port the config opens."""
@@ -187,6 +191,7 @@ def render(
         ports=opened,
         document=doc,
         internode=internode,
+        mounts=tuple(settings.mounts),
     )
 
 

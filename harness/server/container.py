@@ -147,6 +147,8 @@ class ContainerBackend:
                 working_dir="/tmp",
             )
         )
+        for mount in config.mounts:
+            container = container.with_volume_mapping(mount, mount, "ro")
         started = time.monotonic()
         await asyncio.to_thread(container.start)
         name = container.get_container_id()

@@ -24,7 +24,7 @@ from harness.api_tables import ApiTableMissing, load_table
 from harness.errors import HarnessConfigError
 from harness.jwks.fixture import DEFAULT_PATH, JwksServer
 from harness.jwks.timeline import FetchedKeys, FixtureSource, Source, StaticKeys
-from harness.model import ApiTable
+from harness.model import ApiTable, rules_for
 from harness.server.backend import Backend, RunningServer
 from harness.server.choose import make_backend, resolve_backend_name
 from harness.server.config import ServerSettings, render
@@ -222,7 +222,9 @@ class ServerPool:
         directory = Path(tempfile.mkdtemp(prefix=f"authz-server-{ENV.run_tag}-"))
         self._directories.append(directory)
         config = render(directory, [s.url for s in resolved], settings, self.binary.version)
-        timeline = FetchedKeys(resolved, started=time.monotonic())
+        timeline = FetchedKeys(
+            resolved, started=time.monotonic(), file_uris=rules_for(self.binary.version).file_key_sources
+        )
         self.progress(f"start: server {name} ({self.backend_name}) {_describe(settings)}")
         running = await backend.start(self.binary, config)
         timeline.started = running.started_at
