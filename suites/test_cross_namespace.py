@@ -1,24 +1,36 @@
-"""Cross-namespace commands: a workflow in namespace A signals a workflow in namespace B.
+"""Cross-namespace commands: a workflow in namespace A signals, starts a child in, or cancels a workflow in
+namespace B.
 
-Per version: since 1.29.2 the frontend re-authorizes such commands in B when
-system.enableCrossNamespaceCommands is on (off by default since 1.30.0); before, B was never checked.
-The workflow task is answered by hand (harness.cases.raw_worker): the Python SDK cannot emit these
-commands. What happened to the command is read from the source workflow's own history.
+Per version: since 1.29.2 the frontend re-authorizes such commands in B (as SignalWorkflowExecution,
+StartWorkflowExecution, RequestCancelWorkflowExecution) when system.enableCrossNamespaceCommands is on
+(off by default since 1.30.0); before, B was never checked. The workflow task is answered by hand
+(harness.cases.raw_worker): the Python SDK cannot emit these commands. What became of the command is read
+from the source workflow's own history.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from temporalio.api.command.v1 import Command
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 
 from harness.cases.ask import Asked, CrossNamespaceQuestion, Window
 from harness.cases.evidence import Evidence, check
-from harness.cases.raw_worker import poll_task_token, respond, signal_external, start_raw
+from harness.cases.raw_worker import (
+    cancel_external,
+    poll_task_token,
+    respond,
+    signal_external,
+    start_child,
+    start_raw,
+)
 from harness.cases.runner import facts_of
 from harness.server.config import ServerSettings
 from harness.server.target import PEER_NAMESPACE, SUITE_NAMESPACE, Target
@@ -29,16 +41,45 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 A, B = SUITE_NAMESPACE, PEER_NAMESPACE
 ENABLED = ServerSettings(dynamic_config={"system.enableCrossNamespaceCommands": True})
-DELIVERED = EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED
-NOT_DELIVERED = {
-    EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
-    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
-    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
-}
+E = EventType
 
 
-async def command_fate(server: Target, workflow_id: str) -> tuple[bool, list[str]]:
-    """Wait until the source workflow's history says what became of the signal command."""
+@dataclass(frozen=True)
+class Kind:
+    """One cross-namespace command: how to build it, the API it is re-authorized as, and the events that
+    say it took effect or did not."""
+
+    api: str
+    build: Callable[[str], Command]  # the peer workflow id -> the command
+    took_effect: frozenset[int]
+    refused: frozenset[int]
+
+
+COMMON_REFUSALS = {E.EVENT_TYPE_WORKFLOW_TASK_FAILED, E.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT}
+KINDS = {
+    "signal": Kind(
+        "SignalWorkflowExecution",
+        lambda peer: signal_external(B, peer, "sign", "from-A"),
+        frozenset({E.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED}),
+        frozenset({E.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, *COMMON_REFUSALS}),
+    ),
+    "start-child": Kind(
+        "StartWorkflowExecution",
+        lambda peer: start_child(B, f"child-{uuid.uuid4().hex[:8]}", "GuestbookWorkflow", f"xns-child-{uuid.uuid4().hex[:6]}"),
+        frozenset({E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED}),
+        frozenset({E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED, *COMMON_REFUSALS}),
+    ),
+    "cancel": Kind(
+        "RequestCancelWorkflowExecution",
+        lambda peer: cancel_external(B, peer),
+        frozenset({E.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED}),
+        frozenset({E.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, *COMMON_REFUSALS}),
+    ),
+}  # fmt: skip
+
+
+async def command_fate(server: Target, workflow_id: str, kind: Kind) -> tuple[bool, list[str]]:
+    """Wait until the source workflow's history says what became of the command."""
     client = await server.service_client()
     admin = server.metadata(server.admin_token())
 
@@ -50,23 +91,25 @@ async def command_fate(server: Target, workflow_id: str) -> tuple[bool, list[str
             metadata=admin,
             retry=False,
         )
-        events = [e.event_type for e in history.history.events]
-        names = [EventType.Name(e) for e in events]
-        if DELIVERED in events:
+        events = {e.event_type for e in history.history.events}
+        names = [E.Name(e.event_type) for e in history.history.events]
+        if kind.took_effect & events:
             return True, names
-        if NOT_DELIVERED & set(events):
+        if kind.refused & events:
             return False, names
         return None
 
-    return await until_async(settled, deadline=60, interval=0.1, what="the signal command's fate in history")
+    return await until_async(settled, deadline=60, interval=0.1, what="the command's fate in history")
 
 
 @pytest.mark.req("AUTHZ-XNS-001")
+@pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("enabled", [False, True], ids=["setting-default", "setting-on"])
 @pytest.mark.parametrize("rights_on_b", [False, True], ids=["no-rights-in-B", "writer-in-B"])
-async def test_signal_into_another_namespace(
-    server_for: Any, target: Target, evidence: Evidence, enabled: bool, rights_on_b: bool
+async def test_command_into_another_namespace(
+    server_for: Any, target: Target, evidence: Evidence, kind: str, enabled: bool, rights_on_b: bool
 ) -> None:
+    command = KINDS[kind]
     server = await server_for(ENABLED if enabled else None)
     client = await server.service_client()
     prober = await server.prober()
@@ -79,29 +122,29 @@ async def test_signal_into_another_namespace(
     worker = server.metadata(worker_token)
 
     task_token = await poll_task_token(client, A, task_queue, worker)
-    answer = await respond(prober, A, task_token, [signal_external(B, peer_id, "sign", "from-A")], worker)
+    answer = await respond(prober, A, task_token, [command.build(peer_id)], worker)
     if answer.outcome is Outcome.ALLOWED:
-        delivered, history = await command_fate(server, source_id)
+        took_effect, history = await command_fate(server, source_id, command)
     else:
-        delivered, history = False, []  # the completion itself was refused: the command never ran
+        took_effect, history = False, []  # the completion itself was refused: the command never ran
 
     question = CrossNamespaceQuestion(
         facts_of(server),
         server.credential(worker_token),
         A,
         B,
-        "SignalWorkflowExecution",
+        command.api,
         True if enabled else None,
         Window.between(answer.started, answer.ended),
     )
-    asked = Asked(question, question.answer(), (answer.outcome, delivered))
+    asked = Asked(question, question.answer(), (answer.outcome, took_effect))
     evidence.asked.append(asked)
     respond_expected, effect_expected = asked.answer.value
-    evidence.expected = {"respond": respond_expected, "signal_delivered": effect_expected}
-    evidence.observed = {"respond": answer.outcome, "signal_delivered": delivered}
+    evidence.expected = {"respond": respond_expected, "took_effect": effect_expected}
+    evidence.observed = {"respond": answer.outcome, "took_effect": took_effect}
     evidence.claims, evidence.namespace = worker_token.evidence(), f"{A} -> {B}"
     evidence.api, evidence.reason = (
-        "RespondWorkflowTaskCompleted[SignalExternalWorkflowExecution]",
+        f"RespondWorkflowTaskCompleted[{kind} as {command.api}]",
         asked.answer.reason,
     )
     evidence.status, evidence.message = answer.status, answer.message

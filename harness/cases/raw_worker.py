@@ -11,7 +11,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
-from temporalio.api.command.v1 import Command, SignalExternalWorkflowExecutionCommandAttributes
+from temporalio.api.command.v1 import (
+    Command,
+    RequestCancelExternalWorkflowExecutionCommandAttributes,
+    SignalExternalWorkflowExecutionCommandAttributes,
+    StartChildWorkflowExecutionCommandAttributes,
+)
 from temporalio.api.common.v1 import Payload, Payloads, WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import CommandType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -71,6 +76,27 @@ def signal_external(namespace: str, workflow_id: str, signal: str, value: str) -
             execution=WorkflowExecution(workflow_id=workflow_id),
             signal_name=signal,
             input=Payloads(payloads=[json_payload(value)]),
+        ),
+    )
+
+
+def start_child(namespace: str, workflow_id: str, workflow_type: str, task_queue: str) -> Command:
+    return Command(
+        command_type=CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION,
+        start_child_workflow_execution_command_attributes=StartChildWorkflowExecutionCommandAttributes(
+            namespace=namespace,
+            workflow_id=workflow_id,
+            workflow_type=WorkflowType(name=workflow_type),
+            task_queue=TaskQueue(name=task_queue),
+        ),
+    )
+
+
+def cancel_external(namespace: str, workflow_id: str) -> Command:
+    return Command(
+        command_type=CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION,
+        request_cancel_external_workflow_execution_command_attributes=RequestCancelExternalWorkflowExecutionCommandAttributes(
+            namespace=namespace, workflow_id=workflow_id, reason="cross-namespace probe"
         ),
     )
 
