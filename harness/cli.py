@@ -22,6 +22,8 @@ from harness.errors import HarnessConfigError, HarnessError
 class Command:
     help: str
     module: str  # provides add_arguments(parser) and run(args) -> int
+    # Options it does not know go on to pytest and the plugin (args.pytest_args), instead of an error.
+    passes_pytest_options: bool = False
 
 
 COMMANDS = {
@@ -31,6 +33,16 @@ COMMANDS = {
     "explain": Command(
         "decode a token (never verified) and explain what the server derives and why",
         "harness.explain.command",
+    ),
+    "conformance": Command(
+        "run the packaged conformance suites (pytest and plugin options pass through)",
+        "harness.conformance.command",
+        passes_pytest_options=True,
+    ),
+    "gate": Command(
+        "upgrade gate: run the suites, diff their decisions against a baseline (exit 1 on any change)",
+        "harness.report.gate_command",
+        passes_pytest_options=True,
     ),
 }
 
@@ -49,14 +61,26 @@ def parser() -> argparse.ArgumentParser:
             help=command.help,
             description=module.__doc__,
             formatter_class=argparse.RawDescriptionHelpFormatter,
+            # exact names only: an abbreviation of ours must not swallow a pytest option
+            allow_abbrev=not command.passes_pytest_options,
         )
         module.add_arguments(each)
         each.set_defaults(run=module.run)
     return top
 
 
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The subcommand's arguments; for one that passes pytest options, the rest in args.pytest_args."""
+    top = parser()
+    args, rest = top.parse_known_args(argv)
+    if rest and not COMMANDS[args.command].passes_pytest_options:
+        top.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.pytest_args = rest
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parse(argv)
     try:
         status: int = args.run(args)
     except HarnessConfigError as exc:

@@ -114,43 +114,56 @@ def diff(baseline: dict[str, Any], current: dict[str, Any]) -> list[str]:
     return changes
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.report.gate")
-    sub = parser.add_subparsers(dest="command", required=True)
-    snap = sub.add_parser("snapshot", help="print the decisions of a conformance.json as a baseline")
-    snap.add_argument("report", type=Path)
-    dif = sub.add_parser("diff", help="compare a conformance.json with a baseline")
-    dif.add_argument("report", type=Path)
-    dif.add_argument("--baseline", type=Path, default=None, help="default: fixtures/baselines/<version>.json")
-    dif.add_argument("--html", type=Path, default=None, help="also write the changes as a page here")
-    args = parser.parse_args(argv)
+def packaged_baseline(version: str) -> Path:
+    """fixtures/baselines/<version>.json (it may not exist: see packaged_baseline_versions)."""
+    return BASELINES / f"{version}.json"
+
+
+def packaged_baseline_versions() -> list[str]:
+    return sorted(p.stem for p in BASELINES.glob("v*.json"))
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The file's JSON object, or None (the reason printed) when it cannot be read."""
     try:
-        report = json.loads(args.report.read_text())
+        data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        print(f"gate: cannot read {args.report}: {exc}", file=sys.stderr)
+        print(f"gate: cannot read {path}: {exc}", file=sys.stderr)
+        return None
+    if not isinstance(data, dict):
+        print(f"gate: {path} holds no report or baseline (a JSON object)", file=sys.stderr)
+        return None
+    return data
+
+
+def diff_files(report_path: Path, baseline_path: Path | None = None, html: Path | None = None) -> int:
+    """Compare a conformance.json with a baseline (default: the packaged one of its version); print every
+    change, and with html write them as a page. Exit status: 0 no change, 1 changed, 2 bad input."""
+    report = read_json(report_path)
+    if report is None:
         return 2
     current = snapshot(report)
-    if args.command == "snapshot":
-        print(json.dumps(current, indent=1))
-        return 0
-    baseline_path = args.baseline or BASELINES / f"{current['server_version']}.json"
+    baseline_path = baseline_path or packaged_baseline(str(current["server_version"]))
     if not baseline_path.exists():
-        print(f"gate: no baseline at {baseline_path}; create one with `snapshot`", file=sys.stderr)
+        print(
+            f"gate: no baseline at {baseline_path}; create one with `snapshot` (packaged baselines: "
+            f"{', '.join(packaged_baseline_versions()) or 'none'})",
+            file=sys.stderr,
+        )
         return 2
-    try:
-        baseline = as_snapshot(json.loads(baseline_path.read_text()))
-    except (OSError, json.JSONDecodeError) as exc:
-        print(f"gate: cannot read {baseline_path}: {exc}", file=sys.stderr)
+    baseline_data = read_json(baseline_path)
+    if baseline_data is None:
         return 2
+    baseline = as_snapshot(baseline_data)
     changes = diff(baseline, current)
-    if args.html is not None:
+    if html is not None:
         write_diff_html(
             baseline,
             report,
-            args.html,
+            html,
             baseline_label=str(baseline_path),
-            current_label=str(args.report),
-            report_html=args.report.with_name("report.html"),
+            current_label=str(report_path),
+            report_html=report_path.with_name("report.html"),
         )
     # Methods a version lacks show as ABSENT: list authorization changes first, they are what bites.
     presence = [c for c in changes if '"ABSENT"' in c or "(new)" in c or "(not run)" in c]
@@ -162,9 +175,28 @@ def main(argv: list[str]) -> int:
     )
     for line in decisions + presence:
         print("  " + line)
-    if args.html is not None:
-        print(f"gate: the changes as a page: {args.html}")
+    if html is not None:
+        print(f"gate: the changes as a page: {html}")
     return 1 if changes else 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.report.gate")
+    sub = parser.add_subparsers(dest="command", required=True)
+    snap = sub.add_parser("snapshot", help="print the decisions of a conformance.json as a baseline")
+    snap.add_argument("report", type=Path)
+    dif = sub.add_parser("diff", help="compare a conformance.json with a baseline")
+    dif.add_argument("report", type=Path)
+    dif.add_argument("--baseline", type=Path, default=None, help="default: fixtures/baselines/<version>.json")
+    dif.add_argument("--html", type=Path, default=None, help="also write the changes as a page here")
+    args = parser.parse_args(argv)
+    if args.command == "diff":
+        return diff_files(args.report, args.baseline, args.html)
+    report = read_json(args.report)
+    if report is None:
+        return 2
+    print(json.dumps(snapshot(report), indent=1))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""`temporal-authz conformance`: the packaged suites run with pytest, from a checkout or an installed wheel."""
