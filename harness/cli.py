@@ -44,6 +44,10 @@ COMMANDS = {
         "harness.report.gate_command",
         passes_pytest_options=True,
     ),
+    "matrix-merge": Command(
+        "merge several runs' conformance.json into one version matrix (matrix.json, index.html)",
+        "harness.report.matrix_command",
+    ),
 }
 
 

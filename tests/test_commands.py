@@ -61,7 +61,7 @@ def test_commands_without_pass_through_still_refuse_unknown_options(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with pytest.raises(SystemExit) as exc:
-        cli.parse(["profile", "p.yaml", "--bogus"])
+        cli.parse(["matrix-merge", "runs", "--bogus"])
     assert exc.value.code == 2
     assert "unrecognized arguments: --bogus" in capsys.readouterr().err
 
