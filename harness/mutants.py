@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from harness.model import apis, authorizer, claims, decide, keyset, nexus, rules
+from harness.model import apis, authorizer, claims, decide, keyset, nexus, rules, tasks
 from harness.model.apis import ApiTable, MethodRule
 from harness.model.claims import Claims, KeyRing, MapperError, PublishedKey
 from harness.model.keyset import KeySetRefused, SourceAnswer
@@ -252,6 +252,20 @@ def _internal_frontend_enforces() -> Mapping[str, Any]:
     return {"decide.expect_internal": mutated}
 
 
+def _token_namespace_not_enforced() -> Mapping[str, Any]:
+    def mutated(request_namespace: str, token_namespace: str, enforcement: bool) -> str | None:
+        return request_namespace or token_namespace
+
+    return {"tasks.completion_namespace": mutated}
+
+
+def _completion_follows_the_token() -> Mapping[str, Any]:
+    def mutated(request_namespace: str, token_namespace: str, enforcement: bool) -> bool:
+        return tasks.completion_namespace(request_namespace, token_namespace, enforcement) is not None
+
+    return {"tasks.completes_token_task": mutated}
+
+
 def _noop_mapper_needs_a_token() -> Mapping[str, Any]:
     original = decide.expect
 
@@ -438,6 +452,8 @@ _MUTANTS = (
     Mutant("nexus-checks-audience", "authorizer", "Nexus HTTP checks the configured audience", _nexus_checks_audience),
     Mutant("nexus-strips-authorization", "authorizer", "the caller's Authorization header never reaches a Nexus handler", _nexus_strips_authorization),
     Mutant("internal-frontend-enforces", "authorizer", "internal-frontend refuses anonymous callers", _internal_frontend_enforces),
+    Mutant("token-namespace-not-enforced", "authorizer", "a task token from another namespace is authorized against the request's namespace, enforcement or not", _token_namespace_not_enforced),
+    Mutant("completion-follows-the-token", "authorizer", "an authorized completion reaches the token's task whatever namespace it names", _completion_follows_the_token),
     Mutant("noop-mapper-needs-a-token", "claim mapper", "claimMapper left out maps only callers with a token", _noop_mapper_needs_a_token),
     Mutant("no-exempt-calls", "authorizer", "health check and GetSystemInfo need a role", _no_exempt_calls),
     Mutant("cluster-info-exempt", "authorizer", "GetClusterInfo exempt too", _cluster_info_exempt),

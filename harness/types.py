@@ -73,6 +73,8 @@ ADMIN_SERVICE = "temporal.server.api.adminservice.v1.AdminService"
 NEXUS_SERVICE = "temporal.api.nexusservice.v1.NexusService"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 REQUEST_UNAUTHORIZED = "Request unauthorized."
+# The namespace validator's refusal of a task token from another namespace (before authorization).
+TOKEN_NAMESPACE_MISMATCH = "Operation requested with a token from a different namespace."
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.jwks.timeline import KeyTimeline
-from harness.model import apis, authorizer, decide, http, nexus, rules
+from harness.model import apis, authorizer, decide, http, nexus, rules, tasks
 from harness.model.apis import ApiTable
 from harness.model.claims import Claims
 from harness.model.decide import Credential
@@ -196,7 +196,9 @@ class InternalFrontendQuestion:
     call: CallTarget
 
     def answer(self) -> Answer:
-        e = decide.expect_internal(self.call, rules=rules.rules_for(self.facts.version), table=self.facts.table)
+        e = decide.expect_internal(
+            self.call, rules=rules.rules_for(self.facts.version), table=self.facts.table
+        )
         return Answer(frozenset({e.outcome}), e.reason, e.claims)
 
 
@@ -217,6 +219,39 @@ class HandlerHeadersQuestion:
             frozenset({(names, handed)}),
             "caller headers, lower-cased, minus content-*, nexus-callback-*, host and the blacklist",
         )
+
+
+@dataclass(frozen=True)
+class TaskTokenQuestion:
+    """A workflow-task completion whose task token comes from `token_namespace`: -> (the completion's
+    outcome, whether the task in the token's namespace completes)."""
+
+    facts: ServerFacts
+    credential: Credential
+    request_namespace: str
+    token_namespace: str
+    enforcement: bool
+    window: Window
+
+    def answer(self) -> Answer:
+        against = tasks.completion_namespace(self.request_namespace, self.token_namespace, self.enforcement)
+        if against is None:
+            return Answer(
+                frozenset({(Outcome.REFUSED, False)}),
+                "refused before authorization: token from another namespace",
+            )
+        respond = CallQuestion(
+            self.facts,
+            self.credential,
+            CallTarget(
+                "/temporal.api.workflowservice.v1.WorkflowService/RespondWorkflowTaskCompleted", against
+            ),
+            self.window,
+        ).answer()
+        reaches = tasks.completes_token_task(self.request_namespace, self.token_namespace, self.enforcement)
+        values = frozenset((v, v is Outcome.ALLOWED and reaches) for v in respond.values)
+        where = "" if reaches else f"; history looks the workflow up in {against!r} and finds none"
+        return Answer(values, f"authorized against {against!r}: {respond.reason}{where}", respond.claims)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,13 @@ from temporalio.api.workflowservice.v1 import service_pb2 as workflow_service_pb
 from temporalio.bridge.proto.health.v1 import HealthCheckRequest
 from temporalio.service import RPCError, RPCStatusCode, ServiceClient
 
-from harness.types import OPERATOR_SERVICE, REQUEST_UNAUTHORIZED, WORKFLOW_SERVICE, Outcome
+from harness.types import (
+    OPERATOR_SERVICE,
+    REQUEST_UNAUTHORIZED,
+    TOKEN_NAMESPACE_MISMATCH,
+    WORKFLOW_SERVICE,
+    Outcome,
+)
 
 HEALTH_SERVICE = "grpc.health.v1.Health"
 
@@ -130,6 +136,8 @@ def classify(status: RPCStatusCode | None, message: str) -> Outcome:
     from past the authorizer (the interceptor's only refusal is the exact one above)."""
     if status == RPCStatusCode.PERMISSION_DENIED and message == REQUEST_UNAUTHORIZED:
         return Outcome.DENIED
+    if status == RPCStatusCode.INVALID_ARGUMENT and message == TOKEN_NAMESPACE_MISMATCH:
+        return Outcome.REFUSED  # the namespace validator, which runs before authorization
     if status == RPCStatusCode.UNIMPLEMENTED and message.startswith(("unknown method", "unknown service")):
         return Outcome.ABSENT
     if status in _NO_ANSWER:
