@@ -79,7 +79,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args, rest = top.parse_known_args(argv)
     if rest and not COMMANDS[args.command].passes_pytest_options:
         top.error(f"unrecognized arguments: {' '.join(rest)}")
-    args.pytest_args = rest
+    args.pytest_args = [a for a in rest if a != "--"]  # `-- OPTIONS`, the nox habit, means the same here
     return args
 
 

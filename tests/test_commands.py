@@ -51,6 +51,10 @@ def test_own_options_are_taken_out_and_the_rest_kept() -> None:
     assert args.pytest_args == ["--backend=process", "-x"]
 
 
+def test_a_double_dash_as_nox_takes_it_changes_nothing() -> None:
+    assert cli.parse(["conformance", "--", "-k", "smoke"]).pytest_args == ["-k", "smoke"]
+
+
 def test_no_abbreviation_swallows_a_pytest_option() -> None:
     # --rep would abbreviate --report (or --reports-dir); it is pytest's to reject, not ours to take.
     args = cli.parse(["gate", "--rep", "x"])
