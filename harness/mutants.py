@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from harness.model import apis, authorizer, claims, decide, keyset, nexus, rules, tasks
+from harness.model import apis, authorizer, claims, decide, keyset, nexus, principals, rules, tasks
 from harness.model.apis import ApiTable, MethodRule
 from harness.model.claims import Claims, KeyRing, MapperError, PublishedKey
 from harness.model.keyset import KeySetRefused, SourceAnswer
@@ -266,6 +266,34 @@ def _completion_follows_the_token() -> Mapping[str, Any]:
     return {"tasks.completes_token_task": mutated}
 
 
+def _principal_headers_trusted() -> Mapping[str, Any]:
+    original = principals.event_principal
+
+    def mutated(*args: Any, sent: Any = (), **kwargs: Any) -> tuple[str, str] | None:
+        spoofed = dict(sent)
+        if "temporal-principal-name" in spoofed:
+            return (spoofed.get("temporal-principal-type", ""), spoofed["temporal-principal-name"])
+        return original(*args, sent=sent, **kwargs)
+
+    return {"principals.event_principal": mutated}
+
+
+def _principal_everywhere() -> Mapping[str, Any]:
+    def mutated(config: rules.AuthConfig, namespace: str) -> bool:
+        return any(value for _, value in config.principal_propagation)
+
+    return {"principals.propagates": mutated}
+
+
+def _internal_principal_is_jwt() -> Mapping[str, Any]:
+    original = principals.event_principal
+
+    def mutated(*args: Any, internal: bool = False, **kwargs: Any) -> tuple[str, str] | None:
+        return original(*args, internal=False, **kwargs)
+
+    return {"principals.event_principal": mutated}
+
+
 def _noop_mapper_needs_a_token() -> Mapping[str, Any]:
     original = decide.expect
 
@@ -454,6 +482,9 @@ _MUTANTS = (
     Mutant("internal-frontend-enforces", "authorizer", "internal-frontend refuses anonymous callers", _internal_frontend_enforces),
     Mutant("token-namespace-not-enforced", "authorizer", "a task token from another namespace is authorized against the request's namespace, enforcement or not", _token_namespace_not_enforced),
     Mutant("completion-follows-the-token", "authorizer", "an authorized completion reaches the token's task whatever namespace it names", _completion_follows_the_token),
+    Mutant("principal-headers-trusted", "authorizer", "a caller's own temporal-principal-* headers name the principal", _principal_headers_trusted),
+    Mutant("principal-everywhere", "authorizer", "principal propagation on for one namespace is on for all", _principal_everywhere),
+    Mutant("internal-principal-is-jwt", "authorizer", "the server's own workers are stamped as jwt callers", _internal_principal_is_jwt),
     Mutant("noop-mapper-needs-a-token", "claim mapper", "claimMapper left out maps only callers with a token", _noop_mapper_needs_a_token),
     Mutant("no-exempt-calls", "authorizer", "health check and GetSystemInfo need a role", _no_exempt_calls),
     Mutant("cluster-info-exempt", "authorizer", "GetClusterInfo exempt too", _cluster_info_exempt),
@@ -474,6 +505,7 @@ _MUTANTS = (
     Mutant("header-name-case-sensitive", "era", "authHeaderName looked up exactly (1.23)", _rules_with(header_name_case_insensitive=False)),
     Mutant("no-cross-namespace-reauthorization", "era", "cross-namespace commands not re-authorized (before 1.29.2)", _rules_with(cross_namespace_reauthorized=False)),
     Mutant("no-stream-authorization", "era", "streams not authorized (1.31.0/1.31.1 on a later server)", _rules_with(streams_authorized=False)),
+    Mutant("no-principal-attribution", "era", "no principal on events (before 1.31) on a later server", _rules_with(principal_propagation=False)),
     Mutant("pre-metadata-authorizer", "era", "the 1.21 authorizer on a later server", _rules_with(metadata_authorizer=False)),
 )  # fmt: skip
 

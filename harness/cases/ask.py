@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.jwks.timeline import KeyTimeline
-from harness.model import apis, authorizer, decide, http, nexus, rules, tasks
+from harness.model import apis, authorizer, decide, http, nexus, principals, rules, tasks
 from harness.model.apis import ApiTable
 from harness.model.claims import Claims
 from harness.model.decide import Credential
@@ -252,6 +252,43 @@ class TaskTokenQuestion:
         values = frozenset((v, v is Outcome.ALLOWED and reaches) for v in respond.values)
         where = "" if reaches else f"; history looks the workflow up in {against!r} and finds none"
         return Answer(values, f"authorized against {against!r}: {respond.reason}{where}", respond.claims)
+
+
+@dataclass(frozen=True)
+class PrincipalQuestion:
+    """Who the events a call writes are attributed to: -> the principal (type, name), or () for none. The
+    caller is a credential on the public frontend, or None for the server's own workers (which call
+    through internal-frontend)."""
+
+    facts: ServerFacts
+    credential: Credential | None
+    call: CallTarget
+    window: Window
+
+    def answer(self) -> Answer:
+        server = rules.rules_for(self.facts.version)
+        if self.credential is None:
+            claims: Claims | None = decide.internal_frontend_claims(server)
+            allowed, why = True, "internal-frontend: the server's own worker"
+        else:
+            call = CallQuestion(self.facts, self.credential, self.call, self.window).answer()
+            if not call.determinate:
+                return Answer(frozenset({None}), f"the call itself is not settled: {call.reason}")
+            claims, allowed, why = call.claims, call.value is Outcome.ALLOWED, call.reason
+        principal = principals.event_principal(
+            claims,
+            self.call.namespace,
+            allowed,
+            server,
+            self.facts.config,
+            internal=self.credential is None,
+            sent=self.credential.headers if self.credential is not None else (),
+        )
+        on = principals.propagates(self.facts.config, self.call.namespace)
+        setting = f"enablePrincipalPropagation {'on' if on else 'off'} for {self.call.namespace!r}"
+        if not server.principal_propagation:
+            setting = "no principal attribution before 1.31"
+        return Answer(frozenset({principal or ()}), f"{setting}; {why}", claims)
 
 
 @dataclass(frozen=True)

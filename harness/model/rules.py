@@ -29,6 +29,9 @@ class ServerRules:
     # is in 1.29.6+, 1.30.4+ and 1.31.2+, but not in 1.31.0 and 1.31.1 (released without the backport).
     streams_authorized: bool
     file_key_sources: bool  # file:// keySourceURIs read from disk (1.32.0+, #9590)
+    # frontend.enablePrincipalPropagation stamps the caller on history events (1.31.0+); inbound
+    # temporal-principal-* headers are stripped from the same release.
+    principal_propagation: bool
 
     @property
     def era(self) -> str:
@@ -56,6 +59,7 @@ def rules_for(version: ServerVersion | str) -> ServerRules:
         cross_namespace_commands_default=v < (1, 30, 0),
         streams_authorized=_streams_authorized(v),
         file_key_sources=v >= (1, 32, 0),
+        principal_propagation=v >= (1, 31, 0),
     )
 
 
@@ -81,6 +85,9 @@ class AuthConfig:
     authorizer: str = "default"  # global.authorization.authorizer: "" is the noop authorizer (allows all)
     claim_mapper: str = "default"  # global.authorization.claimMapper: "" maps everyone to system admin
     remote_cluster_auth_required: bool = False  # global.authorization.remoteClusterAuth.require (1.32+)
+    # frontend.enablePrincipalPropagation (a namespace setting): (namespace or None for every namespace,
+    # value) as the dynamic config file gives them.
+    principal_propagation: tuple[tuple[str | None, bool], ...] = ()
 
     def refusal_to_start(self, rules: ServerRules) -> str:
         """Why the server refuses this config at start ("" when it starts): cmd/server/main.go and

@@ -86,7 +86,38 @@ class ServerSettings:
             authorizer=_named(auth, "authorizer"),
             claim_mapper=_named(auth, "claimMapper"),
             remote_cluster_auth_required=bool((auth.get("remoteClusterAuth") or {}).get("require", False)),
+            principal_propagation=tuple(
+                ((c.get("constraints") or {}).get("namespace"), bool(c["value"]))
+                for c in dynamic_values(self.dynamic_config.get("frontend.enablePrincipalPropagation"))
+            ),
         )
+
+
+@dataclass(frozen=True)
+class Constrained:
+    """A dynamic config value that holds only under constraints (namespace=..., taskQueueName=...).
+    ServerSettings.dynamic_config takes one, or a tuple of them, where it takes a plain value."""
+
+    value: Any
+    constraints: tuple[tuple[str, str], ...]
+
+    def entry(self) -> dict[str, Any]:
+        return {"value": self.value, "constraints": dict(self.constraints)}
+
+
+def constrained(value: Any, **constraints: str) -> Constrained:
+    return Constrained(value, tuple(sorted(constraints.items())))
+
+
+def dynamic_values(value: Any) -> list[dict[str, Any]]:
+    """A ServerSettings.dynamic_config value as the file's list of {value, constraints} entries."""
+    if value is None:
+        return []
+    if isinstance(value, Constrained):
+        return [value.entry()]
+    if isinstance(value, tuple) and value and all(isinstance(v, Constrained) for v in value):
+        return [v.entry() for v in value]
+    return [{"value": value}]
 
 
 def _named(auth: Mapping[str, Any], key: str) -> str:
@@ -176,7 +207,7 @@ def render(
 
     dynamic: dict[str, Any] = yaml.safe_load(BASE_DYNAMIC_CONFIG.read_text()) or {}
     for key, value in settings.dynamic_config.items():
-        dynamic[key] = [{"value": value}]
+        dynamic[key] = dynamic_values(value)
     dynamic_file = directory / "dynamicconfig.yaml"
     dynamic_file.write_text(yaml.safe_dump(dynamic, sort_keys=True))
     doc["dynamicConfigClient"]["filepath"] = str(dynamic_file)
