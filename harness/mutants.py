@@ -21,7 +21,19 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from harness.model import apis, authorizer, claims, decide, keyset, nexus, principals, rules, tasks
+from harness.model import (
+    apis,
+    authorizer,
+    claims,
+    decide,
+    keyset,
+    metrics,
+    nexus,
+    principals,
+    quota,
+    rules,
+    tasks,
+)
 from harness.model.apis import ApiTable, MethodRule
 from harness.model.claims import Claims, KeyRing, MapperError, PublishedKey
 from harness.model.keyset import KeySetRefused, SourceAnswer
@@ -41,7 +53,7 @@ GENERATION = [0]
 @dataclass(frozen=True)
 class Mutant:
     name: str
-    area: str  # claim mapper, authorizer, api table, key provider, era
+    area: str  # claim mapper, authorizer, api table, key provider, era, metrics, rate limits
     description: str
     patches: Callable[[], Mapping[str, Any]]  # "module.attribute" -> replacement (built lazily)
 
@@ -294,6 +306,50 @@ def _internal_principal_is_jwt() -> Mapping[str, Any]:
     return {"principals.event_principal": mutated}
 
 
+def _mapper_refusals_counted() -> Mapping[str, Any]:
+    original = metrics.counted
+
+    def mutated(expectation: decide.Expectation) -> dict[str, int]:
+        if expectation.mapper_refused:
+            return {**dict.fromkeys(metrics.COUNTED, 0), metrics.UNAUTHORIZED: 1, metrics.AUTHORIZATIONS: 1}
+        return original(expectation)
+
+    return {"metrics.counted": mutated}
+
+
+def _denied_calls_in_requests() -> Mapping[str, Any]:
+    original = metrics.counted
+
+    def mutated(expectation: decide.Expectation) -> dict[str, int]:
+        counted = original(expectation)
+        if not expectation.mapper_refused:
+            counted[metrics.REQUESTS] = 1
+        return counted
+
+    return {"metrics.counted": mutated}
+
+
+def _limiter_before_authorizer() -> Mapping[str, Any]:
+    def mutated(outcome: Any) -> bool:
+        return True
+
+    return {"quota.limiter_sees": mutated}
+
+
+def _quota_per_caller() -> Mapping[str, Any]:
+    def mutated(flooding: str, starved: str) -> frozenset[bool]:
+        return frozenset({not quota.PER_NAMESPACE})
+
+    return {"quota.one_caller_can_starve_another": mutated}
+
+
+def _no_quota_priorities() -> Mapping[str, Any]:
+    def mutated(full_method: str) -> int:
+        return 0
+
+    return {"quota.priority": mutated}
+
+
 def _noop_mapper_needs_a_token() -> Mapping[str, Any]:
     original = decide.expect
 
@@ -485,6 +541,11 @@ _MUTANTS = (
     Mutant("principal-headers-trusted", "authorizer", "a caller's own temporal-principal-* headers name the principal", _principal_headers_trusted),
     Mutant("principal-everywhere", "authorizer", "principal propagation on for one namespace is on for all", _principal_everywhere),
     Mutant("internal-principal-is-jwt", "authorizer", "the server's own workers are stamped as jwt callers", _internal_principal_is_jwt),
+    Mutant("mapper-refusals-counted", "metrics", "a token the mapper refuses counts as an unauthorized request", _mapper_refusals_counted),
+    Mutant("denied-calls-in-requests", "metrics", "service_requests counts denied calls too", _denied_calls_in_requests),
+    Mutant("limiter-before-authorizer", "rate limits", "the namespace limiter sees (and refuses) calls before authorization", _limiter_before_authorizer),
+    Mutant("quota-per-caller", "rate limits", "each caller has a quota of its own", _quota_per_caller),
+    Mutant("no-quota-priorities", "rate limits", "every call draws on one bucket, whatever its priority", _no_quota_priorities),
     Mutant("noop-mapper-needs-a-token", "claim mapper", "claimMapper left out maps only callers with a token", _noop_mapper_needs_a_token),
     Mutant("no-exempt-calls", "authorizer", "health check and GetSystemInfo need a role", _no_exempt_calls),
     Mutant("cluster-info-exempt", "authorizer", "GetClusterInfo exempt too", _cluster_info_exempt),

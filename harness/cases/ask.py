@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.jwks.timeline import KeyTimeline
-from harness.model import apis, authorizer, decide, http, nexus, principals, rules, tasks
+from harness.model import apis, authorizer, decide, http, metrics, nexus, principals, quota, rules, tasks
 from harness.model.apis import ApiTable
 from harness.model.claims import Claims
 from harness.model.decide import Credential
@@ -289,6 +289,79 @@ class PrincipalQuestion:
         if not server.principal_propagation:
             setting = "no principal attribution before 1.31"
         return Answer(frozenset({principal or ()}), f"{setting}; {why}", claims)
+
+
+@dataclass(frozen=True)
+class MetricsQuestion:
+    """How much one call adds to the server's authorization metrics: -> ((metric, delta), ...)."""
+
+    facts: ServerFacts
+    credential: Credential
+    call: CallTarget
+    window: Window
+
+    def answer(self) -> Answer:
+        server = rules.rules_for(self.facts.version)
+        rings, _ = self.facts.keys.rings_during(self.window.start, self.window.end)
+        expectations = [
+            decide.expect(
+                self.credential,
+                self.call,
+                rules=server,
+                table=self.facts.table,
+                keyring=ring,
+                config=self.facts.config,
+                now=now,
+            )
+            for ring in rings
+            for now in self.window.seconds()
+        ]
+        values = frozenset(tuple(sorted(metrics.counted(e).items())) for e in expectations)
+        first = expectations[0]
+        why = "the claim mapper refused it: counted nowhere" if first.mapper_refused else first.reason
+        return Answer(values, why, first.claims)
+
+
+@dataclass(frozen=True)
+class QuotaQuestion:
+    """How a call is answered when it reaches a namespace whose bucket of `burst` tokens was full before
+    `earlier` calls (each a CallQuestion): -> denied | rate-limited | served. `exhausted`: the bucket
+    is known to be empty when the call arrives (it was just seen refusing)."""
+
+    call: CallQuestion
+    burst: int
+    earlier: tuple[CallQuestion, ...] = ()
+    exhausted: bool = False
+
+    def answer(self) -> Answer:
+        outcome = self.call.answer()
+        earlier = [q.answer() for q in self.earlier]
+        if not outcome.determinate or not all(a.determinate for a in earlier):
+            return Answer(frozenset({"indeterminate"}), "the authorizer's answer is not settled")
+        left = not self.exhausted and quota.quota_left_after(self.burst, [a.value for a in earlier])
+        value = quota.answer_with_quota(outcome.value, left)
+        return Answer(
+            frozenset({value}), f"{outcome.value.value} by the authorizer: {outcome.reason}", outcome.claims
+        )
+
+
+@dataclass(frozen=True)
+class QuotaSharingQuestion:
+    """Does one caller flooding `flooding` make another caller's `starved` calls in the same namespace
+    fail for want of quota? -> bool."""
+
+    facts: ServerFacts
+    flooding: str  # full method names
+    starved: str
+
+    def answer(self) -> Answer:
+        possible = quota.one_caller_can_starve_another(self.flooding, self.starved)
+        why = (
+            f"one quota per namespace, shared by every caller; {self.flooding.rpartition('/')[2]} has "
+            f"priority {quota.priority(self.flooding)}, {self.starved.rpartition('/')[2]} "
+            f"{quota.priority(self.starved)} (a call draws on its own priority's bucket and every lower one)"
+        )
+        return Answer(possible, why)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ class ServerSettings:
     http_forwarded_headers: tuple[str, ...] = ()
     # Directories a containerised server must see at the same path (a file:// key source's directory).
     mounts: tuple[str, ...] = ()
+    # global.metrics.prometheus on a free loopback port (OpenTelemetry: read at scrape time, no flush lag).
+    metrics: bool = False
 
     def key(self) -> str:
         """A stable identity: one running server per distinct settings."""
@@ -69,6 +71,7 @@ class ServerSettings:
                 self.internal_http,
                 self.http_forwarded_headers,
                 self.mounts,
+                self.metrics,
             )
         )
 
@@ -138,6 +141,7 @@ class RenderedConfig:
     document: Mapping[str, Any]
     internode: CertFiles | None = None  # the run's internode CA and certificate (None: plaintext)
     mounts: tuple[str, ...] = ()  # more directories the server reads (mounted read-only in a container)
+    metrics_address: str | None = None  # host:port of the Prometheus endpoint (/metrics), when asked for
 
     def listening_ports(self) -> list[tuple[str, str, int]]:
         """(service, port name, port) for every port the config opens."""
@@ -205,6 +209,13 @@ def render(
             }
         }
 
+    metrics_address = None
+    if settings.metrics:
+        metrics_address = f"{host}:{free_ports(1, host)[0]}"
+        doc["global"]["metrics"] = {
+            "prometheus": {"framework": "opentelemetry", "listenAddress": metrics_address}
+        }
+
     dynamic: dict[str, Any] = yaml.safe_load(BASE_DYNAMIC_CONFIG.read_text()) or {}
     for key, value in settings.dynamic_config.items():
         dynamic[key] = dynamic_values(value)
@@ -223,6 +234,7 @@ def render(
         document=doc,
         internode=internode,
         mounts=tuple(settings.mounts),
+        metrics_address=metrics_address,
     )
 
 

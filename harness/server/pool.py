@@ -296,6 +296,8 @@ def _describe(settings: ServerSettings) -> str:
     parts = [f"{k}={v}" for k, v in settings.authorization.items()]
     parts += [f"{k}={v}" for k, v in settings.dynamic_config.items()]
     parts += [f"unmodelled {k}={v}" for k, v in settings.unmodelled.items()]
+    if settings.metrics:
+        parts.append("Prometheus metrics")
     if settings.refresh_interval != "2s":
         parts.append(f"refresh {settings.refresh_interval}")
     return "(" + ", ".join(parts) + ")" if parts else "(default config)"
