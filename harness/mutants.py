@@ -33,6 +33,7 @@ from harness.model import (
     quota,
     rules,
     tasks,
+    transport,
 )
 from harness.model.apis import ApiTable, MethodRule
 from harness.model.claims import Claims, KeyRing, MapperError, PublishedKey
@@ -350,6 +351,21 @@ def _no_quota_priorities() -> Mapping[str, Any]:
     return {"quota.priority": mutated}
 
 
+def _certificate_subject_grants() -> Mapping[str, Any]:
+    def mutated(tls_subject: str, config: rules.AuthConfig, server: rules.ServerRules) -> Claims:
+        system = Role.ADMIN if "temporal-system" in tls_subject else Role.UNDEFINED
+        return Claims(subject=tls_subject, system=system)
+
+    return {"claims.map_certificate": mutated}
+
+
+def _handshake_optional() -> Mapping[str, Any]:
+    def mutated(certificate: str | None, config: rules.AuthConfig) -> bool:
+        return certificate != transport.UNTRUSTED
+
+    return {"transport.handshake_accepts": mutated}
+
+
 def _noop_mapper_needs_a_token() -> Mapping[str, Any]:
     original = decide.expect
 
@@ -546,6 +562,8 @@ _MUTANTS = (
     Mutant("limiter-before-authorizer", "rate limits", "the namespace limiter sees (and refuses) calls before authorization", _limiter_before_authorizer),
     Mutant("quota-per-caller", "rate limits", "each caller has a quota of its own", _quota_per_caller),
     Mutant("no-quota-priorities", "rate limits", "every call draws on one bucket, whatever its priority", _no_quota_priorities),
+    Mutant("certificate-subject-grants", "claim mapper", "a client certificate whose subject says temporal-system makes a system admin", _certificate_subject_grants),
+    Mutant("handshake-optional", "transport", "requireClientAuth lets a caller without a certificate connect", _handshake_optional),
     Mutant("noop-mapper-needs-a-token", "claim mapper", "claimMapper left out maps only callers with a token", _noop_mapper_needs_a_token),
     Mutant("no-exempt-calls", "authorizer", "health check and GetSystemInfo need a role", _no_exempt_calls),
     Mutant("cluster-info-exempt", "authorizer", "GetClusterInfo exempt too", _cluster_info_exempt),

@@ -15,7 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.jwks.timeline import KeyTimeline
-from harness.model import apis, authorizer, decide, http, metrics, nexus, principals, quota, rules, tasks
+from harness.model import (
+    apis,
+    authorizer,
+    decide,
+    http,
+    metrics,
+    nexus,
+    principals,
+    quota,
+    rules,
+    tasks,
+    transport,
+)
 from harness.model.apis import ApiTable
 from harness.model.claims import Claims
 from harness.model.decide import Credential
@@ -130,6 +142,7 @@ class HttpCallQuestion:
     call: CallTarget
     window: Window
     host: str = ""
+    tls_subject: str | None = None  # the verified client certificate's subject (mTLS)
 
     def answer(self) -> Answer:
         if self.host and not http.host_allowed(self.host, self.facts.http_allowed_hosts):
@@ -137,7 +150,9 @@ class HttpCallQuestion:
                 frozenset({Outcome.REFUSED}), f"Host {self.host!r} is not in frontend.httpAllowedHosts"
             )
         answers = [
-            CallQuestion(self.facts, Credential(metadata, self.signed_by), self.call, self.window).answer()
+            CallQuestion(
+                self.facts, Credential(metadata, self.signed_by, self.tls_subject), self.call, self.window
+            ).answer()
             for metadata in http.gateway_metadata(self.http_headers, self.facts.http_forwarded)
         ]
         values = frozenset(v for a in answers for v in a.values)
@@ -362,6 +377,25 @@ class QuotaSharingQuestion:
             f"{quota.priority(self.starved)} (a call draws on its own priority's bucket and every lower one)"
         )
         return Answer(possible, why)
+
+
+@dataclass(frozen=True)
+class HandshakeQuestion:
+    """Does the frontend take a connection presenting this client certificate? -> ALLOWED or REFUSED
+    (refused at the TLS handshake, before any header is read). `certificate`: None, "trusted" (issued
+    by the frontend's client CA) or "untrusted"."""
+
+    facts: ServerFacts
+    certificate: str | None
+
+    def answer(self) -> Answer:
+        if transport.handshake_accepts(self.certificate, self.facts.config):
+            return Answer(frozenset({Outcome.ALLOWED}), "the TLS handshake completes")
+        shown = self.certificate or "no"
+        return Answer(
+            frozenset({Outcome.REFUSED}),
+            f"requireClientAuth: {shown} client certificate -> refused at the TLS handshake",
+        )
 
 
 @dataclass(frozen=True)

@@ -246,6 +246,13 @@ def _is_system_scope(namespace: str, rules: ServerRules) -> bool:
     return namespace == rules.system_scope
 
 
+def map_certificate(tls_subject: str, config: AuthConfig, rules: ServerRules) -> Claims:
+    """GetClaims for a caller with a verified client certificate and no token: AuthInfo exists (it has a
+    TLS subject), and the default JWT mapper returns empty claims for an empty token whatever the
+    subject says (default_jwt_claim_mapper.go: AuthToken == "" -> &Claims{AuthType: "jwt"})."""
+    return Claims(subject="")
+
+
 def map_claims(
     header_value: str,
     signed_by: str | None,

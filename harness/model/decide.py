@@ -19,6 +19,8 @@ class Credential:
 
     headers: Sequence[tuple[str, str]] = ()
     signed_by: str | None = None
+    # The subject of a client certificate the server verified (mTLS), e.g. "CN=temporal-system".
+    tls_subject: str | None = None
 
     @classmethod
     def anonymous(cls) -> Credential:
@@ -86,7 +88,7 @@ def expect(
     mapped: Claims | None = None
     if config.claim_mapper == "":
         # The noop mapper needs no auth info (since 1.20.3) and makes every caller a system admin.
-        if header_value or rules.version >= (1, 20, 3):
+        if header_value or credential.tls_subject is not None or rules.version >= (1, 20, 3):
             mapped = Claims(subject="", system=Role.ADMIN)
     elif header_value:
         # The mapper runs before the authorizer, so a bad token fails even the exempt calls.
@@ -96,6 +98,9 @@ def expect(
             return Expectation(
                 Decision.DENY, f"claim mapper refused the token: {refusal}", None, present, True
             )
+    elif credential.tls_subject is not None:
+        # A verified certificate makes AuthInfo without a token: the mapper reads only the token.
+        mapped = claims.map_certificate(credential.tls_subject, config, rules)
     if config.authorizer == "":
         return Expectation(Decision.ALLOW, "the noop authorizer allows every call", mapped, present)
     decision, reason = authorizer.authorize(mapped, target, rules, table)

@@ -88,6 +88,7 @@ class AuthConfig:
     # frontend.enablePrincipalPropagation (a namespace setting): (namespace or None for every namespace,
     # value) as the dynamic config file gives them.
     principal_propagation: tuple[tuple[str | None, bool], ...] = ()
+    require_client_auth: bool = False  # global.tls.frontend.server.requireClientAuth
 
     def refusal_to_start(self, rules: ServerRules) -> str:
         """Why the server refuses this config at start ("" when it starts): cmd/server/main.go and

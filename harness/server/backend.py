@@ -67,7 +67,9 @@ async def ready_or_stopped(
 ) -> RunningServer:
     """Wait for the frontend; on failure or Ctrl-C stop what was started, with the last log lines."""
     try:
-        await wait_until_serving(config.frontend_address, deadline=deadline, alive=alive)
+        await wait_until_serving(
+            config.frontend_address, deadline=deadline, alive=alive, tls=config.client_tls()
+        )
     except (TimeoutError, RuntimeError) as exc:
         text = logs()
         stop()

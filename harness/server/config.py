@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from temporalio.service import TLSConfig
 
 from harness.model.rules import AuthConfig
 from harness.server.ports import free_ports
@@ -56,6 +57,8 @@ class ServerSettings:
     mounts: tuple[str, ...] = ()
     # global.metrics.prometheus on a free loopback port (OpenTelemetry: read at scrape time, no flush lag).
     metrics: bool = False
+    # global.tls.frontend with requireClientAuth: callers need a certificate of the run's frontend CA.
+    frontend_mtls: bool = False
 
     def key(self) -> str:
         """A stable identity: one running server per distinct settings."""
@@ -72,6 +75,7 @@ class ServerSettings:
                 self.http_forwarded_headers,
                 self.mounts,
                 self.metrics,
+                self.frontend_mtls,
             )
         )
 
@@ -89,6 +93,7 @@ class ServerSettings:
             authorizer=_named(auth, "authorizer"),
             claim_mapper=_named(auth, "claimMapper"),
             remote_cluster_auth_required=bool((auth.get("remoteClusterAuth") or {}).get("require", False)),
+            require_client_auth=self.frontend_mtls,
             principal_propagation=tuple(
                 ((c.get("constraints") or {}).get("namespace"), bool(c["value"]))
                 for c in dynamic_values(self.dynamic_config.get("frontend.enablePrincipalPropagation"))
@@ -132,6 +137,43 @@ def _named(auth: Mapping[str, Any], key: str) -> str:
 
 
 @dataclass(frozen=True)
+class FrontendTls:
+    """The frontend's mTLS material: its CA and client certificates the server trusts (the harness's
+    own, and one whose subject says temporal-system), and one from a CA it does not trust."""
+
+    ca: Path
+    clients: Mapping[str, CertFiles]  # by name: "harness", "temporal-system"
+    foreign: CertFiles
+
+    def client_config(self, name: str | None = "harness") -> TLSConfig:
+        """The SDK's TLS settings with the named client certificate (None: no certificate)."""
+        cert = self.foreign if name == "foreign" else (self.clients[name] if name else None)
+        return TLSConfig(
+            server_root_ca_cert=self.ca.read_bytes(),
+            domain=SERVER_NAME,
+            client_cert=cert.cert.read_bytes() if cert else None,
+            client_private_key=cert.key.read_bytes() if cert else None,
+        )
+
+
+CLIENT_SUBJECTS = {
+    "harness": ("authz-harness", ""),
+    "temporal-system": ("temporal-system", "temporal-system"),
+}
+
+
+def _frontend_tls(directory: Path) -> tuple[FrontendTls, CertFiles]:
+    ca = RunCA.create("temporal-authz-conformance frontend CA")
+    server = ca.issue(directory, "frontend")
+    clients = {
+        name: ca.issue(directory, f"client-{name}", common_name=cn, organization=org)
+        for name, (cn, org) in CLIENT_SUBJECTS.items()
+    }
+    foreign = RunCA.create("a CA the server does not trust").issue(directory / "foreign", "client")
+    return FrontendTls(server.ca, clients, foreign), server
+
+
+@dataclass(frozen=True)
 class RenderedConfig:
     directory: Path
     config_file: Path
@@ -142,6 +184,11 @@ class RenderedConfig:
     internode: CertFiles | None = None  # the run's internode CA and certificate (None: plaintext)
     mounts: tuple[str, ...] = ()  # more directories the server reads (mounted read-only in a container)
     metrics_address: str | None = None  # host:port of the Prometheus endpoint (/metrics), when asked for
+    frontend_tls: FrontendTls | None = None  # the frontend's mTLS material, when it requires client certs
+
+    def client_tls(self) -> bool | TLSConfig:
+        """How the harness reaches the frontend: plaintext, or TLS with its own client certificate."""
+        return self.frontend_tls.client_config() if self.frontend_tls else False
 
     def listening_ports(self) -> list[tuple[str, str, int]]:
         """(service, port name, port) for every port the config opens."""
@@ -209,6 +256,19 @@ def render(
             }
         }
 
+    frontend_tls = None
+    if settings.frontend_mtls:
+        frontend_tls, frontend_cert = _frontend_tls(directory / "frontend-tls")
+        doc["global"].setdefault("tls", {})["frontend"] = {
+            "server": {
+                "certFile": str(frontend_cert.cert),
+                "keyFile": str(frontend_cert.key),
+                "requireClientAuth": True,
+                "clientCaFiles": [str(frontend_tls.ca)],
+            },
+            "client": {"serverName": SERVER_NAME, "rootCaFiles": [str(frontend_tls.ca)]},
+        }
+
     metrics_address = None
     if settings.metrics:
         metrics_address = f"{host}:{free_ports(1, host)[0]}"
@@ -235,6 +295,7 @@ def render(
         internode=internode,
         mounts=tuple(settings.mounts),
         metrics_address=metrics_address,
+        frontend_tls=frontend_tls,
     )
 
 

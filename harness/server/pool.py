@@ -244,6 +244,7 @@ class ServerPool:
             keys=timeline,
             signing_key=signing,
             extra_keys=tuple(k for k in (*published, self.ec) if k is not signing),
+            tls=running.config.client_tls() if running.config is not None else False,
             name=name,
         )
         if guard_it:

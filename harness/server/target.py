@@ -5,8 +5,11 @@ config and key timeline."""
 
 from __future__ import annotations
 
+import ssl
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -21,7 +24,7 @@ from harness.jwks.timeline import FetchedKeys, FixtureSource, KeyTimeline
 from harness.model import ApiTable, AuthConfig, Credential, ServerRules, rules_for
 from harness.probes.grpc import Prober
 from harness.server.backend import RunningServer
-from harness.server.config import ServerSettings
+from harness.server.config import CLIENT_SUBJECTS, ServerSettings
 from harness.tokens.keys import SigningKey
 from harness.tokens.mint import MintedToken, TokenSpec, mint
 from harness.tokens.presentation import DEFAULT, Presentation
@@ -32,6 +35,21 @@ MATRIX_NAMESPACE = "authz-matrix"  # the grid's own namespace; only probes touch
 OTHER_NAMESPACE = "authz-other"  # a namespace the grid's tokens hold no rights on
 PEER_NAMESPACE = "authz-peer"  # target of cross-namespace commands
 SUITE_NAMESPACES = (SUITE_NAMESPACE, MATRIX_NAMESPACE, OTHER_NAMESPACE, PEER_NAMESPACE)
+
+
+def http_tls(tls: TLSConfig) -> ssl.SSLContext:
+    """An ssl context from the SDK's TLS settings (CA, client certificate), for the HTTP API."""
+    context = ssl.create_default_context(
+        cadata=tls.server_root_ca_cert.decode() if tls.server_root_ca_cert else None
+    )
+    if tls.client_cert and tls.client_private_key:
+        # ssl loads a certificate chain only from files: a private temporary directory, removed at once.
+        with tempfile.TemporaryDirectory(prefix="authz-client-") as directory:
+            cert, key = Path(directory, "cert.pem"), Path(directory, "key.pem")
+            cert.write_bytes(tls.client_cert)
+            key.write_bytes(tls.client_private_key)
+            context.load_cert_chain(cert, key)
+    return context
 
 
 @dataclass
@@ -122,7 +140,17 @@ class Target:
 
     def credential(self, token: MintedToken | None, presentation: Presentation = DEFAULT) -> Credential:
         """What the model is told the caller sent."""
-        return Credential(self.headers(token, presentation), token.signed_by if token else None)
+        return Credential(
+            self.headers(token, presentation), token.signed_by if token else None, self.client_subject()
+        )
+
+    def client_subject(self, name: str = "harness") -> str | None:
+        """The subject of the client certificate the harness presents (None: it presents none)."""
+        config = self.running.config
+        if config is None or config.frontend_tls is None:
+            return None
+        common_name, organization = CLIENT_SUBJECTS[name]
+        return f"CN={common_name}" + (f",O={organization}" if organization else "")
 
     # -- clients ----------------------------------------------------------------------------
     def carrier(self, presentation: Presentation = DEFAULT, via: str = "rpc_metadata") -> Carrier:
@@ -161,17 +189,20 @@ class Target:
         """How grpcio reaches the frontend (for calls the SDK cannot make: streams, repeated headers)."""
         if self.tls is False:
             return None, []
-        root = self.tls.server_root_ca_cert if isinstance(self.tls, TLSConfig) else None
-        options = []
-        if isinstance(self.tls, TLSConfig) and self.tls.domain:
-            options.append(("grpc.ssl_target_name_override", self.tls.domain))
-        return grpc.ssl_channel_credentials(root), options
+        tls = self.tls if isinstance(self.tls, TLSConfig) else TLSConfig()
+        options = [("grpc.ssl_target_name_override", tls.domain)] if tls.domain else []
+        credentials = grpc.ssl_channel_credentials(
+            tls.server_root_ca_cert, tls.client_private_key, tls.client_cert
+        )
+        return credentials, options
 
     def http_client(self) -> httpx.AsyncClient:
         """A client for the frontend's HTTP API (the grpc-gateway on its httpPort)."""
         address = self.running.http_address
         if address is None:
             raise HarnessError("this server's HTTP API address is not known (an external target: pass it)")
+        if isinstance(self.tls, TLSConfig):
+            return httpx.AsyncClient(base_url=f"https://{address}", timeout=15, verify=http_tls(self.tls))
         return httpx.AsyncClient(base_url=f"http://{address}", timeout=15)
 
     async def prober(self) -> Prober:
