@@ -366,6 +366,13 @@ def _handshake_optional() -> Mapping[str, Any]:
     return {"transport.handshake_accepts": mutated}
 
 
+def _long_poll_rechecked() -> Mapping[str, Any]:
+    def mutated(authorized_at_start: bool) -> bool:
+        return False
+
+    return {"tasks.long_poll_delivers_after_expiry": mutated}
+
+
 def _noop_mapper_needs_a_token() -> Mapping[str, Any]:
     original = decide.expect
 
@@ -564,6 +571,7 @@ _MUTANTS = (
     Mutant("no-quota-priorities", "rate limits", "every call draws on one bucket, whatever its priority", _no_quota_priorities),
     Mutant("certificate-subject-grants", "claim mapper", "a client certificate whose subject says temporal-system makes a system admin", _certificate_subject_grants),
     Mutant("handshake-optional", "transport", "requireClientAuth lets a caller without a certificate connect", _handshake_optional),
+    Mutant("long-poll-rechecked", "authorizer", "a long poll is re-authorized when its task arrives", _long_poll_rechecked),
     Mutant("noop-mapper-needs-a-token", "claim mapper", "claimMapper left out maps only callers with a token", _noop_mapper_needs_a_token),
     Mutant("no-exempt-calls", "authorizer", "health check and GetSystemInfo need a role", _no_exempt_calls),
     Mutant("cluster-info-exempt", "authorizer", "GetClusterInfo exempt too", _cluster_info_exempt),

@@ -399,6 +399,22 @@ class HandshakeQuestion:
 
 
 @dataclass(frozen=True)
+class LongPollQuestion:
+    """A long poll whose token expires while it waits, and a task that arrives after that: -> (the poll's
+    outcome when it started, whether it hands the task over)."""
+
+    poll: CallQuestion
+
+    def answer(self) -> Answer:
+        at_start = self.poll.answer()
+        if not at_start.determinate:
+            return Answer(frozenset((v, False) for v in at_start.values), at_start.reason, at_start.claims)
+        delivers = tasks.long_poll_delivers_after_expiry(at_start.value is Outcome.ALLOWED)
+        why = "authorization runs once, when the call starts" if delivers else at_start.reason
+        return Answer(frozenset({(at_start.value, delivers)}), why, at_start.claims)
+
+
+@dataclass(frozen=True)
 class CrossNamespaceQuestion:
     """A workflow-task completion carrying a command into another namespace: -> (the completion's
     outcome, whether the command takes effect)."""

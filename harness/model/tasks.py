@@ -22,3 +22,9 @@ def completes_token_task(request_namespace: str, token_namespace: str, enforceme
     completion naming another namespace finds no such workflow (NotFound) and leaves the task alone."""
     against = completion_namespace(request_namespace, token_namespace, enforcement)
     return against == token_namespace
+
+
+def long_poll_delivers_after_expiry(authorized_at_start: bool) -> bool:
+    """Authorization runs once, when a call starts (the unary interceptor): a long poll authorized before
+    its token's exp still hands out a task that arrives after it. Only the next call is refused."""
+    return authorized_at_start
