@@ -373,6 +373,13 @@ def _long_poll_rechecked() -> Mapping[str, Any]:
     return {"tasks.long_poll_delivers_after_expiry": mutated}
 
 
+def _completion_refusal_is_401() -> Mapping[str, Any]:
+    def mutated(full_method: str) -> str:
+        return "UNAUTHENTICATED"
+
+    return {"nexus.refused_token_outcome": mutated}
+
+
 def _noop_mapper_needs_a_token() -> Mapping[str, Any]:
     original = decide.expect
 
@@ -572,6 +579,7 @@ _MUTANTS = (
     Mutant("certificate-subject-grants", "claim mapper", "a client certificate whose subject says temporal-system makes a system admin", _certificate_subject_grants),
     Mutant("handshake-optional", "transport", "requireClientAuth lets a caller without a certificate connect", _handshake_optional),
     Mutant("long-poll-rechecked", "authorizer", "a long poll is re-authorized when its task arrives", _long_poll_rechecked),
+    Mutant("completion-refusal-is-401", "authorizer", "a Nexus completion with a refused token is answered 401", _completion_refusal_is_401),
     Mutant("noop-mapper-needs-a-token", "claim mapper", "claimMapper left out maps only callers with a token", _noop_mapper_needs_a_token),
     Mutant("no-exempt-calls", "authorizer", "health check and GetSystemInfo need a role", _no_exempt_calls),
     Mutant("cluster-info-exempt", "authorizer", "GetClusterInfo exempt too", _cluster_info_exempt),

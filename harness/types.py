@@ -57,6 +57,9 @@ class Outcome(enum.Enum):
     # and the HTTP API's Host check refuses before authorization runs.
     UNAUTHENTICATED = "UNAUTHENTICATED"
     REFUSED = "REFUSED"
+    # A refusal the server reports as its own internal error (HTTP 500): the Nexus completion route
+    # returns the claim mapper's error unadapted.
+    FAULT = "FAULT"
 
 
 class Verdict(enum.Enum):

@@ -1,5 +1,5 @@
 """Nexus HTTP: starting operations by namespace and task queue, and by endpoint, with a real handler
-worker (answered by hand, so the headers it receives can be seen). The model learns the NexusService
+worker, and completing operations asynchronously through the callback routes (answered by hand, so the headers it receives can be seen). The model learns the NexusService
 entries of the server's API table, the Nexus handlers' own way of reading the token (no audience), and
 which caller headers reach the handler."""
 
@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 
 from harness.cases.ask import Asked, HandlerHeadersQuestion
 from harness.cases.calls import Call
 from harness.cases.evidence import Evidence, check
 from harness.cases.nexus_handler import PROBE_HEADER, NexusHandler, create_endpoint
 from harness.cases.runner import CallSet, Case, run_case
-from harness.probes.nexus import NexusRoute, probe_nexus
+from harness.probes.nexus import CallbackRoute, NexusRoute, probe_nexus
 from harness.pytest_plugin import rows
 from harness.server.config import ServerSettings
 from harness.server.target import OTHER_NAMESPACE, SUITE_NAMESPACE, Target
@@ -48,6 +49,10 @@ class NexusSetup:
     by_namespace: NexusRoute
     by_endpoint: NexusRoute
     unknown_endpoint: NexusRoute
+    callback_in_path: CallbackRoute
+    callback_no_path: CallbackRoute
+    callback_wrong_path: CallbackRoute
+    callback_unknown_namespace: CallbackRoute
 
 
 SETUPS: dict[str, NexusSetup] = {}
@@ -68,12 +73,20 @@ async def nexus_setup(target: Target) -> NexusSetup:
         client, NS, queue, target.metadata(target.mint([f"{NS}:write"], sub="nexus-handler"))
     )
     handler.start()
+    described = await client.workflow_service.describe_namespace(
+        DescribeNamespaceRequest(namespace=NS), metadata=admin, retry=False
+    )
+    ns_id = described.namespace_info.id
     setup = NexusSetup(
         target,
         handler,
         NexusRoute("by-namespace", namespace=NS, task_queue=queue),
         NexusRoute("by-endpoint", endpoint_id=endpoint),
         NexusRoute("unknown-endpoint", endpoint_id=str(uuid.uuid4())),
+        CallbackRoute("callback-in-path", NS, ns_id, NS),
+        CallbackRoute("callback-no-path", NS, ns_id, None),
+        CallbackRoute("callback-wrong-path", NS, ns_id, OTHER_NAMESPACE),
+        CallbackRoute("callback-unknown-namespace", "", str(uuid.uuid4()), None),
     )
     SETUPS[target.name] = setup
     return setup
@@ -91,12 +104,15 @@ def routes(*names: str) -> CallSet:
     def calls(target: Target) -> list[Call]:
         setup = SETUPS[target.name]
         chosen = [getattr(setup, name.replace("-", "_")) for name in names]
-        return [
-            Call(r.name, r, NS if r.endpoint_id == setup.by_endpoint.endpoint_id else r.namespace)
-            for r in chosen
-        ]
+        return [Call(r.name, r, _namespace_of(r, setup)) for r in chosen]
 
     return calls
+
+
+def _namespace_of(route: NexusRoute | CallbackRoute, setup: NexusSetup) -> str:
+    if isinstance(route, CallbackRoute):
+        return route.token_namespace
+    return NS if route.endpoint_id == setup.by_endpoint.endpoint_id else route.namespace
 
 
 def token(*permissions: str, **spec: Any) -> Any:
@@ -104,10 +120,13 @@ def token(*permissions: str, **spec: Any) -> Any:
 
 
 BOTH = routes("by-namespace", "by-endpoint")
+CALLBACKS = routes("callback-in-path", "callback-no-path")
+REFUSED_CALLBACKS = routes("callback-wrong-path", "callback-unknown-namespace")
 
 
 def unknown_endpoint(observed: Any) -> bool:
     return bool(observed["unknown-endpoint"] is Outcome.ABSENT)
+
 
 SHAPES = {
     "Anonymous": None,
@@ -121,17 +140,36 @@ SHAPES = {
     "Expired": token(f"{NS}:write", exp_in=-60),
     "Tampered": lambda t: forge.tampered_payload(t.mint([f"{NS}:read"]), {"permissions": [f"{NS}:write"]}),
 }
+REFUSED_TOKENS = ("Expired", "Tampered")  # the claim mapper refuses them
 CASES = [
     *[Case("AUTHZ-NEXUS-001", name, recipe, calls=BOTH) for name, recipe in SHAPES.items()],
     Case(
         "AUTHZ-NEXUS-002",
         "OtherAudience",
         token(f"{NS}:write", aud="another-app"),
-        calls=BOTH,
+        calls=routes("by-namespace", "by-endpoint", "callback-in-path"),
         settings=AUDIENCE,
         since=((1, 29, 0), "audience"),
         finding=lambda o: o["by-namespace"] is Outcome.ALLOWED,
     ),
+    *[
+        Case(
+            "AUTHZ-NEXUS-005",
+            name,
+            recipe,
+            calls=CALLBACKS,
+            finding=(lambda o: o["callback-in-path"] is Outcome.FAULT) if name in REFUSED_TOKENS else None,
+        )
+        for name, recipe in SHAPES.items()
+    ],
+    *[
+        Case("AUTHZ-NEXUS-005", name, recipe, calls=REFUSED_CALLBACKS)
+        for name, recipe in (
+            ("Anonymous", None),
+            ("Tampered", SHAPES["Tampered"]),
+            ("SystemAdmin", SHAPES["SystemAdmin"]),
+        )
+    ],
     *[
         Case(
             "AUTHZ-NEXUS-004",

@@ -176,10 +176,15 @@ class NexusQuestion:
     namespace: str  # by namespace and task queue: the path's; by endpoint: the endpoint's target
     endpoint_id: str
     window: Window
+    path_namespace: str | None = None  # a completion's path: /namespaces/{this}/nexus/callback
 
     def answer(self) -> Answer:
         if self.endpoint_id and self.endpoint_id not in dict(self.facts.nexus_endpoints):
             return Answer(frozenset({Outcome.ABSENT}), "no such endpoint: looked up before the token is read")
+        if self.full_method == nexus.COMPLETE_NEXUS_OPERATION:
+            refusal = nexus.completion_refusal(self.path_namespace, self.namespace)
+            if refusal:
+                return Answer(frozenset({Outcome.REFUSED if self.namespace else Outcome.ABSENT}), refusal)
         server = rules.rules_for(self.facts.version)
         value = nexus.token_header(self.http_headers, self.facts.config.effective_header_name(server))
         credential = Credential(
@@ -196,7 +201,8 @@ class NexusQuestion:
             for now in self.window.seconds():
                 e = decide.expect(credential, CallTarget(self.full_method, self.namespace), rules=server,
                                   table=facts.table, keyring=ring, config=config, now=now)  # fmt: skip
-                outcomes.add(Outcome.UNAUTHENTICATED if e.mapper_refused else e.outcome)
+                refused = Outcome(nexus.refused_token_outcome(self.full_method))
+                outcomes.add(refused if e.mapper_refused else e.outcome)
                 reasons.add(e.reason)
                 claims = e.claims
         reason = "; ".join(sorted(reasons)) + " (Nexus HTTP: no audience check)"

@@ -10,7 +10,7 @@ from google.protobuf.message import Message
 from harness.probes.grpc import ApiMethod, wf
 from harness.probes.grpc_raw import RawMethod
 from harness.probes.http import HttpRoute
-from harness.probes.nexus import NexusRoute
+from harness.probes.nexus import CallbackRoute, NexusRoute
 from harness.probes.streams import StreamMethod
 from harness.types import CallTarget
 
@@ -18,7 +18,7 @@ from harness.types import CallTarget
 @dataclass(frozen=True)
 class Call:
     label: str  # what the call stands for: "exempt", "read", "write", "admin", "cluster-read"
-    method: ApiMethod | StreamMethod | HttpRoute | NexusRoute | RawMethod
+    method: ApiMethod | StreamMethod | HttpRoute | NexusRoute | CallbackRoute | RawMethod
     namespace: str = ""  # carried in the request when the method has a namespace field
     request: Message | None = None  # None: the method's minimal request
     host: str = ""  # HTTP only: the Host header to send ("" = the address itself)
@@ -31,7 +31,7 @@ class Call:
     def surface(self) -> str:
         if isinstance(self.method, StreamMethod):
             return "stream"
-        if isinstance(self.method, NexusRoute):
+        if isinstance(self.method, NexusRoute | CallbackRoute):
             return "nexus"
         return "http" if isinstance(self.method, HttpRoute) else "grpc"
 
@@ -41,6 +41,8 @@ class Call:
             return CallTarget(self.method.full_method, "")
         if isinstance(self.method, NexusRoute):
             return CallTarget(self.method.full_method, self.namespace or self.method.namespace)
+        if isinstance(self.method, CallbackRoute):
+            return CallTarget(self.method.full_method, self.method.token_namespace)
         if isinstance(self.method, RawMethod):
             return CallTarget(self.method.full_method, "")
         api = self.method.method if isinstance(self.method, HttpRoute) else self.method

@@ -29,7 +29,7 @@ from harness.model import Credential
 from harness.probes.grpc import ApiMethod, Observation, minimal_request
 from harness.probes.grpc_raw import RawMethod, probe_raw, probe_with_headers
 from harness.probes.http import HttpRoute, probe_http
-from harness.probes.nexus import NexusRoute, probe_nexus
+from harness.probes.nexus import CallbackRoute, NexusRoute, probe_callback, probe_nexus
 from harness.probes.streams import StreamMethod, probe_stream
 from harness.server.config import ServerSettings
 from harness.server.target import SUITE_NAMESPACE, Target
@@ -151,6 +151,9 @@ async def probe_calls(
         if isinstance(call.method, NexusRoute):
             async with target.http_client() as client:
                 return await probe_nexus(client, call.method, headers)
+        if isinstance(call.method, CallbackRoute):
+            async with target.http_client() as client:
+                return await probe_callback(client, call.method, headers)
         if isinstance(call.method, RawMethod):
             async with target.grpc_channel() as channel:
                 return await probe_raw(channel, call.method.full_method, call.method.body, headers)
@@ -228,6 +231,12 @@ def question_for(
     observation: Observation,
 ) -> CallQuestion | HttpCallQuestion | NexusQuestion:
     window = Window.between(observation.started, observation.ended)
+    if isinstance(call.method, CallbackRoute):
+        route = call.method
+        return NexusQuestion(
+            facts, tuple(headers), token.signed_by if token else None, route.full_method,
+            route.token_namespace, "", window, path_namespace=route.path_namespace,
+        )  # fmt: skip
     if isinstance(call.method, NexusRoute):
         signed_by = token.signed_by if token else None
         target = call.target

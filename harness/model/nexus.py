@@ -12,6 +12,7 @@ from harness.model.http import canonical
 NEXUS_SERVICE = "/temporal.api.nexusservice.v1.NexusService/"
 DISPATCH_BY_NAMESPACE_AND_TASK_QUEUE = NEXUS_SERVICE + "DispatchByNamespaceAndTaskQueue"
 DISPATCH_BY_ENDPOINT = NEXUS_SERVICE + "DispatchByEndpoint"
+COMPLETE_NEXUS_OPERATION = NEXUS_SERVICE + "CompleteNexusOperation"
 EXCLUDED_PREFIXES = ("content-", "nexus-callback-")  # httpHeaderToNexusHeader
 DEFAULT_BLACKLIST = (
     "accept-encoding",
@@ -56,3 +57,22 @@ def handler_headers(
             continue
         received[lower] = value
     return {k: v for k, v in received.items() if not (patterns and re.match(expression, k))}
+
+
+def completion_refusal(path_namespace: str | None, token_namespace: str) -> str:
+    """Why an async completion is refused before the token is read ("" when it is not): the callback
+    token's namespace is looked up by ID first (unknown: 404), then a namespace in the path must be the
+    token's (else 400 "invalid callback token"). /nexus/callback names none
+    (nexus_completion_http_handler.go, CompleteOperation)."""
+    if not token_namespace:
+        return "the callback token names no namespace that exists: looked up before the token is read"
+    if path_namespace is not None and path_namespace != token_namespace:
+        return f"the path names {path_namespace!r}, the callback token {token_namespace!r}"
+    return ""
+
+
+def refused_token_outcome(full_method: str) -> str:
+    """How a token the claim mapper refuses shows: the operation handlers adapt the error to 401
+    (UNAUTHENTICATED); the completion handler returns it as is, which the HTTP layer turns into
+    500 "internal server error" (interceptRequest: `return err`)."""
+    return "FAULT" if full_method == COMPLETE_NEXUS_OPERATION else "UNAUTHENTICATED"

@@ -3,18 +3,26 @@ endpoint. Reports what happened; decides nothing."""
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
 import httpx
 
-from harness.model.nexus import DISPATCH_BY_ENDPOINT, DISPATCH_BY_NAMESPACE_AND_TASK_QUEUE
+from harness.model.nexus import (
+    COMPLETE_NEXUS_OPERATION,
+    DISPATCH_BY_ENDPOINT,
+    DISPATCH_BY_NAMESPACE_AND_TASK_QUEUE,
+)
 from harness.probes.grpc import Observation
+from harness.probes.nexus_callback import CALLBACK_TOKEN_HEADER, callback_token
 from harness.types import Outcome
 
 SERVICE, OPERATION = "authz-service", "echo"
+NAMESPACE_NOT_FOUND = re.compile(r'namespace "[^"]*" not found')
 
 
 @dataclass(frozen=True)
@@ -40,16 +48,23 @@ class NexusRoute:
         )
 
 
-def classify_nexus(status: int, message: str) -> Outcome:
+def classify_nexus(status: int, message: str, completion: bool = False) -> Outcome:
     """The one place a Nexus HTTP answer becomes an outcome: 401 the token was refused (claim mapper),
-    403 the authorizer said no, 404 "nexus endpoint not found" no such endpoint; anything else came from
-    past authorization (the handler's answer, or its timeout)."""
+    403 the authorizer said no, 404 "nexus endpoint not found" or `namespace "<id>" not found` (a
+    completion's namespace) no such target, 400 "invalid callback token" a completion refused before
+    authorization; anything else came from past authorization (the handler's answer, or its timeout)."""
     if status == 401:
         return Outcome.UNAUTHENTICATED
     if status == 403 and message.startswith("permission denied"):
         return Outcome.DENIED
-    if status == 404 and message == "nexus endpoint not found":
+    if status == 404 and (message == "nexus endpoint not found" or NAMESPACE_NOT_FOUND.fullmatch(message)):
         return Outcome.ABSENT
+    if status == 400 and message == "invalid callback token":
+        return Outcome.REFUSED
+    if completion and status == 500:
+        # Past authorization a completion of an operation that does not exist is a 404: a 500 here is
+        # the server failing (or refusing) before it got that far.
+        return Outcome.FAULT
     return Outcome.ALLOWED
 
 
@@ -70,4 +85,55 @@ async def probe_nexus(
     except ValueError:
         message = response.text[:200]
     outcome = classify_nexus(response.status_code, message)
+    return Observation(outcome, str(response.status_code), message, started, time.monotonic(), "nexus")
+
+
+@dataclass(frozen=True)
+class CallbackRoute:
+    """An async Nexus completion (CompleteNexusOperation): POST to /namespaces/{ns}/nexus/callback, or
+    /nexus/callback, with a callback token naming the operation's namespace (by ID) and workflow."""
+
+    name: str
+    token_namespace: str  # the namespace the callback token names ("" for an ID no namespace has)
+    token_namespace_id: str
+    path_namespace: str | None  # None: /nexus/callback (no namespace in the path)
+
+    @property
+    def full_method(self) -> str:
+        return COMPLETE_NEXUS_OPERATION
+
+    @property
+    def path(self) -> str:
+        if self.path_namespace is None:
+            return "/nexus/callback"
+        return f"/namespaces/{quote(self.path_namespace, safe='')}/nexus/callback"
+
+
+async def probe_callback(
+    client: httpx.AsyncClient, route: CallbackRoute, headers: Sequence[tuple[str, str]]
+) -> Observation:
+    """Complete an operation that does not exist (a fresh workflow ID): past authorization the server
+    answers that it found nothing, so nothing is ever completed."""
+    token = callback_token(
+        route.token_namespace_id, f"authz-nobody-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    )
+    request_headers = [
+        *headers,
+        (CALLBACK_TOKEN_HEADER, token),
+        ("Nexus-Operation-State", "succeeded"),
+        ("Content-Type", "application/json"),
+    ]
+    started = time.monotonic()
+    try:
+        response = await client.post(route.path, content=b'"done"', headers=request_headers)
+    except httpx.HTTPError as exc:
+        return Observation(
+            Outcome.ERROR, type(exc).__name__, str(exc)[:200], started, time.monotonic(), "nexus"
+        )
+    try:
+        payload = response.json()
+        message = str(payload.get("message", "")) if isinstance(payload, dict) else ""
+    except ValueError:
+        message = response.text[:200]
+    outcome = classify_nexus(response.status_code, message, completion=True)
     return Observation(outcome, str(response.status_code), message, started, time.monotonic(), "nexus")
