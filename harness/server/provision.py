@@ -1,4 +1,5 @@
-"""Obtain a `temporal-server` binary for a version: explicit path, per-version cache, or a Go build."""
+"""Obtain a `temporal-server` binary for a version: explicit path, per-version cache, or a Go build with
+the toolchain fixtures/releases.yaml records for the release's line."""
 
 from __future__ import annotations
 
@@ -11,17 +12,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.settings import DEFAULT_VERSION, ENV, child_environment
+from harness.server.gomodule import (
+    MODULE,
+    ProvisionError,
+    check_buildable,
+    check_served,
+    checksum_hint,
+    go_environment,
+    verify_pin,
+)
+from harness.server.releases import load_releases
+from harness.settings import DEFAULT_VERSION, ENV
 from harness.types import ServerVersion, VersionError
 
-MODULE = "go.temporal.io/server"
 Progress = Callable[[str], None]
 
 __all__ = ["DEFAULT_VERSION", "ProvisionError", "ProvisionedBinary", "provision"]
-
-
-class ProvisionError(RuntimeError):
-    """One clear message that names the fix."""
 
 
 @dataclass(frozen=True)
@@ -47,21 +53,6 @@ def _quiet(message: str) -> None:
     pass
 
 
-def published_versions(go: str) -> list[str]:
-    out = subprocess.run(
-        [go, "list", "-m", "-versions", MODULE],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=child_environment(GOTOOLCHAIN="auto"),
-    )
-    if out.returncode != 0:
-        raise ProvisionError(
-            f"could not list {MODULE} versions from the Go module proxy: {out.stderr.strip()}"
-        )
-    return out.stdout.split()[1:]
-
-
 def provision(
     version: ServerVersion, explicit: str | os.PathLike[str] | None = None, progress: Progress = _quiet
 ) -> ProvisionedBinary:
@@ -85,34 +76,26 @@ def build(version: ServerVersion, target: Path, progress: Progress = _quiet) -> 
             f"(https://go.dev/dl or `apt-get install golang`), or pass --temporal-binary PATH, "
             f"or run against a cluster with --backend external --target HOST:PORT"
         )
+    releases = load_releases()
+    check_buildable(version, releases)
     # The proxy's version list can omit releases it still serves, so ask for the version itself.
-    check = subprocess.run(
-        [go, "list", "-m", "-json", f"{MODULE}@{version}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=child_environment(GOTOOLCHAIN="auto"),
-    )
-    if check.returncode != 0:
-        stable = [v for v in published_versions(go) if "-" not in v]
-        reason = check.stderr.strip().splitlines()[-1] if check.stderr.strip() else "not found"
-        raise ProvisionError(
-            f"unknown server version {version}: the Go module proxy does not serve {MODULE}@{version} "
-            f"({reason}). Listed releases: {', '.join(stable[-12:])} (newest last)"
-        )
+    check_served(go, version, releases)
+    verify_pin(go, version, releases)
     target.parent.mkdir(parents=True, exist_ok=True)
-    # GOTOOLCHAIN=auto: the server's go.mod may need a newer patch toolchain than the local one.
-    env = child_environment(CGO_ENABLED="0", GOBIN=str(target.parent), GOTOOLCHAIN="auto", GOFLAGS="")
+    toolchain = releases.toolchain(version)
+    env = go_environment(version, releases, CGO_ENABLED="0", GOBIN=str(target.parent))
     started = time.monotonic()
     done = threading.Event()
 
     def ticker() -> None:
         # Keep a long build visible: a line every 10 s.
         while not done.wait(10):
-            progress(f"building temporal-server {version} with Go ... {time.monotonic() - started:.0f}s")
+            progress(
+                f"building temporal-server {version} with {toolchain} ... {time.monotonic() - started:.0f}s"
+            )
 
-    progress(f"building temporal-server {version} (go install {MODULE}/cmd/server@{version}; a cold build "
-             f"takes several minutes)")  # fmt: skip
+    progress(f"building temporal-server {version} (GOTOOLCHAIN={toolchain} go install "
+             f"{MODULE}/cmd/server@{version}; a cold build takes several minutes)")  # fmt: skip
     thread = threading.Thread(target=ticker, daemon=True)
     thread.start()
     try:
@@ -128,6 +111,9 @@ def build(version: ServerVersion, target: Path, progress: Progress = _quiet) -> 
     elapsed = time.monotonic() - started
     if result.returncode != 0 or not target.exists():
         tail = "\n".join(result.stderr.strip().splitlines()[-15:])
-        raise ProvisionError(f"go install of {MODULE}@{version} failed:\n{tail}")
+        raise ProvisionError(
+            f"go install of {MODULE}@{version} with GOTOOLCHAIN={toolchain} failed:\n{tail}"
+            + checksum_hint(result.stderr)
+        )
     progress(f"built temporal-server {version} in {elapsed:.0f}s -> {target}")
     return ProvisionedBinary(version, target, "built", build_seconds=elapsed)
