@@ -24,8 +24,8 @@ def go_environment(
 ) -> dict[str, str]:
     """The environment for a go command that fetches or builds `version`.
 
-    GOTOOLCHAIN is explicit because `auto` never downgrades: the local Go would compile an old release's
-    dependencies with a compiler they predate. A pinned release gets the checksum database turned off for
+    GOTOOLCHAIN is explicit because `auto` never downgrades: the machine's Go would compile an old
+    release, so the build would depend on the machine rather than on the release. A pinned release gets the checksum database turned off for
     this module only (its dependencies are still checked), and verify_pin() checks the module instead."""
     releases = releases or load_releases()
     env = child_environment(**{"GOTOOLCHAIN": releases.toolchain(version), "GOFLAGS": "", **overrides})

@@ -37,7 +37,7 @@ class ReleaseLine:
     refused: tuple[ServerVersion, ...] = ()  # the proxy answers 403
     unbuildable: Mapping[ServerVersion, str] = field(default_factory=dict)  # served, but a build fails: why
     toolchains: Mapping[ServerVersion, str] = field(default_factory=dict)  # a release whose go.mod asks more
-    failures: Mapping[str, str] = field(default_factory=dict)  # toolchain tried -> the error it gave
+    tried: Mapping[str, str] = field(default_factory=dict)  # other toolchains tried -> what happened
     checked: tuple[ServerVersion, ...] = ()  # built, started with the harness's config, checks passed
 
 
@@ -111,7 +111,7 @@ def _line(name: str, raw: Mapping[str, Any]) -> ReleaseLine:
             ServerVersion.parse(v): str(e).strip() for v, e in (raw.get("unbuildable") or {}).items()
         },
         toolchains={ServerVersion.parse(v): str(t) for v, t in (raw.get("toolchains") or {}).items()},
-        failures={str(t): str(e).strip() for t, e in (raw.get("failures") or {}).items()},
+        tried={str(t): str(e).strip() for t, e in (raw.get("tried") or {}).items()},
         checked=_versions(raw.get("checked") or ()),
     )
 
