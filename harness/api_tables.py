@@ -1,5 +1,7 @@
 """Load the committed API tables (fixtures/api/<version>.json) and regenerate them from the server's code.
 
+Before 1.22 a release has no metadata table: fixtures/api/methods/<version>.json lists the methods it
+has (scope and access unknown), which is what the pre-1.22 model needs (a method it lacks is ABSENT).
 Regenerate: `python -m harness.api_tables generate v1.32.2` (needs Go and the module proxy).
 """
 
@@ -15,22 +17,40 @@ from pathlib import Path
 from typing import Any
 
 from harness.model.apis import ApiTable, MethodRule
-from harness.settings import ENV, child_environment
-from harness.types import Access, Scope
+from harness.server.gomodule import MODULE, go_environment, verify_pin
+from harness.settings import ENV
+from harness.types import Access, Scope, ServerVersion, VersionError
 
 API_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "api"
 GENERATOR = API_DIR / "gen" / "main.go"
+# Releases whose go.temporal.io/api is gogo-generated (no protoreflect descriptors): methods from the
+# gRPC client interfaces, plus metadata.go (common/api.GetMethodMetadata) where the server has it.
+METHODS_GENERATOR = API_DIR / "gen_methods" / "main.go"
+METHODS_METADATA = API_DIR / "gen_methods" / "metadata.go"
+METHOD_LISTS = API_DIR / "methods"
+METADATA_SINCE = (1, 22, 0)  # common/api.GetMethodMetadata
+PROTOREFLECT_SINCE = (1, 23, 0)  # go.temporal.io/api on google.golang.org/protobuf (gogo before)
 
 
 class ApiTableMissing(LookupError):
     pass
 
 
+def has_metadata(version: str) -> bool:
+    """Whether the release has common/api metadata (1.22+); before, its table only lists its methods."""
+    try:
+        return ServerVersion.parse(version) >= METADATA_SINCE
+    except VersionError:
+        return True
+
+
 def table_path(version: str) -> Path:
-    return API_DIR / f"{version}.json"
+    """fixtures/api/<version>.json (metadata, 1.22+) or fixtures/api/methods/<version>.json (before)."""
+    return (API_DIR if has_metadata(version) else METHOD_LISTS) / f"{version}.json"
 
 
 def available_versions() -> list[str]:
+    """The releases with a committed metadata table (method lists of older releases are not included)."""
     return sorted(p.stem for p in API_DIR.glob("v*.json"))
 
 
@@ -44,7 +64,7 @@ def load_table(version: str, *, generate_missing: bool = False) -> ApiTable:
     if not path.exists():
         path = cached_table_path(version)
     if not path.exists() and generate_missing:
-        sys.stderr.write(f"generating the API table for {version} from the server's common/api ...\n")
+        sys.stderr.write(f"generating the API table for {version} from the server's code ...\n")
         try:
             table = generate(version)
         except (RuntimeError, subprocess.CalledProcessError) as exc:
@@ -67,17 +87,34 @@ def load_table(version: str, *, generate_missing: bool = False) -> ApiTable:
     return ApiTable(version=version, services=services)
 
 
+def generator_for(version: ServerVersion) -> list[Path]:
+    """The generator's files for a release; the first is copied as main.go."""
+    if version >= PROTOREFLECT_SINCE:
+        return [GENERATOR]
+    return [METHODS_GENERATOR, *([METHODS_METADATA] if version >= METADATA_SINCE else [])]
+
+
 def generate(version: str) -> dict[str, Any]:
-    """Build and run fixtures/api/gen against go.temporal.io/server@version; returns the table."""
+    """Build and run the generator against go.temporal.io/server@version; returns the table.
+
+    1.22+: the server's own common/api.GetMethodMetadata per method (fixtures/api/gen; for 1.22.x, whose
+    protos are gogo-generated, fixtures/api/gen_methods with metadata.go). Before 1.22 the server has no
+    metadata table: fixtures/api/gen_methods lists the methods it has, with scope and access unknown.
+    The go command runs with the release's toolchain and checksum settings (fixtures/releases.yaml)."""
     go = shutil.which("go")
     if go is None:
         raise RuntimeError("Go is needed to generate an API table: install Go 1.26+")
-    env = child_environment(CGO_ENABLED="0", GOTOOLCHAIN="auto", GOFLAGS="-mod=mod")
+    release = ServerVersion.parse(version)
+    verify_pin(go, release)
+    env = go_environment(release, CGO_ENABLED="0", GOFLAGS="-mod=mod")
     with tempfile.TemporaryDirectory(prefix="authz-apigen-") as tmp:
-        shutil.copy(GENERATOR, Path(tmp) / "main.go")
+        main, *rest = generator_for(release)
+        shutil.copy(main, Path(tmp) / "main.go")
+        for extra in rest:
+            shutil.copy(extra, Path(tmp) / extra.name)
         for cmd in (
             [go, "mod", "init", "authzapigen"],
-            [go, "get", f"go.temporal.io/server@{version}"],
+            [go, "get", f"{MODULE}@{version}"],
             [go, "mod", "tidy"],
             [go, "run", "."],
         ):
@@ -89,9 +126,21 @@ def generate(version: str) -> dict[str, Any]:
         "server_version": version,
         "by": "python -m harness.api_tables generate " + version,
         "at": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "source": "go.temporal.io/server/common/api.GetMethodMetadata over the server's proto descriptors",
+        "source": _source(release),
     }
     return table
+
+
+def _source(release: ServerVersion) -> str:
+    if release >= PROTOREFLECT_SINCE:
+        return "go.temporal.io/server/common/api.GetMethodMetadata over the server's proto descriptors"
+    methods = (
+        "the gRPC client interfaces of go.temporal.io/api and the server's adminservice at the versions "
+        "the server's go.mod pins"
+    )
+    if release >= METADATA_SINCE:
+        return f"go.temporal.io/server/common/api.GetMethodMetadata over {methods}"
+    return f"{methods} (no metadata before 1.22: scope and access unknown)"
 
 
 def main(argv: list[str]) -> int:
@@ -100,8 +149,10 @@ def main(argv: list[str]) -> int:
         return 2
     version = argv[1]
     table = generate(version)
-    table_path(version).write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
-    print(f"wrote {table_path(version)}")
+    path = table_path(version)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {path}")
     return 0
 
 
