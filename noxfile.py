@@ -16,6 +16,7 @@ nox.options.sessions = ["tests"]
 PYTHON = "3.11"
 REPORTS = "reports"
 SUITES = ["pytest", "suites", "-o", "junit_family=xunit2", "-p", "no:cacheprovider", "-q"]
+FUZZ_SUITES = [f"suites/test_fuzz{part}.py" for part in ("", "_config", "_rotation", "_regressions")]
 LINTED = ["harness", "tests", "suites", "fixtures", "noxfile.py", "conftest.py"]
 
 
@@ -113,17 +114,16 @@ def gate(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def fuzz(session: nox.Session) -> None:
-    """Longer hypothesis runs of the claim fuzzer against the live server (1,000 payloads)."""
+    """Differential fuzzing against live servers: `nox -s fuzz -- --minutes N [--class NAME[,NAME]]`
+    shares N minutes among the input classes (harness/fuzz/classes.py), with a progress line and a
+    persistent example database under the cache root; without --minutes, the CI profile. Per-class
+    figures go to reports/conformance.json (metrics.fuzz); each disagreement's case file to reports/fuzz/."""
     _install(session)
-    session.run(
-        "pytest",
-        "suites/test_fuzz.py",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "--hypothesis-profile=long",
-        *session.posargs,
-    )
+    args = list(session.posargs)
+    for option, pytest_option in (("--minutes", "--fuzz-minutes"), ("--class", "--fuzz-class")):
+        if option in args:
+            args[args.index(option)] = pytest_option
+    session.run("pytest", *FUZZ_SUITES, "-p", "no:cacheprovider", "-q", *args)
 
 
 @nox.session(python=PYTHON)

@@ -22,6 +22,10 @@ from temporalio.service import RPCError
 
 from harness.cases.evidence import Evidence, Mismatch
 from harness.errors import HarnessConfigError, HarnessError
+from harness.fuzz.classes import selected
+from harness.fuzz.loop import BACKGROUND
+from harness.fuzz.runner import Budget, FuzzRun
+from harness.fuzz.servers import FuzzServers
 from harness.jwks.fixture import JwksServer
 from harness.model import rules_for
 from harness.mutants import MUTANTS, activate
@@ -39,8 +43,9 @@ from harness.server.target import Target
 from harness.settings import ENV
 from harness.types import Verdict
 
-# Hypothesis profiles: "default" for every run (CI gets hypothesis's own derandomized "ci" profile when
-# CI is set), "long" for `nox -s fuzz`.
+# Hypothesis profiles for @given tests that use them: "default" for every run (CI gets hypothesis's own
+# derandomized "ci" profile when CI is set), "long" on request. The fuzz suites set their own budgets
+# (harness.fuzz.runner: --fuzz-minutes).
 hypothesis_settings.register_profile("default", max_examples=40)
 hypothesis_settings.register_profile("long", max_examples=1000)
 
@@ -117,6 +122,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="after the run, replay its model questions under every mutant; a survivor fails the run",
     )
+    add(
+        "--fuzz-minutes",
+        type=float,
+        default=ENV.fuzz_minutes,
+        metavar="N",
+        help="fuzz suites: a long run of N minutes shared among the classes, with a persistent example "
+        "database (env AUTHZ_FUZZ_MINUTES); default: the CI profile (derandomized, a fixed count)",
+    )
+    add(
+        "--fuzz-class",
+        default=ENV.fuzz_class,
+        metavar="NAME[,NAME]",
+        help="fuzz suites: only these input classes (env AUTHZ_FUZZ_CLASS; see harness/fuzz/classes.py)",
+    )
+    add(
+        "--fuzz-case",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="suites/test_fuzz_regressions.py: replay this fuzz case file too (a failure's report names it)",
+    )
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -153,6 +179,10 @@ def pytest_configure(config: pytest.Config) -> None:
     except CatalogueError as exc:
         raise pytest.UsageError(f"fixtures/requirements.yaml: {exc}") from exc
     config.stash[RECORDER] = Recorder(catalogue=catalogue)
+    try:
+        selected(config.getoption("--fuzz-class", default="") or "")
+    except ValueError as exc:
+        raise pytest.UsageError(f"--fuzz-class: {exc}") from exc
     mutant = config.getoption("--model-mutant", default="")
     if mutant:
         if mutant not in MUTANTS:
@@ -349,6 +379,27 @@ def own_jwks(server_pool: ServerPool) -> Iterator[JwksServer]:
         pytest.skip(NEEDS_OWN_SERVER)
     with JwksServer() as jwks:
         yield jwks
+
+
+@pytest.fixture(scope="session")
+def fuzz_run(request: pytest.FixtureRequest, recorder: Recorder) -> FuzzRun:
+    """The session's fuzzing budget (CI profile, or --fuzz-minutes), progress and per-class figures."""
+    config = request.config
+    classes = tuple(c.name for c in selected(config.getoption("--fuzz-class") or ""))
+    return FuzzRun(
+        Budget(config.getoption("--fuzz-minutes"), classes),
+        Path(config.getoption("--reports-dir")),
+        progress=Progress(config),
+        on_metric=recorder.metric,
+    )
+
+
+@pytest.fixture(scope="session")
+def fuzz_servers(server_pool: ServerPool, target: Target) -> Iterator[FuzzServers]:
+    """The servers the fuzz classes drive from the fuzzer's own event loop (started on first use)."""
+    servers = FuzzServers(server_pool, target)
+    yield servers
+    BACKGROUND.run(servers.close())
 
 
 # -- verdicts and reports --------------------------------------------------------------------------

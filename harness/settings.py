@@ -22,6 +22,8 @@ class Environment:
     run_tag: str  # AUTHZ_RUN_TAG: names every server directory and container of one run
     cache_root: Path  # TEMPORAL_AUTHZ_CACHE: binaries, API tables, fuzz database (outside the repo)
     ci: bool  # CI: hypothesis's derandomized profile, quieter progress
+    fuzz_minutes: float | None  # AUTHZ_FUZZ_MINUTES: a long fuzz run of N minutes (unset: the CI profile)
+    fuzz_class: str  # AUTHZ_FUZZ_CLASS: fuzz only these classes (comma-separated; empty: all)
 
 
 def _read() -> Environment:
@@ -38,6 +40,8 @@ def _read() -> Environment:
         run_tag=env.get("AUTHZ_RUN_TAG") or uuid.uuid4().hex[:10],
         cache_root=Path(cache) if cache else Path.home() / ".cache" / "temporal-authz-conformance",
         ci=bool(env.get("CI")),
+        fuzz_minutes=float(env["AUTHZ_FUZZ_MINUTES"]) if env.get("AUTHZ_FUZZ_MINUTES") else None,
+        fuzz_class=env.get("AUTHZ_FUZZ_CLASS") or "",
     )
 
 

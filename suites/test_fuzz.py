@@ -1,46 +1,47 @@
-"""Hypothesis fuzzing of claim payloads against the live server: every generated token's decisions for
-the exempt, read, write, admin and cluster-read calls must equal the model's. A failure prints the
-minimal payload and a @reproduce_failure blob."""
+"""Differential fuzzing on the default server: claim payloads, the token's bytes, and namespace and role
+strings. For every generated example the decisions of the sample's calls (harness.fuzz.calls) must equal
+the model's. A disagreement is shrunk by hypothesis; its report prints the minimal input, the call,
+expected vs observed and a command that replays it on a fresh server (its case file is in
+reports/fuzz/). Budget: the CI profile by default, `--fuzz-minutes N` for long runs."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.cases.calls import role_calls
-from harness.cases.evidence import Evidence, check
-from harness.cases.runner import fill, observe
-from harness.server.target import SUITE_NAMESPACE, Target
-from harness.strategies import claim_payloads
-from harness.tokens.mint import TokenSpec, mint
-from harness.tokens.presentation import DEFAULT
+from harness.cases.evidence import Evidence
+from harness.fuzz.check import Checker
+from harness.fuzz.examples import Example
+from harness.fuzz.runner import FuzzRun, run_property
+from harness.fuzz.servers import FuzzServers
+from harness.fuzz.strategies import names
+from harness.fuzz.strategies.claims import claim_inputs
+from harness.fuzz.strategies.token_bytes import token_byte_inputs
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-NS = SUITE_NAMESPACE
-NOW = int(time.time())
+def fuzz(
+    name: str, strategy: st.SearchStrategy[Any], run: FuzzRun, servers: FuzzServers, evidence: Evidence
+) -> None:
+    if not run.budget.selects(name):
+        pytest.skip(f"fuzz class {name} not selected (--fuzz-class)")
+    check = Checker(servers, run.reports)
+    run_property(run, name, strategy, lambda value: check(Example(name, value)))
+    evidence.extra["fuzz"] = run.stats[name].as_dict()
 
 
 @pytest.mark.req("AUTHZ-FUZZ-001")
-@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(payload=claim_payloads(NS, NOW), data=st.data())
-async def test_fuzzed_claims_match_the_model(
-    target: Target, evidence: Evidence, payload: dict[str, Any], data: Any
-) -> None:
-    # Time claims were drawn relative to collection time; re-anchor them to now (same offsets).
-    shift = int(time.time()) - NOW
-    shifted = {
-        k: (v + shift if k in ("exp", "nbf", "iat") and isinstance(v, int) and v else v)
-        for k, v in payload.items()
-    }
-    spec = TokenSpec(permissions=None, exp_in=None, iat_in=None, omit_sub=True, extra=shifted)
-    token = mint(spec, target.signing_key)
-    calls = role_calls(NS)
-    run = await observe(target, calls, token)
-    evidence.asked.clear()  # hypothesis reuses the test's fixtures: keep the last example's only
-    fill(evidence, run, calls, DEFAULT)
-    check(evidence, "AUTHZ-FUZZ-001")
+def test_claims(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence) -> None:
+    fuzz("claims", claim_inputs(), fuzz_run, fuzz_servers, evidence)
+
+
+@pytest.mark.req("AUTHZ-FUZZ-002")
+def test_token_bytes(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence) -> None:
+    fuzz("token-bytes", token_byte_inputs(), fuzz_run, fuzz_servers, evidence)
+
+
+@pytest.mark.req("AUTHZ-FUZZ-003")
+def test_names(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence) -> None:
+    strategy = names.permission_lists().map(lambda permissions: {"permissions": permissions})
+    fuzz("names", strategy, fuzz_run, fuzz_servers, evidence)

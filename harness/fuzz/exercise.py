@@ -1,0 +1,135 @@
+"""An example against a server: its tokens and calls, what the server did and what the model says.
+
+One function per class turns the input into the token(s) to send and the server to send them to; the
+calls are the sample's (harness.fuzz.calls). Everything is asked through observe(), like every suite:
+the model sees the token, the config, the version and the key rings the fixtures served, never the
+server's answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.cases.runner import CaseRun, observe
+from harness.fuzz import calls as sample
+from harness.fuzz.examples import Example
+from harness.fuzz.jwks_text import document_bytes
+from harness.fuzz.servers import FuzzServers
+from harness.fuzz.strategies.claims import render_payload
+from harness.fuzz.token_text import build
+from harness.server.target import SUITE_NAMESPACE, Target
+from harness.tokens.keys import SigningKey, ec_key, rsa_key
+from harness.tokens.mint import MintedToken, TokenSpec, mint
+
+GRANT = [f"{SUITE_NAMESPACE}:write"]  # what the key-source classes' tokens ask for
+
+
+@dataclass
+class Exercised:
+    """One example's runs: per token sent (most classes send one), what was observed and expected."""
+
+    example: Example
+    target: Target
+    runs: dict[str, CaseRun] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)  # what else the report needs (the served bytes)
+
+    def differences(self) -> list[tuple[str, str]]:
+        """(token, call label) where the server and the model disagree."""
+        return [
+            (token, label)
+            for token, run in self.runs.items()
+            for label, outcome in run.observed.outcomes.items()
+            if run.expected[label] is not outcome
+        ]
+
+
+_UNTRUSTED: dict[tuple[str, str], SigningKey] = {}
+
+
+def untrusted(kid: str, kty: str) -> SigningKey:
+    """A key the server never trusts, with a trusted key's kid (generated once per kid and type)."""
+    if (kid, kty) not in _UNTRUSTED:
+        _UNTRUSTED[(kid, kty)] = ec_key(kid=kid) if kty == "EC" else rsa_key(kid=kid)
+    return _UNTRUSTED[(kid, kty)]
+
+
+async def _claims(
+    example: Example, servers: FuzzServers
+) -> tuple[Target, dict[str, MintedToken], dict[str, Any]]:
+    target = servers.default
+    payload = render_payload(dict(example.input), time.time())
+    spec = TokenSpec(permissions=None, exp_in=None, iat_in=None, omit_sub=True, extra=payload)
+    return target, {"token": mint(spec, target.signing_key)}, {}
+
+
+async def _names(
+    example: Example, servers: FuzzServers
+) -> tuple[Target, dict[str, MintedToken], dict[str, Any]]:
+    target = servers.default
+    return target, {"token": target.mint(list(example.input["permissions"]), sub="fuzz")}, {}
+
+
+async def _token_bytes(
+    example: Example, servers: FuzzServers
+) -> tuple[Target, dict[str, MintedToken], dict[str, Any]]:
+    target = servers.default
+    rsa, ec = target.key_of("RSA"), target.key_of("EC")
+    keys = {
+        "rsa": rsa,
+        "ec": ec,
+        "untrusted": untrusted(rsa.kid, "RSA"),
+        "untrusted-ec": untrusted(ec.kid, "EC"),
+    }
+    token = build(example.input, keys)
+    return target, {"token": token}, {"token_text_length": len(token.token)}
+
+
+async def _regex(
+    example: Example, servers: FuzzServers
+) -> tuple[Target, dict[str, MintedToken], dict[str, Any]]:
+    target = await servers.regex_server(str(example.input["regex"]))
+    token = target.mint(list(example.input["permissions"]), sub="fuzz")
+    return target, {"token": token}, {"permissionsRegex": example.input["regex"]}
+
+
+async def _jwks(
+    example: Example, servers: FuzzServers
+) -> tuple[Target, dict[str, MintedToken], dict[str, Any]]:
+    own = await servers.own_key_source("jwks")
+    await own.reset()
+    body = document_bytes(example.input, own.slots)
+    await own.serve(body, int(example.input.get("status", 200)))
+    await own.settle()
+    key = own.slots.signing[str(example.input.get("sign_with", "rsa0"))]
+    tokens = {
+        "token": own.target.mint(GRANT, key=key, sub="fuzz"),
+        "anchor": own.target.mint(GRANT, key=own.slots.signing["anchor"], sub="fuzz"),
+    }
+    return own.target, tokens, {"served": body.decode("utf-8", "replace")[:2000]}
+
+
+Recipe = Callable[[Example, FuzzServers], Awaitable[tuple[Target, dict[str, MintedToken], dict[str, Any]]]]
+RECIPES: dict[str, Recipe] = {
+    "claims": _claims,
+    "names": _names,
+    "token-bytes": _token_bytes,
+    "regex": _regex,
+    "jwks": _jwks,
+}
+
+
+async def exercise(example: Example, servers: FuzzServers) -> Exercised:
+    recipe = RECIPES.get(example.fuzz_class)
+    if recipe is None:
+        raise ValueError(
+            f"no recipe for fuzz class {example.fuzz_class!r} (the rotation machine replays its steps)"
+        )
+    target, tokens, context = await recipe(example, servers)
+    calls = sample.by_label(example.calls)
+    done = Exercised(example, target, context=context)
+    for name, token in tokens.items():
+        done.runs[name] = await observe(target, calls, token)
+    return done

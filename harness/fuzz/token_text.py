@@ -1,0 +1,138 @@
+"""A token-bytes input rendered into a token: JSON text, segment encodings, a signature, and the fact
+the model needs about it (`signed_by`: whose signature the signature segment carries, by construction)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from harness.tokens.forge import b64, signer
+from harness.tokens.keys import SigningKey
+from harness.tokens.mint import MintedToken, decode_header
+
+B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+SEPARATORS = {
+    "compact": (",", ":", "", ""),
+    "spaced": (", ", ": ", " ", " "),
+    "pretty": (",\n\t", ": ", "\n\t", "\n"),
+    "crlf": (",\r\n", ":\r\n", "\r\n", "\r\n"),
+}
+# Signature variants whose text still decodes to the signature's bytes (or the server refuses their
+# encoding before it looks at them): the signature is the key's, as far as the bytes go.
+KEEPS_SIGNATURE = ("valid", "trailing-bits", "padded", "std")
+
+
+def number_text(value: int, form: str) -> str:
+    digits = str(abs(value))
+    sign = "-" if value < 0 else ""
+    exponent = f"{digits[0]}.{digits[1:] or '0'}e{len(digits) - 1}"
+    return {
+        "int": f"{value}",
+        "float": f"{value}.0",
+        "exp": sign + exponent,
+        "plus-exp": sign + exponent.replace("e", "E+"),
+        "exp-negative": f"{value}0e-1",
+        "frac": f"{value}.75",
+        "string": f'"{value}"',
+    }[form]
+
+
+def value_text(spec: Mapping[str, Any], key: SigningKey, now: float) -> str:
+    if "json" in spec:
+        return str(spec["json"])
+    if "key" in spec:
+        return json.dumps(key.kid if spec["key"] == "kid" else key.alg)
+    return number_text(int(now) + int(spec["time"]), str(spec["form"]))
+
+
+def name_text(name: str) -> str:
+    if name.startswith("ESC:"):
+        return '"' + "".join(f"\\u{ord(c):04x}" for c in name[4:]) + '"'
+    return json.dumps(name)
+
+
+def document_text(doc: Mapping[str, Any], key: SigningKey, now: float) -> bytes:
+    comma, colon, opening, closing = SEPARATORS[str(doc.get("style", "compact"))]
+    members = [f"{name_text(n)}{colon}{value_text(v, key, now)}" for n, v in doc["members"]]
+    body = "{" + (opening + comma.join(members) + closing if members else "") + "}"
+    return (str(doc.get("prefix", "")) + body + str(doc.get("suffix", ""))).encode("utf-8", "surrogateescape")
+
+
+def with_unused_bits(text: str) -> str:
+    """The same bytes with the last character's unused low bits set (a lenient decoder ignores them)."""
+    spare = {2: 0b1111, 3: 0b11}.get(len(text) % 4)
+    if not spare:
+        return text
+    return text[:-1] + B64URL[B64URL.index(text[-1]) | spare]
+
+
+def encode(raw: bytes, how: str) -> str:
+    text = b64(raw)
+    if how == "padded":
+        return base64.urlsafe_b64encode(raw).decode()
+    if how == "std":
+        return text.replace("-", "+").replace("_", "/")
+    if how == "trailing-bits":
+        return with_unused_bits(text)
+    if how == "space":
+        middle = len(text) // 2
+        return text[:middle] + " " + text[middle:]
+    return text
+
+
+def signature_text(signing_input: bytes, how: str, key: SigningKey, other: SigningKey) -> str:
+    if how == "empty":
+        return ""
+    if how == "garbage":
+        return "AAAA"
+    signature = signer(other if how == "other-key" else key)(signing_input)
+    if how == "truncated":
+        return b64(signature)[:-4]
+    if how == "flipped":
+        return b64(bytes([signature[0] ^ 1]) + signature[1:])
+    return encode(
+        signature, {"trailing-bits": "trailing-bits", "padded": "padded", "std": "std"}.get(how, "raw")
+    )
+
+
+def build(spec: Mapping[str, Any], keys: Mapping[str, SigningKey], now: float | None = None) -> MintedToken:
+    """`keys`: "rsa", "ec" (trusted) and "untrusted"/"untrusted-ec" (never published, same kids)."""
+    now = time.time() if now is None else now
+    name = str(spec.get("key", "rsa"))
+    key = keys[name]
+    other = keys["untrusted-ec" if key.kty == "EC" else "untrusted"]
+    header = document_text(spec["header"], key, now)
+    payload = document_text(spec["payload"], key, now)
+    encodings = spec.get("encode") or {}
+    head = encode(header, str(encodings.get("header", "raw")))
+    body = encode(payload, str(encodings.get("payload", "raw")))
+    how = str(spec.get("signature", "valid"))
+    signature = signature_text(f"{head}.{body}".encode(), how, key, other)
+    shape = str(spec.get("shape", "three"))
+    token = {
+        "three": f"{head}.{body}.{signature}",
+        "extra-segment": f"{head}.{body}.{signature}.e30",
+        "trailing-dot": f"{head}.{body}.{signature}.",
+        "two": f"{head}.{body}",
+        "four-empty": f"{head}.{body}..{signature}",
+    }[shape]
+    signed_by = None
+    if shape == "three" and how in KEEPS_SIGNATURE:
+        signed_by = key.fingerprint
+    elif shape == "three" and how == "other-key":
+        signed_by = other.fingerprint
+    return MintedToken(
+        token=token, signed_by=signed_by, header=decode_header(token), claims=claims_of(payload)
+    )
+
+
+def claims_of(payload: bytes) -> dict[str, Any]:
+    """For evidence only: the payload as Python reads it, or the text when it does not."""
+    try:
+        value = json.loads(payload)
+        return value if isinstance(value, dict) else {"_not_an_object": repr(value)[:200]}
+    except (ValueError, RecursionError):
+        return {"_text": payload.decode("utf-8", "replace")[:400]}

@@ -1,0 +1,60 @@
+"""Every disagreement the fuzzer found, replayed: the committed cases under fixtures/fuzz/ (each followed
+by a model fix, or recorded as a finding) and any case file given with --fuzz-case (a failure's report
+prints that command). Each replays on a server of the case's class (a regex case on a fresh server of its
+pattern, a JWKS or rotation case on a server of its own), and its decisions must equal the model's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.cases.evidence import Evidence, check
+from harness.fuzz.check import Checker
+from harness.fuzz.classes import CLASSES, ServerKind
+from harness.fuzz.examples import Example, regression_files
+from harness.fuzz.loop import BACKGROUND
+from harness.fuzz.report import disagreement
+from harness.fuzz.rotation import Rotation
+from harness.fuzz.servers import FuzzServers
+from harness.server.target import Target
+
+
+def case_files(config: pytest.Config) -> list[Path]:
+    given = [Path(p) for p in config.getoption("--fuzz-case")]
+    return given if given else regression_files()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case_file" not in metafunc.fixturenames:
+        return
+    params = []
+    for path in case_files(metafunc.config):
+        example = Example.load(path)
+        fuzz_class = CLASSES[example.fuzz_class]
+        marks = [pytest.mark.req(fuzz_class.requirement)]
+        if fuzz_class.server is not ServerKind.DEFAULT:
+            marks.append(pytest.mark.needs_own_server)
+        params.append(pytest.param(path, marks=marks, id=path.stem))
+    metafunc.parametrize("case_file", params)
+
+
+def test_case(case_file: Path, fuzz_servers: FuzzServers, target: Target, evidence: Evidence) -> None:
+    example = Example.load(case_file)
+    reports = Path(str(case_file)).parent
+    evidence.extra["case"] = example.as_json()
+    if example.fuzz_class == "rotation":
+        own = BACKGROUND.run(fuzz_servers.own_key_source(f"replay-{case_file.stem}"))
+        Rotation(own, reports).replay(example.input["steps"])
+        return
+    done = Checker(fuzz_servers, reports).observe(example)
+    evidence.expected = {t: r.expected for t, r in done.runs.items()}
+    evidence.observed = {t: r.observed.outcomes for t, r in done.runs.items()}
+    evidence.reason = "; ".join(
+        f"{t}/{c}: {a.reason}" for t, r in done.runs.items() for c, a in r.answers.items()
+    )
+    for run in done.runs.values():
+        evidence.asked.extend(run.asked)
+    if done.differences():
+        raise disagreement(done, reports, write=False)
+    check(evidence, CLASSES[example.fuzz_class].requirement)
