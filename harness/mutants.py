@@ -477,13 +477,15 @@ def _crit_rejected() -> Mapping[str, Any]:
 
 
 def _first_duplicate_key_wins() -> Mapping[str, Any]:
-    def mutated(raw: bytes) -> Any:
+    def mutated(raw: bytes, first_value_only: bool = False) -> Any:
         def first(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             out: dict[str, Any] = {}
             for key, value in pairs:
                 out.setdefault(key, value)
             return out
 
+        if first_value_only:
+            return json.JSONDecoder(object_pairs_hook=first).raw_decode(raw.decode().lstrip())[0]
         return json.loads(raw, object_pairs_hook=first)
 
     return {"claims._parse_json": mutated}

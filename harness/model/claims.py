@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.model import gojson, re2
 from harness.model.rules import AuthConfig, ServerRules
 from harness.types import Role
 
@@ -61,13 +62,20 @@ class MapperError(Exception):
     """The mapper refused the token: the server answers PERMISSION_DENIED "Request unauthorized."."""
 
 
+def go_lower(text: str) -> str:
+    """strings.ToLower: unicode.ToLower rune by rune, the simple mapping. Python's lower() applies the
+    full mapping where one exists, and only U+0130 has one: `i` + U+0307 where Go gives `i` (so Go
+    reads `adm\u0130n` as admin). Rune by rune, a capital sigma is a small sigma in both."""
+    return "".join(low if len(low := c.lower()) == 1 else {"\u0130": "i"}.get(c, c) for c in text)
+
+
 def permission_to_role(name: str) -> Role:
     return {
         "read": Role.READER,
         "write": Role.WRITER,
         "admin": Role.ADMIN,
         "worker": Role.WORKER,
-    }.get(name.lower(), Role.UNDEFINED)
+    }.get(go_lower(name), Role.UNDEFINED)
 
 
 def _decode_segment(segment: str) -> bytes:
@@ -80,19 +88,40 @@ def _decode_segment(segment: str) -> bytes:
         raise MapperError(f"illegal base64 data: {exc}") from exc
 
 
-def _parse_json(raw: bytes) -> Any:
-    """Go's encoding/json into a map: a key written twice keeps its last value (as Python's does)."""
-    return json.loads(raw)
+def _parse_json(raw: bytes, first_value_only: bool = False) -> Any:
+    """Go's encoding/json into a map (harness.model.gojson): a key written twice keeps its last value;
+    numbers are float64. The header is read with Unmarshal; the payload with a Decoder, which reads its
+    first value and never looks at what follows (parser.go ParseUnverified)."""
+    return gojson.decode(raw, first_value_only=first_value_only)
 
 
 def _decode_json_object(segment: str, what: str) -> dict[str, Any]:
     try:
-        value = _parse_json(_decode_segment(segment))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        value = _parse_json(_decode_segment(segment), first_value_only=what == "payload")
+    except (UnicodeDecodeError, json.JSONDecodeError, gojson.GoJsonError) as exc:
         raise MapperError(f"{what} is not JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise MapperError(f"{what} is not a JSON object")
     return value
+
+
+UNIX_TO_INTERNAL = 62135596800  # time.go: seconds from year 1 to 1970
+INT64 = 2**63
+
+
+def _wrap_int64(value: int) -> int:
+    return (value + INT64) % (2 * INT64) - INT64
+
+
+def go_seconds(value: float) -> int:
+    """A NumericDate's instant as Go's time holds it (seconds since year 1), from a float64: Modf, then
+    int64(whole) (on amd64 a whole part out of int64's range becomes math.MinInt64), time.Unix (a negative
+    fraction borrows a second), an int64 sum that wraps, truncated to the second."""
+    whole = math.trunc(value)
+    seconds = whole if -INT64 <= whole < INT64 else -INT64
+    if value - whole < 0:
+        seconds -= 1
+    return _wrap_int64(seconds + UNIX_TO_INTERNAL)
 
 
 def _time_claim_ok(payload: Mapping[str, Any], name: str, now: int) -> bool:
@@ -104,10 +133,10 @@ def _time_claim_ok(payload: Mapping[str, Any], name: str, now: int) -> bool:
         return False  # strings, null, objects: invalid
     if value == 0:
         return True
-    seconds = math.trunc(value)  # NumericDate is truncated to whole seconds
+    at, instant = now + UNIX_TO_INTERNAL, go_seconds(float(value))
     if name == "exp":
-        return now < seconds
-    return now >= seconds  # iat and nbf
+        return at < instant
+    return at >= instant  # iat and nbf
 
 
 def _audience_ok(payload: Mapping[str, Any], audience: str) -> bool:
@@ -167,22 +196,23 @@ def _select_key(header: Mapping[str, Any], alg: str, keyring: KeyRing) -> Publis
 
 
 def _invalid_regex(pattern: str) -> re.Pattern[str] | None:
-    """An invalid permissionsRegex is logged and ignored: the ns:role split is used instead."""
+    """A permissionsRegex Go's regexp refuses is logged and ignored: the ns:role split is used instead."""
     return None
 
 
 def _split_permission(entry: str, config: AuthConfig, rules: ServerRules) -> tuple[str, str] | None:
     if rules.regex_supported and config.permissions_regex:
-        pattern: re.Pattern[str] | None
         try:
-            pattern = re.compile(_go_regex_to_python(config.permissions_regex))
-        except re.error:
-            pattern = _invalid_regex(config.permissions_regex)
-        if pattern is not None and {"namespace", "role"} <= set(pattern.groupindex):
-            match = pattern.search(entry)
+            translated: re2.Translated | None = re2.translate(config.permissions_regex)
+        except re2.Re2Error:
+            translated = None
+            _invalid_regex(config.permissions_regex)
+        if translated is not None and {"namespace", "role"} <= set(translated.groups):
+            match = translated.pattern.search(entry)  # FindStringSubmatch: the leftmost match
             if match is None:
                 return None
-            return match.group("namespace") or "", match.group("role") or ""
+            groups = translated.groups
+            return match.group(groups["namespace"]) or "", match.group(groups["role"]) or ""
     pieces = entry.split(":", 1) if rules.split_n else entry.split(":")
     if len(pieces) != 2:
         return None
@@ -213,11 +243,6 @@ def _subject(payload: Mapping[str, Any]) -> str:
 
 def _scheme_ok(scheme: str) -> bool:
     return scheme.lower() == "bearer"  # strings.EqualFold
-
-
-def _go_regex_to_python(pattern: str) -> str:
-    # RE2 spells named groups (?P<name>...) or (?<name>...); Python accepts the former only.
-    return re.sub(r"\(\?<([A-Za-z_]\w*)>", r"(?P<\1>", pattern)
 
 
 def claims_from_payload(payload: Mapping[str, Any], config: AuthConfig, rules: ServerRules) -> Claims:
