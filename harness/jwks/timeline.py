@@ -135,7 +135,7 @@ class FetchedKeys(KeyTimeline):
     started: float  # monotonic, just before the server process started: earlier fetches are not its own
     ready_at: float | None = None  # monotonic, when the server answered its health check
     file_uris: bool = True  # whether this server version has file:// key sources (ServerRules)
-    _cache: tuple[tuple[int, int], list[frozenset[KeyRing]]] | None = field(default=None, repr=False)
+    _cache: tuple[int, list[Round], list[frozenset[KeyRing]]] | None = field(default=None, repr=False)
     _rounds: tuple[tuple[int, ...], list[Round]] | None = field(default=None, repr=False)
 
     def _asked(self) -> list[Source]:
@@ -175,7 +175,9 @@ class FetchedKeys(KeyTimeline):
                 if isinstance(source, FileSource):
                     # Read right after the source before it answered, before the next round began.
                     end = until if until is not None else time.monotonic()
-                    choices = [self._file_answer(source, body) for body in source.file.contents_during(done, end)]
+                    choices = [
+                        self._file_answer(source, body) for body in source.file.contents_during(done, end)
+                    ]
                     options = [(*o, c) for o in options for c in dict.fromkeys(choices)]
                     continue
                 answer, answered = self._answer_of(source, head.asked, until)
@@ -207,21 +209,27 @@ class FetchedKeys(KeyTimeline):
         return None, 0.0
 
     def rings(self, rounds: Sequence[Round]) -> list[frozenset[KeyRing]]:
-        """The rings the server may hold after each round, from the (possibly mutated) key-provider model."""
-        key = (len(rounds), mutants.GENERATION[0])
-        if self._cache is not None and self._cache[0] == key:
-            return self._cache[1]
+        """The rings the server may hold after each round, from the (possibly mutated) key-provider model.
+        The fetch log only grows, so rings already worked out for the same earlier rounds are kept (a
+        server refreshing many times a second would otherwise cost a replay of its whole log per probe)."""
+        generation = mutants.GENERATION[0]
+        known: list[frozenset[KeyRing]] = []
+        if self._cache is not None and self._cache[0] == generation:
+            _, done, rings_done = self._cache
+            keep = min(len(done), len(rounds)) - 1  # the last round worked out may have changed since
+            if keep > 0 and list(rounds[:keep]) == done[:keep]:
+                known = rings_done[:keep]
         skipped = [SourceAnswer(None, skipped=True)] * sum(
             1 for s in self.sources if isinstance(s, BlankSource) and keyset.skips(s.url)
         )
-        possible: frozenset[KeyRing] = frozenset({KeyRing()})
-        rings: list[frozenset[KeyRing]] = []
-        for rnd in rounds:
+        possible: frozenset[KeyRing] = known[-1] if known else frozenset({KeyRing()})
+        rings: list[frozenset[KeyRing]] = list(known)
+        for rnd in rounds[len(known) :]:
             possible = frozenset(
                 keyset.refresh(ring, [*skipped, *answers]) for ring in possible for answers in rnd.options
             )
             rings.append(possible)
-        self._cache = (key, rings)
+        self._cache = (generation, list(rounds), rings)
         return rings
 
     def rings_during(self, start: float, end: float) -> tuple[tuple[KeyRing, ...], bool]:

@@ -1,68 +1,37 @@
 """The default token key provider (default_token_key_provider.go) as pure functions: which keys the
-server holds after a fetch of its key sources. Keys are identified by a fingerprint computed from the
-JWK's public members, so the model needs no crypto."""
+server holds after a fetch of its key sources. A document is decoded as go-jose decodes it
+(harness.model.jose); keys are identified by a fingerprint of their decoded public values, so the
+model needs no crypto."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.model import jose
 from harness.model.claims import KeyRing, PublishedKey
-
-_EC_CURVES = {"P-256", "P-384", "P-521"}
+from harness.model.jose import KeySetRefused as KeySetRefused
 
 
 def jwk_fingerprint(jwk: Mapping[str, Any]) -> str:
-    """RFC 7638-style: sha256 over the required public members, in a canonical order."""
-    kty = jwk.get("kty")
-    members = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}.get(
-        str(kty), ("kty",)
-    )
-    canonical = json.dumps({m: jwk.get(m) for m in members}, separators=(",", ":"), sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-class KeySetRefused(ValueError):
-    """The whole document fails to decode (go-jose's JSONWebKeySet has no per-key skip)."""
+    """The identity of the key a JWK describes, from its decoded public values (jose.fingerprint); a JWK
+    whose values do not decode is identified by their text."""
+    kty = str(jwk.get("kty"))
+    members = {"RSA": ("n", "e"), "EC": ("crv", "x", "y"), "OKP": ("crv", "x")}.get(kty, ())
+    try:
+        values = {m: (jwk[m] if m == "crv" else jose.raw_url_decode(str(jwk[m]))) for m in members}
+    except (KeyError, jose.KeySetRefused):
+        values = {m: str(jwk.get(m)) for m in members}
+    if kty == "RSA" and isinstance(values.get("e"), bytes):
+        values["e"] = int.from_bytes(values["e"], "big") & 0xFFFFFFFFFFFFFFFF  # as the key provider reads it
+    return jose.fingerprint(kty, values)
 
 
 def parse_key_set(body: bytes) -> list[PublishedKey]:
-    """Keys the provider takes from one document, in order. Raises KeySetRefused where go-jose fails."""
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise KeySetRefused(f"not JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise KeySetRefused("not a JSON object")
-    keys = document.get("keys") or []
-    if not isinstance(keys, list):
-        raise KeySetRefused("keys is not an array")
-    found: list[PublishedKey] = []
-    for jwk in keys:
-        if not isinstance(jwk, dict):
-            raise KeySetRefused("a key is not an object")
-        kty = jwk.get("kty")
-        kid = str(jwk.get("kid", ""))
-        if kty == "RSA":
-            if not jwk.get("n") or not jwk.get("e"):
-                raise KeySetRefused("RSA key without n or e")
-            found.append(PublishedKey("RSA", kid, jwk_fingerprint(jwk)))
-        elif kty == "EC":
-            if jwk.get("crv") not in _EC_CURVES:
-                raise KeySetRefused(f"unsupported curve {jwk.get('crv')!r}")
-            found.append(PublishedKey("EC", kid, jwk_fingerprint(jwk), str(jwk["crv"])))
-        elif kty == "OKP":
-            if jwk.get("crv") != "Ed25519":
-                raise KeySetRefused(f"unsupported OKP curve {jwk.get('crv')!r}")
-            # parsed, then skipped with a warning: not an RSA or ECDSA key
-        elif kty == "oct":
-            pass  # parsed as a symmetric key, then skipped with a warning
-        else:
-            raise KeySetRefused(f"unknown kty {kty!r}")
-    return found
+    """Keys the provider takes from one document, in order (jose.decode_key_set). Raises KeySetRefused
+    where the server's decode fails."""
+    return jose.decode_key_set(body)
 
 
 @dataclass(frozen=True)
