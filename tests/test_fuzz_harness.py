@@ -1,0 +1,142 @@
+"""The fuzzer's parts without a server: inputs are data (JSON, replayable), rendered tokens and key sets
+say the truth about themselves, budgets and figures, and the committed regression cases load."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.api_tables import load_table
+from harness.fuzz import calls
+from harness.fuzz.classes import CLASSES, selected
+from harness.fuzz.draw import draw_examples
+from harness.fuzz.examples import Example, regression_files
+from harness.fuzz.jwks_text import KeySlots, anchor_document, document_bytes
+from harness.fuzz.runner import CI_EXAMPLES, Budget, ClassStats, FuzzRun
+from harness.fuzz.strategies import names
+from harness.fuzz.strategies.claims import claim_inputs, render_payload
+from harness.fuzz.strategies.jwks import jwks_inputs
+from harness.fuzz.strategies.regexes import permission_lists, regex_specs
+from harness.fuzz.strategies.token_bytes import token_byte_inputs, well_formed
+from harness.fuzz.token_text import build
+from harness.model import AuthConfig, Credential, KeyRing, decide, rules_for
+from harness.model.keyset import parse_key_set
+from harness.tokens.keys import ec_key, rsa_key
+from harness.types import CallTarget, Outcome
+
+QUICK = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+RSA, EC = rsa_key(kid="harness-rsa"), ec_key(kid="harness-ec")
+KEYS = {
+    "rsa": RSA,
+    "ec": EC,
+    "untrusted": rsa_key(kid="harness-rsa"),
+    "untrusted-ec": ec_key(kid="harness-ec"),
+}
+RULES, TABLE = rules_for("v1.32.2"), load_table("v1.32.2")
+
+
+def model_says(token: Any) -> Outcome:
+    credential = Credential((("authorization", f"Bearer {token.token}"),), token.signed_by)
+    target = CallTarget("/temporal.api.workflowservice.v1.WorkflowService/DescribeNamespace", names.OWN)
+    return decide.expect(credential, target, rules=RULES, table=TABLE, keyring=KeyRing((RSA.published(), EC.published())),
+                         config=AuthConfig(), now=int(time.time())).outcome  # fmt: skip
+
+
+@QUICK
+@given(
+    st.one_of(
+        claim_inputs().map(lambda v: Example("claims", v)),
+        token_byte_inputs().map(lambda v: Example("token-bytes", v)),
+        names.permission_lists().map(lambda p: Example("names", {"permissions": p})),
+        jwks_inputs().map(lambda v: Example("jwks", v)),
+    )
+)
+def test_every_input_is_json_and_survives_a_case_file(example: Example) -> None:
+    again = Example.from_json(json.loads(example.text()))
+    assert again.input == example.input and again.digest == example.digest
+
+
+def test_a_well_formed_token_is_accepted_and_each_oddity_is_what_it_says() -> None:
+    assert model_says(build(well_formed(), KEYS)) is Outcome.ALLOWED
+    for signature, signed in (
+        ("padded", True),
+        ("trailing-bits", True),
+        ("flipped", False),
+        ("other-key", False),
+    ):
+        token = build({**well_formed(), "signature": signature}, KEYS)
+        assert (token.signed_by == RSA.fingerprint) is signed
+    assert build({**well_formed(), "shape": "two"}, KEYS).signed_by is None
+    trailing = well_formed()
+    trailing["payload"]["suffix"] = "x"
+    assert model_says(build(trailing, KEYS)) is Outcome.ALLOWED  # golang-jwt reads the first value only
+
+
+def test_claims_are_sent_relative_to_now_and_padded() -> None:
+    data = {"payload": {"sub": "s", "permissions": ["a:read"]}, "relative": {"exp": 60},
+            "padding": {"count": 3, "entry": "x:read", "at": "start"}}  # fmt: skip
+    payload = render_payload(data, 1000.5)
+    assert payload["exp"] == 1060 and payload["permissions"] == ["x:read"] * 3 + ["a:read"]
+
+
+def test_jwks_recipes_render_over_the_key_slots() -> None:
+    slots = KeySlots.generate()
+    assert [k.kid for k in parse_key_set(anchor_document(slots))] == ["anchor"]
+    recipe = {"document": {"members": [["keys", {"entries": [{"slot": "rsa0", "ops": [
+        ["encode", "n", "leading-zero"], ["rename", "kid", "upper"]]}]}]]}}  # fmt: skip
+    body = document_bytes(recipe, slots)
+    assert b'"KID"' in body
+    [key] = parse_key_set(body)  # go-jose matches member names exactly: "KID" is unknown, the kid empty
+    assert key.kid == "" and key.fingerprint == slots.signing["rsa0"].fingerprint  # a zero byte: same n
+    plain = {
+        "document": {
+            "members": [["keys", {"entries": [{"slot": "rsa0", "ops": [["encode", "n", "leading-zero"]]}]}]]
+        }
+    }
+    assert parse_key_set(document_bytes(plain, slots))[0].fingerprint == slots.signing["rsa0"].fingerprint
+
+
+def test_regex_strings_are_built_around_each_pattern() -> None:
+    specs = draw_examples(regex_specs(), 3, derandomize=True)
+    assert specs == draw_examples(regex_specs(), 3, derandomize=True)  # a CI run draws the same patterns
+    assert specs[0].pattern == "(?P<namespace>[\\w-]+):(?P<role>\\w+)"  # the plainest comes first
+    assert specs[0].admin_witness() == "temporal-system:admin"
+    strings = draw_examples(permission_lists(specs[0]), 5, derandomize=True)
+    assert all(isinstance(s, str) for batch in strings for s in batch)
+
+
+def test_budgets_and_figures() -> None:
+    ci, long = Budget(), Budget(minutes=12.0, classes=("claims", "regex"))
+    assert ci.ci and not long.ci and long.seconds_for("claims") == 360 and long.regex_count() == 9
+    run = FuzzRun(ci, reports=__import__("pathlib").Path("."), progress=lambda line: None)
+    stats = run.start("claims")
+    [batch] = list(run.batches("claims", stats))
+    assert batch.max_examples == CI_EXAMPLES["claims"] and batch.derandomize and batch.database is None
+    stats = ClassStats("rotation", examples=4, seconds=2.0, disagreements=1, steps=30)
+    figures = stats.as_dict()
+    assert (
+        stats.rate == 2.0 and len(figures) == 5 and figures["steps"] == 30 and figures["disagreements"] == 1
+    )
+    assert [c.name for c in selected("regex, jwks")] == ["regex", "jwks"]
+    with pytest.raises(ValueError, match="unknown fuzz class"):
+        selected("nope")
+
+
+def test_the_call_sample_covers_scope_and_access_on_both_namespaces() -> None:
+    assert calls.LABELS == ("exempt", "own-read", "own-write", "own-admin", "other-read", "other-write",
+                            "other-admin", "cluster-read", "cluster-admin")  # fmt: skip
+    with pytest.raises(ValueError):
+        calls.by_label(["own-read", "nope"])
+
+
+def test_committed_regression_cases_load_and_say_what_was_done() -> None:
+    files = regression_files()
+    assert files, "fixtures/fuzz/ holds the disagreements found so far"
+    for path in files:
+        example = Example.load(path)
+        assert example.fuzz_class in CLASSES and "Model fix" in example.note, path.name
