@@ -61,15 +61,17 @@ class ClassStats:
     disagreements: int = 0
     steps: int = 0  # state machine classes: steps taken (an example is a run of steps)
     notes: list[str] = field(default_factory=list)
+    symptoms: set[str] = field(default_factory=set)  # kinds of disagreement seen so far (while shrinking too)
 
     @property
     def rate(self) -> float:
         return self.examples / self.seconds if self.seconds > 0 else 0.0
 
     def line(self) -> str:
+        found = max(self.disagreements, len(self.symptoms))
         return (
             f"fuzz {self.name}: {self.examples} examples, {self.rate:.1f} examples/s, "
-            f"{self.disagreements} disagreement{'s' if self.disagreements != 1 else ''} so far"
+            f"{found} disagreement{'s' if found != 1 else ''} so far"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -174,7 +176,11 @@ def run_property(
     def example(value: Any) -> None:
         stats.examples += 1
         run.tick(stats)
-        body(value)
+        try:
+            body(value)
+        except AssertionError as exc:
+            stats.symptoms.add(type(exc).__name__)
+            raise
 
     # Each class its own key in the example database (the function's source is shared).
     example._hypothesis_internal_add_digest = f"temporal-authz fuzz {name}".encode()  # type: ignore[attr-defined]
