@@ -45,7 +45,7 @@ def test_case(case_file: Path, fuzz_servers: FuzzServers, target: Target, eviden
     evidence.extra["case"] = example.as_json()
     if example.fuzz_class == "rotation":
         own = BACKGROUND.run(fuzz_servers.own_key_source(f"replay-{case_file.stem}"))
-        Rotation(own, reports).replay(example.input["steps"])
+        Rotation(own, reports, source=case_file).replay(example.input["steps"])
         return
     done = Checker(fuzz_servers, reports).observe(example)
     evidence.expected = {t: r.expected for t, r in done.runs.items()}
@@ -56,5 +56,5 @@ def test_case(case_file: Path, fuzz_servers: FuzzServers, target: Target, eviden
     for run in done.runs.values():
         evidence.asked.extend(run.asked)
     if done.differences():
-        raise disagreement(done, reports, write=False)
+        raise disagreement(done, reports, write=False, path=case_file)
     check(evidence, CLASSES[example.fuzz_class].requirement)

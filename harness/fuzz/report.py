@@ -90,9 +90,10 @@ def _grid(done: Exercised) -> str:
     )
 
 
-def disagreement(done: Exercised, reports: Path, write: bool) -> Disagreement:
-    """The failure to raise for a disagreeing example; `write`: keep its case file (the minimal one)."""
-    path = case_path(reports, done.example)
+def disagreement(done: Exercised, reports: Path, write: bool, path: Path | None = None) -> Disagreement:
+    """The failure to raise for a disagreeing example; `write`: keep its case file (the minimal one)
+    under reports/fuzz/; `path`: the case file it came from (a regression case replayed)."""
+    path = path or case_path(reports, done.example)
     if write:
         found = {
             f"{token}/{label}": {

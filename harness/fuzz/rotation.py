@@ -59,6 +59,7 @@ class Rotation:
     fault: str = ""
     down: bool = False
     on_step: Callable[[], None] = lambda: None  # counts steps for the run's figures
+    source: Path | None = None  # the case file a replayed run came from
 
     @property
     def jwks(self) -> Any:
@@ -144,7 +145,7 @@ class Rotation:
         example = Example("rotation", {"steps": [list(s) for s in self.steps]})
         done = Exercised(example, target, {"token": run}, {"key_source_log": self.jwks.log_lines()[-8:]})
         if done.differences():
-            raise disagreement(done, self.reports, write=final_replay())
+            raise disagreement(done, self.reports, write=final_replay(), path=self.source)
         return done
 
     def end(self) -> None:
