@@ -37,8 +37,7 @@ class LiveProbe:
 
 
 def representative(group: Group, ctx: ModelContext) -> ApiCall | None:
-    calls = group.calls(ctx.table)
-    return next((c for c in calls if c.name == group.probe), calls[0] if calls else None)
+    return group.representative(group.calls(ctx.table))
 
 
 async def probe_live(

@@ -61,9 +61,15 @@ class Group:
     description: str
     member: Predicate
     probe: str  # the method `explain --target` sends for this group: harmless with a minimal request
+    since: tuple[int, int, int] = (1, 0, 0)  # the first release with any member (Nexus arrived in 1.23)
 
     def calls(self, table: ApiTable) -> list[ApiCall]:
         return [c for c in table_calls(table) if self.member(c.name, c.rule)]
+
+    def representative(self, calls: list[ApiCall]) -> ApiCall | None:
+        """The probe where the release has it, else the group's first member by name: a release older
+        than the probe method (ListWorkerDeployments is 1.27+) is still asked with one of its own."""
+        return next((c for c in calls if c.name == self.probe), min(calls, key=lambda c: c.name, default=None))
 
 
 GROUPS: tuple[Group, ...] = (
@@ -151,6 +157,7 @@ GROUPS: tuple[Group, ...] = (
         "Nexus task queues, operations and endpoints",
         _named(r"Nexus"),
         "PollNexusTaskQueue",
+        since=(1, 23, 0),
     ),
     Group(
         "search-attributes",
