@@ -59,6 +59,9 @@ class ServerSettings:
     metrics: bool = False
     # global.tls.frontend with requireClientAuth: callers need a certificate of the run's frontend CA.
     frontend_mtls: bool = False
+    # Why a suite wants a server of its own although the config is the default one (e.g. calls that
+    # change the server for good): a different purpose is a different server.
+    purpose: str = ""
 
     def key(self) -> str:
         """A stable identity: one running server per distinct settings."""
@@ -76,6 +79,7 @@ class ServerSettings:
                 self.mounts,
                 self.metrics,
                 self.frontend_mtls,
+                self.purpose,
             )
         )
 

@@ -299,6 +299,10 @@ def _describe(settings: ServerSettings) -> str:
     parts += [f"unmodelled {k}={v}" for k, v in settings.unmodelled.items()]
     if settings.metrics:
         parts.append("Prometheus metrics")
+    if settings.frontend_mtls:
+        parts.append("frontend mTLS")
+    if settings.purpose:
+        parts.append(settings.purpose)
     if settings.refresh_interval != "2s":
         parts.append(f"refresh {settings.refresh_interval}")
     return "(" + ", ".join(parts) + ")" if parts else "(default config)"
