@@ -15,7 +15,6 @@ nox.options.sessions = ["tests"]
 
 PYTHON = "3.11"
 REPORTS = "reports"
-SUITES = ["pytest", "suites", "-o", "junit_family=xunit2", "-p", "no:cacheprovider", "-q"]
 FUZZ_SUITES = [f"suites/test_fuzz{part}.py" for part in ("", "_config", "_rotation", "_regressions")]
 LINTED = ["harness", "tests", "suites", "fixtures", "noxfile.py", "conftest.py"]
 
@@ -25,7 +24,15 @@ def _install(session: nox.Session, dev: bool = False) -> None:
 
 
 def _suites(session: nox.Session, *args: str, reports: str = REPORTS, **kwargs: Any) -> None:
-    session.run(*SUITES, f"--junitxml={reports}/junit.xml", "--reports-dir", reports, *args, **kwargs)
+    """The suites in concurrent shards (harness/shards.py; `-- --shards 1` for one process), merged
+    into one set of reports as one run would write them."""
+    shards = []
+    rest = list(args)
+    if "--shards" in rest:
+        i = rest.index("--shards")
+        shards = rest[i : i + 2]
+        del rest[i : i + 2]
+    session.run("python", "-m", "harness.shards", *shards, "--reports-dir", reports, "--", *rest, **kwargs)
 
 
 def _lint(session: nox.Session) -> None:
@@ -91,9 +98,14 @@ def gate(session: nox.Session) -> None:
     as a page: reports/gate.html).
 
     nox -s gate -- --temporal-version v1.33.0 [--baseline fixtures/baselines/v1.32.2.json]
+    nox -s gate -- --from v1.31.1 --to v1.32.2 [--live]   (exit status 1 when a decision changed)
     """
     _install(session)
     args = list(session.posargs)
+    if "--from" in args or "--to" in args:
+        # Between any two versions: committed baselines where there are, live runs where not.
+        session.run("python", "-m", "harness.report.gate_between", *args)
+        return
     baseline = None
     if "--baseline" in args:
         i = args.index("--baseline")

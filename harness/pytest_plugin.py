@@ -517,7 +517,8 @@ def _write_reports(session: pytest.Session, exitstatus: int, pool: ServerPool | 
         progress("mutants: replaying this run's model questions under every mutant")
         recorder.mutants = replay(recorder.records, progress=progress)
         progress(f"mutants: {recorder.mutants['killed']}/{recorder.mutants['total']} killed")
-        if recorder.mutants["survived"] and session.exitstatus == 0:
+        # In a shard the merge decides: another shard may kill what this one did not.
+        if recorder.mutants["survived"] and session.exitstatus == 0 and not ENV.in_shard:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     reports = Path(session.config.getoption("--reports-dir"))
     failed = any(r.verdict in (Verdict.FAIL, Verdict.HARNESS_ERROR) for r in recorder.records)

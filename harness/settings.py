@@ -24,6 +24,8 @@ class Environment:
     ci: bool  # CI: hypothesis's derandomized profile, quieter progress
     fuzz_minutes: float | None  # AUTHZ_FUZZ_MINUTES: a long fuzz run of N minutes (unset: the CI profile)
     fuzz_class: str  # AUTHZ_FUZZ_CLASS: fuzz only these classes (comma-separated; empty: all)
+    shards: int  # AUTHZ_SHARDS: concurrent pytest processes for a whole suite run (harness.shards)
+    in_shard: bool  # AUTHZ_SHARD: set by harness.shards in each shard (the merge judges the mutants)
 
 
 def _read() -> Environment:
@@ -42,6 +44,8 @@ def _read() -> Environment:
         ci=bool(env.get("CI")),
         fuzz_minutes=float(env["AUTHZ_FUZZ_MINUTES"]) if env.get("AUTHZ_FUZZ_MINUTES") else None,
         fuzz_class=env.get("AUTHZ_FUZZ_CLASS") or "",
+        shards=int(env.get("AUTHZ_SHARDS") or 3),
+        in_shard=bool(env.get("AUTHZ_SHARD")),
     )
 
 

@@ -3,6 +3,7 @@ the toolchain fixtures/releases.yaml records for the release's line."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -65,7 +66,13 @@ def provision(
     cached = cached_binary(version)
     if cached.is_file() and os.access(cached, os.X_OK):
         return ProvisionedBinary(version, cached, "cache")
-    return build(version, cached, progress)
+    # Shards (harness.shards) and parallel CI jobs start together: one builds, the others wait for it.
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with open(cached.parent / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if cached.is_file() and os.access(cached, os.X_OK):
+            return ProvisionedBinary(version, cached, "cache")
+        return build(version, cached, progress)
 
 
 def build(version: ServerVersion, target: Path, progress: Progress = _quiet) -> ProvisionedBinary:

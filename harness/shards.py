@@ -1,0 +1,308 @@
+"""Run the conformance suites in shards, concurrently, and merge their reports into one.
+
+Most of a run's time is waiting on the server (key refresh intervals, token expiry, quota refill,
+server starts), not CPU: independent test files run in separate pytest processes, each with its own
+servers and JWKS fixture, then conformance.json, junit.xml and report.html are merged as if one run had
+made them. Files are dealt to shards longest first, by the durations of the last run (or a default).
+
+    python -m harness.shards [--shards N] [--reports-dir DIR] [-- pytest options...]
+
+A mutant counts as killed when any shard killed it: shards replay their own questions and the merge
+takes the union, so a shard never fails the run for a mutant another shard kills.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.report.html import write_html
+from harness.report.recorder import SCHEMA_VERSION, CaseRecord, Recorder
+from harness.requirements import load_catalogue
+from harness.settings import ENV, child_environment
+from harness.types import Verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITES = ROOT / "suites"
+DEFAULT_SECONDS = 5.0  # a file the last run did not time
+# The files that wait longest, measured on the pinned version (seconds, load 2 on 2 cores): the first
+# run without a previous report deals these first.
+KNOWN_SECONDS = {
+    "test_jwks_faults.py": 45, "test_quota.py": 30, "test_hostile_keys.py": 40, "test_expiry.py": 20,
+    "test_rotation.py": 20, "test_doors.py": 20, "test_config_variants.py": 15, "test_config_edges.py": 25,
+    "test_long_poll.py": 15, "test_nexus.py": 25, "test_admin.py": 20, "test_metrics.py": 25,
+    "test_http.py": 20, "test_matrix.py": 15, "test_cross_namespace.py": 15, "test_principals.py": 10,
+}  # fmt: skip
+
+
+def suite_files(paths: Sequence[str] = ()) -> list[Path]:
+    chosen = [Path(p) for p in paths] or sorted(SUITES.glob("test_*.py"))
+    return [p if p.is_absolute() else ROOT / p for p in chosen]
+
+
+def split_selection(args: Sequence[str]) -> tuple[dict[Path, list[str]], list[str]]:
+    """The suite files and node IDs among pytest's arguments (`suites/test_x.py`, `...::test_y`), by file,
+    and the other arguments. Only what lies in suites/ counts as a selection: an option's value (a fuzz
+    case file, a reports directory) never does."""
+    chosen: dict[Path, list[str]] = {}
+    rest: list[str] = []
+    for arg in args:
+        file = Path(arg.split("::", 1)[0])
+        resolved = (file if file.is_absolute() else Path.cwd() / file).resolve()
+        if not arg.startswith("-") and resolved == SUITES:
+            chosen.update({f: [] for f in suite_files()})
+        elif not arg.startswith("-") and resolved.parent == SUITES and resolved.is_file():
+            ids = chosen.setdefault(resolved, [])
+            if "::" in arg:
+                ids.append(f"{resolved}::{arg.split('::', 1)[1]}")
+        else:
+            rest.append(arg)
+    return chosen, rest
+
+
+def durations(report: Path) -> dict[str, float]:
+    """Seconds per test file in a previous conformance.json (empty when there is none)."""
+    try:
+        data = json.loads(report.read_text())
+    except (OSError, ValueError):
+        return {}
+    seconds: dict[str, float] = {}
+    for test in data.get("tests", []):
+        name = Path(test["nodeid"].split("::")[0]).name
+        seconds[name] = seconds.get(name, 0.0) + float(test.get("duration_s") or 0.0)
+    return seconds
+
+
+def plan(files: Sequence[Path], shards: int, seconds: Mapping[str, float]) -> list[list[Path]]:
+    """Longest first, each to the least loaded shard (LPT): files never split, so module fixtures and
+    servers stay in one process."""
+
+    def weight(f: Path) -> float:
+        return seconds.get(f.name, KNOWN_SECONDS.get(f.name, DEFAULT_SECONDS))
+
+    loads = [0.0] * max(1, min(shards, len(files)))
+    dealt: list[list[Path]] = [[] for _ in loads]
+    for f in sorted(files, key=weight, reverse=True):
+        i = loads.index(min(loads))
+        dealt[i].append(f)
+        loads[i] += weight(f)
+    return [sorted(d) for d in dealt if d]
+
+
+async def _pump(stream: asyncio.StreamReader, prefix: str) -> None:
+    while line := await stream.readline():
+        sys.stdout.write(f"{prefix}{line.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+async def _run(commands: Sequence[list[str]], envs: Sequence[Mapping[str, str]]) -> list[int]:
+    procs = [
+        await asyncio.create_subprocess_exec(
+            *command,
+            cwd=ROOT,
+            env=dict(env),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for command, env in zip(commands, envs, strict=True)
+    ]
+    try:
+        pumps = [_pump(p.stdout, f"[shard {i + 1}] ") for i, p in enumerate(procs) if p.stdout is not None]
+        await asyncio.gather(*pumps)
+        return [await p.wait() for p in procs]
+    finally:
+        # Ctrl-C, SIGTERM or an error here: each shard's own handlers stop its servers.
+        for p in procs:
+            if p.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            if p.returncode is None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(p.wait(), timeout=60)
+
+
+def run(shards: int, reports: Path, pytest_args: Sequence[str]) -> int:
+    chosen, pytest_args = split_selection(pytest_args)
+    files = sorted(chosen) or suite_files()
+    dealt = plan(files, shards, durations(reports / "conformance.json"))
+    dirs = [reports / "shards" / str(i + 1) for i in range(len(dealt))]
+    base = [sys.executable, "-m", "pytest", "-o", "junit_family=xunit2", "-p", "no:cacheprovider", "-q"]
+    # Node IDs relative to the checkout ("suites/test_x.py::..."), as one serial run and the baselines key them.
+    base += ["--rootdir", str(ROOT)]
+
+    def selection(group: list[Path]) -> list[str]:
+        return [arg for f in group for arg in (chosen.get(f) or [str(f)])]
+
+    commands = [
+        [*base, *selection(group), f"--junitxml={d / 'junit.xml'}", "--reports-dir", str(d), *pytest_args]
+        for group, d in zip(dealt, dirs, strict=True)
+    ]
+    for i, group in enumerate(dealt):
+        print(f"[authz] shard {i + 1}: {', '.join(f.name for f in group)}", flush=True)
+    started = time.monotonic()
+    loop = asyncio.new_event_loop()
+    # Each shard its own run tag: a shard that ends removes only its own containers.
+    envs = [
+        child_environment(AUTHZ_SHARD="1", AUTHZ_RUN_TAG=f"{ENV.run_tag}s{i + 1}") for i in range(len(dealt))
+    ]
+    task = loop.create_task(_run(commands, envs))
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        codes = loop.run_until_complete(task)
+    finally:
+        loop.close()
+    wall = time.monotonic() - started
+    merged = merge(dirs, reports, wall_s=wall)
+    counts = ", ".join(f"{k}={v}" for k, v in merged["summary"].items() if isinstance(v, int))
+    print(f"[authz] {len(dealt)} shards in {wall:.1f}s: {counts}", flush=True)
+    return _exit_status(codes, merged)
+
+
+def _exit_status(codes: Sequence[int], merged: Mapping[str, Any]) -> int:
+    """pytest's own meaning: 0 all passed, 1 some failed (or a mutant survived everywhere), others as
+    the worst shard said (2 interrupted, 3 internal error, 4 usage, 5 no tests)."""
+    serious = [c for c in codes if c not in (0, 1, 5)]
+    if serious:
+        return max(serious)
+    failed = any(c == 1 for c in codes) or bool((merged.get("mutants") or {}).get("survived"))
+    return 1 if failed else (5 if all(c == 5 for c in codes) else 0)
+
+
+def merge(dirs: Sequence[Path], reports: Path, wall_s: float | None = None) -> dict[str, Any]:
+    parts = [
+        json.loads((d / "conformance.json").read_text()) for d in dirs if (d / "conformance.json").exists()
+    ]
+    if not parts:
+        raise SystemExit("no shard wrote a report: see the shard output above")
+    data = merge_reports(parts, wall_s)
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "conformance.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
+    merge_junit([d / "junit.xml" for d in dirs], reports / "junit.xml")
+    write_html(data, reports / "report.html")
+    logs = [p for d in dirs for p in sorted((d / "logs").glob("*"))]
+    for log in logs:
+        target = reports / "logs" / f"{log.parent.parent.name}-{log.name}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(log.read_bytes())
+    return data
+
+
+def merge_reports(parts: Sequence[dict[str, Any]], wall_s: float | None = None) -> dict[str, Any]:
+    """One conformance.json from the shards' (all of one server version)."""
+    versions = {json.dumps(v) for p in parts if (v := (p.get("server") or {}).get("version"))}
+    if len(versions) > 1:
+        raise ValueError(f"shards ran different server versions: {sorted(versions)}")
+    tests = [t for p in parts for t in p.get("tests", [])]
+    grid = [c for p in parts for c in p.get("grid", [])]
+    # The recorder's own rules for the summary and the findings, over every shard's records.
+    recorder = Recorder(catalogue=load_catalogue())
+    recorder.records = [
+        CaseRecord(t["nodeid"], t["requirement"], Verdict(t["verdict"]), float(t.get("duration_s") or 0.0),
+                   t.get("evidence") or {}, t.get("message") or "")
+        for t in tests
+    ]  # fmt: skip
+    metrics: dict[str, Any] = {}
+    for p in parts:
+        for key, value in (p.get("metrics") or {}).items():
+            if isinstance(value, list) and isinstance(metrics.get(key), list):
+                metrics[key] = metrics[key] + value
+            else:
+                metrics.setdefault(key, value)
+    # What one shard wrote and others did not (the grid's token shapes, a server fact one suite asked
+    # for) is kept whichever shard wrote it.
+    server: dict[str, Any] = {}
+    coverage: dict[str, Any] = {}
+    for p in parts:
+        server.update({k: v for k, v in (p.get("server") or {}).items() if k not in server})
+        coverage.update({k: v for k, v in (p.get("coverage") or {}).items() if k not in coverage})
+    starts = sorted(p["run"]["started_at"] for p in parts)
+    ends = sorted(p["run"]["finished_at"] for p in parts)
+    data: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": parts[0].get("tool", {}),
+        "run": {
+            "started_at": starts[0],
+            "finished_at": ends[-1],
+            "duration_s": round(wall_s, 3)
+            if wall_s is not None
+            else max(p["run"]["duration_s"] for p in parts),
+            "exit_status": max((p["run"].get("exit_status") or 0) for p in parts),
+            "shards": [
+                {"duration_s": p["run"]["duration_s"], "tests": len(p.get("tests", []))} for p in parts
+            ],
+        },
+        "server": server,
+        "metrics": metrics,
+        "summary": recorder.summary(),
+        "findings": recorder.findings(),
+        "coverage": coverage,
+        "grid": grid,
+        "tests": tests,
+    }
+    mutants = [p["mutants"] for p in parts if p.get("mutants")]
+    if mutants:
+        data["mutants"] = merge_mutants(mutants)
+    return data
+
+
+def merge_mutants(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Killed in any shard is killed."""
+    by_name: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for m in part["mutants"]:
+            kept = by_name.setdefault(m["name"], {**m, "killed_by": []})
+            kept["killed"] = kept["killed"] or m["killed"]
+            kept["killed_by"] = (kept["killed_by"] + m["killed_by"])[:5]
+    results = list(by_name.values())
+    return {
+        "total": len(results),
+        "killed": sum(1 for m in results if m["killed"]),
+        "survived": [m["name"] for m in results if not m["killed"]],
+        "questions_replayed": sum(p.get("questions_replayed", 0) for p in parts),
+        "replay_s": round(sum(p.get("replay_s", 0.0) for p in parts), 2),
+        "mutants": results,
+    }
+
+
+def merge_junit(paths: Iterable[Path], out: Path) -> None:
+    """The shards' <testsuite>s under one <testsuites> (what CI tools read)."""
+    root = ET.Element("testsuites")
+    for path in paths:
+        if not path.exists():
+            continue
+        tree = ET.parse(path)
+        element = tree.getroot()
+        for suite in element.iter("testsuite") if element.tag == "testsuites" else [element]:
+            root.append(suite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(root).write(out, encoding="utf-8", xml_declaration=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.shards", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--shards", type=int, default=ENV.shards, help="concurrent pytest processes (default 3, AUTHZ_SHARDS)"
+    )
+    parser.add_argument("--reports-dir", default="reports")
+    args, rest = parser.parse_known_args(argv)
+    if args.shards < 1:
+        parser.error("--shards must be 1 or more")
+    pytest_args = [a for a in rest if a != "--"]
+    return run(args.shards, Path(args.reports_dir), pytest_args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
