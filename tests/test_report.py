@@ -92,7 +92,7 @@ def test_gate_reports_changed_decisions(tmp_path: Path) -> None:
     assert gate.main(["diff", str(tmp_path / "now.json"), "--baseline", str(tmp_path / "base.json")]) == 1
     changes = gate.diff(gate.snapshot(base), gate.snapshot(changed))
     assert changes == [
-        'grid: NamespaceWorker x WorkflowService/PollWorkflowTaskQueue x Own: "DENIED" -> "ALLOWED"'
+        "PollWorkflowTaskQueue (WorkflowService), token NamespaceWorker, Own namespace: DENIED -> ALLOWED"
     ]
     assert gate.main(["diff", str(tmp_path / "missing.json")]) == 2
 

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,18 +101,68 @@ def _observed(test: dict[str, Any]) -> Any:
     return evidence.get("observed", test["verdict"])
 
 
-def diff(baseline: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    changes = []
+NOT_RUN = "(not run)"
+NEW = "(new)"
+ABSENT_OUTCOME = "ABSENT"  # the version lacks the method
+
+
+@dataclass(frozen=True)
+class Change:
+    """One decision that differs: a grid cell, or one call of a test's observation."""
+
+    section: str  # "grid" or "tests"
+    key: str
+    part: str  # the call within a test's observation ("read", "write"), "" for a whole value
+    before: Any
+    after: Any
+
+    @property
+    def presence(self) -> bool:
+        """A method or test that appeared or went away, not an authorization decision."""
+        return any(v in (NOT_RUN, NEW, ABSENT_OUTCOME) for v in (self.before, self.after))
+
+    def line(self) -> str:
+        """`DescribeNamespace (WorkflowService), token NamespaceAdmin, Own namespace: ALLOWED -> DENIED`."""
+        return f"{self.subject()}: {_text(self.before)} -> {_text(self.after)}"
+
+    def subject(self) -> str:
+        if self.section == "grid":
+            shape, api, column, *surface = self.key.split(" x ")
+            service, _, method = api.rpartition("/")
+            on = f" over {surface[0]}" if surface else ""
+            return f"{method} ({service}{on}), token {shape}, {column} namespace"
+        return f"{self.key} [{self.part}]" if self.part else self.key
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def changes(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> list[Change]:
+    """Every decision that differs between two snapshots; a test's observation of several calls (a
+    dict) is compared call by call."""
+    found = []
     for section in ("grid", "tests"):
         old, new = baseline.get(section, {}), current.get(section, {})
         for key in sorted(set(old) | set(new)):
+            before, after = old.get(key, NEW), new.get(key, NOT_RUN)
             if key not in new:
-                changes.append(f"{section}: {key}: {json.dumps(old[key])} -> (not run)")
+                found.append(Change(section, key, "", old[key], NOT_RUN))
             elif key not in old:
-                changes.append(f"{section}: {key}: (new) -> {json.dumps(new[key])}")
-            elif old[key] != new[key]:
-                changes.append(f"{section}: {key}: {json.dumps(old[key])} -> {json.dumps(new[key])}")
-    return changes
+                found.append(Change(section, key, "", NEW, new[key]))
+            elif isinstance(before, dict) and isinstance(after, dict):
+                for part in sorted(set(before) | set(after)):
+                    if before.get(part, NEW) != after.get(part, NOT_RUN):
+                        found.append(Change(section, key, part, before.get(part, NEW), after.get(part, NOT_RUN)))
+            elif before != after:
+                found.append(Change(section, key, "", before, after))
+    return found
+
+
+def diff(baseline: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """The changes as lines a person reads, authorization decisions first."""
+    found = changes(baseline, current)
+    return [c.line() for c in found if not c.presence] + [c.line() for c in found if c.presence]
 
 
 def packaged_baseline(version: str) -> Path:
@@ -155,7 +206,7 @@ def diff_files(report_path: Path, baseline_path: Path | None = None, html: Path 
     if baseline_data is None:
         return 2
     baseline = as_snapshot(baseline_data)
-    changes = diff(baseline, current)
+    found = changes(baseline, current)
     if html is not None:
         write_diff_html(
             baseline,
@@ -165,19 +216,23 @@ def diff_files(report_path: Path, baseline_path: Path | None = None, html: Path 
             current_label=str(report_path),
             report_html=report_path.with_name("report.html"),
         )
-    # Methods a version lacks show as ABSENT: list authorization changes first, they are what bites.
-    presence = [c for c in changes if '"ABSENT"' in c or "(new)" in c or "(not run)" in c]
-    decisions = [c for c in changes if c not in presence]
+    return print_changes(found, str(baseline.get("server_version")), str(current["server_version"]), html)
+
+
+def print_changes(found: list[Change], older: str, newer: str, html: Path | None = None) -> int:
+    """Print each change, authorization decisions first (methods a version lacks are listed after:
+    they are not what bites). Exit status 1 when anything changed, else 0."""
+    decisions = [c for c in found if not c.presence]
+    presence = [c for c in found if c.presence]
     print(
-        f"gate: {current['server_version']} vs baseline {baseline.get('server_version')} ({baseline_path}): "
-        f"{len(decisions)} authorization decision(s) changed, {len(presence)} cell(s) appeared or disappeared "
-        f"(methods added or removed)"
+        f"gate: {older} -> {newer}: {len(decisions)} authorization decision(s) changed, "
+        f"{len(presence)} cell(s) or test(s) appeared or disappeared (methods added or removed)"
     )
-    for line in decisions + presence:
-        print("  " + line)
+    for change in decisions + presence:
+        print("  " + change.line())
     if html is not None:
         print(f"gate: the changes as a page: {html}")
-    return 1 if changes else 0
+    return 1 if found else 0
 
 
 def main(argv: list[str]) -> int:
