@@ -125,6 +125,17 @@ def gate(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def matrix(session: nox.Session) -> None:
+    """The whole suite on each version (default: one release of every line 1.20-1.32 and the boundary
+    releases; harness/matrix_run.py), then reports/matrix/matrix.json and index.html. Not part of CI.
+
+    nox -s matrix -- [v1.24.2 v1.32.2 ...] [--write-baselines] [-- pytest options]
+    """
+    _install(session)
+    session.run("python", "-m", "harness.matrix_run", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def fuzz(session: nox.Session) -> None:
     """Differential fuzzing against live servers: `nox -s fuzz -- --minutes N [--class NAME[,NAME]]`
     shares N minutes among the input classes (harness/fuzz/classes.py), with a progress line and a

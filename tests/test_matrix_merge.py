@@ -140,3 +140,34 @@ def test_cli(runs_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str])
     empty.mkdir()
     assert cli.main(["matrix-merge", str(empty), "--out", str(tmp_path / "m2")]) == 4
     assert "no conformance.json" in capsys.readouterr().err
+
+
+def test_each_requirement_knows_where_it_first_decided_and_where_it_changed(runs_dir: Path) -> None:
+    merged = merge_runs(load_runs(find_reports([runs_dir])))
+    history = {
+        r["id"]: (r["introduced_in"], [c["version"] for c in r["changed_in"]]) for r in merged["requirements"]
+    }
+    # The grid's Start cell: ABSENT on 1.30.6, ALLOWED on 1.31.2, DENIED on 1.32.2.
+    assert history["AUTHZ-MATRIX-001"] == ("v1.30.6", ["v1.31.2", "v1.32.2"])
+    assert history["AUTHZ-STREAM-002"] == (None, [])  # skipped wherever it ran: it decided nothing
+    assert history["AUTHZ-HTTP-001"] == ("v1.30.6", [])
+    assert history["AUTHZ-MATRIX-002"][1] == []  # the same decisions on every version
+
+
+def test_timings_come_from_each_run_and_the_runner(runs_dir: Path) -> None:
+    (runs_dir / "conformance-v1.31.2" / "timing.json").write_text(
+        json.dumps({"provision_s": 170.0, "cold": True, "total_s": 400.0})
+    )
+    (runs_dir / "conformance-v1.32.2" / "timing.json").write_text(
+        json.dumps({"provision_s": 0.1, "cold": False, "total_s": 230.0})
+    )
+    merged = merge_runs(load_runs(find_reports([runs_dir])))
+    by_version = {r["version"]: r["timing"] for r in merged["runs"]}
+    assert by_version["v1.31.2"]["cold"] is True and by_version["v1.31.2"]["provision_s"] == 170.0
+    suite = {v: t["suite_s"] for v, t in by_version.items()}
+    assert all(isinstance(s, int | float) for s in suite.values())
+    timings = merged["timings"]
+    assert timings["cold_runs"] == 1 and timings["matrix_s_total"] == 630.0
+    assert timings["suite_s_total"] == round(sum(suite.values()), 1)
+    warm = [s for v, s in suite.items() if v != "v1.31.2"]
+    assert timings["warm_suite_s_mean"] == round(sum(warm) / len(warm), 1)

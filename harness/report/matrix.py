@@ -9,6 +9,7 @@ The CLI (`temporal-authz matrix-merge`) and `nox -s matrix` are thin wrappers ar
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,10 @@ REQUIREMENT_GRADE_ORDER = (
     Grade.SKIP,
 )
 ACCESS_ORDER = (*ACCESS_LABELS, NOT_IN_TABLE)
+GRID_REQUIREMENT = "AUTHZ-MATRIX-001"  # the grid's cells are this requirement's decisions
+TIMING_NAME = (
+    "timing.json"  # beside a matrix run's conformance.json: how long provisioning and the suite took
+)
 CHANGES_LISTED = 200  # per pair and kind in matrix.json; the pair's own gate page lists every one
 
 
@@ -114,10 +119,12 @@ def _requirements(runs: Sequence[Run]) -> list[dict[str, Any]]:
             grade = grade_of(str(test.get("verdict")), test.get("evidence"))
             rid = str(test.get("requirement", ""))
             counts.setdefault(rid, {}).setdefault(run.version, Counter())[grade.value] += 1
+    history = _history(runs)
     return [
         {
             "id": rid,
             "title": titles.get(rid, ""),
+            **history.get(rid, {"introduced_in": None, "changed_in": []}),
             "versions": {
                 version: {"grade": requirement_grade(c), "counts": dict(c)}
                 for version, c in by_version.items()
@@ -125,6 +132,41 @@ def _requirements(runs: Sequence[Run]) -> list[dict[str, Any]]:
         }
         for rid, by_version in sorted(counts.items())
     ]
+
+
+def _decisions(run: Run) -> dict[str, dict[str, Any]]:
+    """Per requirement, its decisions on this run (test observations and grid cells), as the gate keys
+    them; a skipped test decided nothing."""
+    snap = as_snapshot(run.report)
+    by_req: dict[str, dict[str, Any]] = {}
+    for test in run.report.get("tests") or []:
+        key = str(test.get("nodeid"))
+        if test.get("verdict") == "SKIP" or key not in snap["tests"]:
+            continue
+        by_req.setdefault(str(test.get("requirement")), {})[key] = snap["tests"][key]
+    if snap["grid"]:
+        by_req.setdefault(GRID_REQUIREMENT, {}).update({f"grid:{k}": v for k, v in snap["grid"].items()})
+    return by_req
+
+
+def _history(runs: Sequence[Run]) -> dict[str, dict[str, Any]]:
+    """introduced_in: the first version (of these runs) where the requirement decided anything; changed_in:
+    each version where a decision it shares with the version before it came out differently. Derived
+    from the runs alone, never written by hand; the oldest run's introduced_in means "in or before"."""
+    history: dict[str, dict[str, Any]] = {}
+    previous: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        current = _decisions(run)
+        for rid, decisions in current.items():
+            entry = history.setdefault(rid, {"introduced_in": run.version, "changed_in": []})
+            before = previous.get(rid, {})
+            changed = sorted(k for k in decisions.keys() & before.keys() if decisions[k] != before[k])
+            if changed:
+                entry["changed_in"].append(
+                    {"version": run.version, "decisions": len(changed), "first": changed[0]}
+                )
+        previous = current
+    return history
 
 
 def _grid(runs: Sequence[Run]) -> list[dict[str, Any]]:
@@ -210,13 +252,38 @@ def merge_runs(runs: Sequence[Run]) -> dict[str, Any]:
                 "exit_status": (r.report.get("run") or {}).get("exit_status"),
                 "conformant": is_conformant(r.report.get("summary") or {}),
                 "summary": {k: v for k, v in (r.report.get("summary") or {}).items() if k != "by_area"},
+                "timing": _timing(r),
             }
             for r in runs
         ],
+        "timings": _timings(runs),
         "access_labels": {**ACCESS_LABELS, NOT_IN_TABLE: "Methods not in the version's API table"},
         "requirements": _requirements(runs),
         "grid": _grid(runs),
         "changes": [_changes(older, newer) for older, newer in pairwise(runs)],
+    }
+
+
+def _timing(run: Run) -> dict[str, Any]:
+    """The suite's wall time from the report, and provisioning as the matrix runner measured it (a cold
+    run built the binary; a warm one found it cached)."""
+    timing: dict[str, Any] = {"suite_s": (run.report.get("run") or {}).get("duration_s")}
+    with contextlib.suppress(OSError, ValueError):
+        timing.update(json.loads((run.source.parent / TIMING_NAME).read_text()))
+    return timing
+
+
+def _timings(runs: Sequence[Run]) -> dict[str, Any]:
+    timings = [_timing(r) for r in runs]
+    suites = [float(t["suite_s"]) for t in timings if t.get("suite_s") is not None]
+    warm = [float(t["suite_s"]) for t in timings if t.get("suite_s") is not None and not t.get("cold")]
+    totals = [float(t["total_s"]) for t in timings if t.get("total_s") is not None]
+    return {
+        "suite_s_total": round(sum(suites), 1),
+        "suite_s_max": round(max(suites), 1) if suites else None,
+        "warm_suite_s_mean": round(sum(warm) / len(warm), 1) if warm else None,
+        "matrix_s_total": round(sum(totals), 1) if totals else None,
+        "cold_runs": sum(1 for t in timings if t.get("cold")),
     }
 
 

@@ -1,0 +1,113 @@
+"""The version matrix: the whole suite on each version (in shards), then one matrix of them all.
+
+    python -m harness.matrix_run [VERSION ...] [--reports-dir reports/matrix] [--write-baselines]
+                                 [-- pytest options]
+
+Each version is provisioned first (built with its own toolchain when not cached, a progress line every
+10 s), then run into <reports-dir>/<version>/ with timing.json beside its conformance.json (provisioning
+and suite seconds, cold when the binary was built); then <reports-dir>/matrix.json and index.html.
+--write-baselines also writes fixtures/baselines/<version>.json from each run (the gate's baselines).
+Exit status: 0 every version conformant, 1 some version not (or not run), 4 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness import shards
+from harness.report.gate import packaged_baseline, snapshot
+from harness.report.matrix import TIMING_NAME, write_matrix
+from harness.server.provision import ProvisionError, parse_requested, provision
+from harness.settings import ENV
+from harness.types import ServerVersion
+
+# One release of every line 1.20-1.32 that builds here, and the boundaries where authorization changed
+# (temporal-authz-facts.md): 1.21.0 system scope rename, 1.22.0 metadata authorizer, 1.29.1/1.29.2
+# cross-namespace re-authorization, 1.30.3/1.30.4 and 1.31.1 stream authorization, 1.30.9, 1.32 access.
+# v1.31.3-v1.31.5 cannot be built here (a dependency the proxy refuses): 1.31.1 stands for the line.
+DEFAULT_VERSIONS = (
+    "v1.20.5", "v1.21.0", "v1.22.0", "v1.23.1", "v1.24.2", "v1.25.2", "v1.26.2", "v1.27.3", "v1.28.1",
+    "v1.29.1", "v1.29.2", "v1.30.3", "v1.30.4", "v1.30.9", "v1.31.1", "v1.32.2",
+)  # fmt: skip
+
+
+def progress(message: str) -> None:
+    print(f"[matrix] {message}", flush=True)
+
+
+def run_version(version: ServerVersion, reports: Path, pytest_args: Sequence[str]) -> dict[str, object]:
+    started = time.monotonic()
+    progress(f"{version}: provision")
+    binary = provision(version, progress=lambda m: progress(f"{version}: {m}"))
+    provision_s = time.monotonic() - started
+    where = reports / str(version)
+    suite_started = time.monotonic()
+    status = shards.run(ENV.shards, where, [*pytest_args, "--temporal-version", str(version)])
+    timing: dict[str, object] = {
+        "provision_s": round(provision_s, 1),
+        "binary_source": binary.source,
+        "cold": binary.source == "built",
+        "shards_wall_s": round(time.monotonic() - suite_started, 1),
+        "total_s": round(time.monotonic() - started, 1),
+        "exit_status": status,
+    }
+    where.mkdir(parents=True, exist_ok=True)
+    (where / TIMING_NAME).write_text(json.dumps(timing, indent=1) + "\n")
+    progress(f"{version}: exit status {status} in {timing['total_s']}s")
+    return timing
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.matrix_run", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "versions", nargs="*", metavar="VERSION", help="default: " + " ".join(DEFAULT_VERSIONS)
+    )
+    parser.add_argument("--reports-dir", type=Path, default=Path("reports/matrix"))
+    parser.add_argument(
+        "--write-baselines", action="store_true", help="write fixtures/baselines/<version>.json"
+    )
+    args, rest = parser.parse_known_args(argv)
+    pytest_args = [a for a in rest if a != "--"]
+    try:
+        versions = sorted({parse_requested(v) for v in args.versions or DEFAULT_VERSIONS})
+    except ProvisionError as exc:
+        parser.error(str(exc))
+    started = time.monotonic()
+    failed: list[str] = []
+    for i, version in enumerate(versions):
+        progress(f"{i + 1}/{len(versions)}: {version}")
+        try:
+            timing = run_version(version, args.reports_dir, pytest_args)
+        except ProvisionError as exc:
+            progress(f"{version}: cannot be provisioned: {exc}")
+            failed.append(str(version))
+            continue
+        if timing["exit_status"] != 0:
+            failed.append(str(version))
+        report = args.reports_dir / str(version) / "conformance.json"
+        if args.write_baselines and report.exists():
+            baseline = packaged_baseline(str(version))
+            baseline.write_text(json.dumps(snapshot(json.loads(report.read_text())), indent=1) + "\n")
+            progress(f"{version}: baseline {baseline}")
+    runs = [
+        args.reports_dir / str(v)
+        for v in versions
+        if (args.reports_dir / str(v) / "conformance.json").exists()
+    ]
+    if runs:
+        for path in write_matrix(runs, args.reports_dir):
+            progress(f"wrote {path}")
+    progress(
+        f"{len(versions)} versions in {time.monotonic() - started:.0f}s; not conformant: {failed or 'none'}"
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
