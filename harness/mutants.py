@@ -310,10 +310,10 @@ def _internal_principal_is_jwt() -> Mapping[str, Any]:
 def _mapper_refusals_counted() -> Mapping[str, Any]:
     original = metrics.counted
 
-    def mutated(expectation: decide.Expectation) -> dict[str, int]:
+    def mutated(expectation: decide.Expectation, server: rules.ServerRules) -> dict[str, int]:
         if expectation.mapper_refused:
-            return {**dict.fromkeys(metrics.COUNTED, 0), metrics.UNAUTHORIZED: 1, metrics.AUTHORIZATIONS: 1}
-        return original(expectation)
+            return {**original(expectation, server), metrics.UNAUTHORIZED: 1, metrics.AUTHORIZATIONS: 1}
+        return original(expectation, server)
 
     return {"metrics.counted": mutated}
 
@@ -321,8 +321,8 @@ def _mapper_refusals_counted() -> Mapping[str, Any]:
 def _denied_calls_in_requests() -> Mapping[str, Any]:
     original = metrics.counted
 
-    def mutated(expectation: decide.Expectation) -> dict[str, int]:
-        counted = original(expectation)
+    def mutated(expectation: decide.Expectation, server: rules.ServerRules) -> dict[str, int]:
+        counted = original(expectation, server)
         if not expectation.mapper_refused:
             counted[metrics.REQUESTS] = 1
         return counted

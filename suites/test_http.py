@@ -56,6 +56,7 @@ class HttpGrid:
             token.signed_by if token else None,
             call.target,
             Window.between(observation.started, observation.ended),
+            route=(route.verb, route.template),
         )
 
 
@@ -152,7 +153,7 @@ CASES = [
          settings=CUSTOM_FORWARDED, since=((1, 23, 0), "authHeaderName")),
     Case("AUTHZ-HTTP-005", "HostNotAllowed", token("{system}:admin"),
          calls=fixed(Call("cluster-read", BY_NAME["ListNamespaces"], host="127.0.0.1"), Call("allowed-host", BY_NAME["ListNamespaces"], host="localhost:7243")),
-         settings=LOCALHOST_ONLY),
+         settings=LOCALHOST_ONLY, since=((1, 26, 0), "frontend.httpAllowedHosts")),
     Case("AUTHZ-HTTP-006", "WrongAudience", token(f"{NS}:write", aud="another-app"), calls=HTTP_CALLS, settings=AUDIENCE,
          since=((1, 29, 0), "audience")),
     Case("AUTHZ-HTTP-006", "RightAudience", token(f"{NS}:write", aud="temporal-conformance"), calls=HTTP_CALLS,

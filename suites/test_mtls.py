@@ -92,6 +92,7 @@ async def test_the_handshake_over_grpc(server_for: Any, evidence: Evidence, cert
 
 @pytest.mark.req("AUTHZ-MTLS-001")
 @pytest.mark.needs_own_server
+@pytest.mark.since((1, 22, 0), "the HTTP API")
 @pytest.mark.parametrize("certificate", sorted(CERTIFICATES))
 async def test_the_handshake_over_http(server_for: Any, evidence: Evidence, certificate: str) -> None:
     server, tls = await mtls_server(server_for)
@@ -154,6 +155,7 @@ async def test_a_certificate_grants_nothing(
 
 @pytest.mark.req("AUTHZ-MTLS-002")
 @pytest.mark.needs_own_server
+@pytest.mark.since((1, 22, 0), "the HTTP API")
 @pytest.mark.parametrize("token_name", ["no-token", "reader-of-A"])
 async def test_a_certificate_grants_nothing_over_http(
     server_for: Any, evidence: Evidence, token_name: str

@@ -28,7 +28,10 @@ from harness.tokens.mint import MintedToken
 from harness.tokens.presentation import bearer
 from harness.types import Outcome
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [
+    pytest.mark.asyncio(loop_scope="session"),
+    pytest.mark.since((1, 25, 0), "Nexus endpoints (OperatorService.CreateNexusEndpoint)"),
+]
 
 NS = SUITE_NAMESPACE
 AUDIENCE = ServerSettings(authorization={"audience": "temporal-conformance"})

@@ -173,3 +173,71 @@ def test_cross_namespace_commands(
         claims, "b", "SignalWorkflowExecution", rules_for(version), TABLE, enabled
     )
     assert (decision, effect) == expected
+
+
+@pytest.mark.parametrize(
+    ("version", "looked_up_first"), [("v1.20.5", True), ("v1.22.3", True), ("v1.22.4", False)]
+)
+def test_before_1_22_4_an_unknown_namespace_fails_before_any_check(
+    version: str, looked_up_first: bool
+) -> None:
+    """service/frontend/fx.go: the redirection interceptor (which looks the namespace up) ran before the
+    authorization interceptor until 1.22.4; an expired token then gets NotFound, not a refusal."""
+    expired = credential(token({"sub": "s", "exp": NOW - 1}), "fp-rsa")
+    kwargs = {
+        "rules": rules_for(version),
+        "table": TABLE,
+        "keyring": RING,
+        "config": AuthConfig(),
+        "now": NOW,
+    }
+    start = expect(expired, wf("StartWorkflowExecution", "gone"), namespaces=frozenset({"ns"}), **kwargs)  # type: ignore[arg-type]
+    assert (start.decision is Decision.ALLOW) is looked_up_first
+    # Handled locally (no lookup), a namespace that exists, or a cluster the harness does not own: checked.
+    for target, known in (
+        (wf("DescribeNamespace", "gone"), frozenset({"ns"})),
+        (wf("StartWorkflowExecution"), frozenset({"ns"})),
+        (wf("StartWorkflowExecution", "gone"), None),
+    ):
+        assert expect(expired, target, namespaces=known, **kwargs).decision is Decision.DENY  # type: ignore[arg-type]
+
+
+def test_before_1_22_4_every_call_is_counted_as_a_request() -> None:
+    from harness.model import metrics
+
+    expired = credential(token({"sub": "s", "exp": NOW - 1}), "fp-rsa")
+    for version, requests in (("v1.22.3", 1), ("v1.32.2", 0)):
+        rules = rules_for(version)
+        refused = expect(
+            expired,
+            wf("DescribeNamespace"),
+            rules=rules,
+            table=TABLE,
+            keyring=RING,
+            config=AuthConfig(),
+            now=NOW,
+        )
+        assert metrics.counted(refused, rules)[metrics.REQUESTS] == requests
+
+
+def test_http_routes_are_read_from_the_gateway_code() -> None:
+    """grpc-gateway's opcodes back to a path shape, both generated-code styles, and the committed tables."""
+    from harness.model import http_routes
+
+    old = (
+        'pattern_WorkflowService_DescribeNamespace_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"api", "v1", "namespaces", "namespace"}, "", runtime.AssumeColonVerbOpt(true)))\n'
+        'mux.Handle("GET", pattern_WorkflowService_DescribeNamespace_0, func(w http.ResponseWriter) {\n'
+    )
+    new = (
+        'pattern_OperatorService_ListNexusEndpoints_1    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"api", "v1", "nexus", "endpoints"}, ""))\n'
+        "mux.Handle(http.MethodGet, pattern_OperatorService_ListNexusEndpoints_1, func(w http.ResponseWriter) {\n"
+    )
+    assert http_routes.parse_gateway(old + new) == {
+        ("DescribeNamespace", "GET", "/api/v1/namespaces/*"),
+        ("ListNexusEndpoints", "GET", "/api/v1/nexus/endpoints"),
+    }
+    assert http_routes.shape("/api/v1/namespaces/{namespace}/x/{a.b}") == "/api/v1/namespaces/*/x/*"
+    template = "/api/v1/namespaces/{namespace}/workflows/{workflow_id}"
+    assert http_routes.serves("v1.32.2", "StartWorkflowExecution", "post", template)
+    assert not http_routes.serves("v1.22.0", "ListWorkers", "get", "/api/v1/namespaces/{namespace}/workers")
+    assert http_routes.serves("v9.9.9", "Anything", "get", "/x")  # no table: assumed served

@@ -20,6 +20,7 @@ from harness.model import (
     authorizer,
     decide,
     http,
+    http_routes,
     metrics,
     nexus,
     principals,
@@ -94,6 +95,8 @@ class ServerFacts:
     http_forwarded: tuple[str, ...] = ()  # services.frontend.rpc.httpAdditionalForwardedHeaders
     http_allowed_hosts: tuple[str, ...] = ()  # frontend.httpAllowedHosts (empty: any host)
     nexus_endpoints: tuple[tuple[str, str], ...] = ()  # (endpoint id, target namespace) the harness created
+    # The namespaces the harness registered there (None: a cluster it does not own; assumed present).
+    namespaces: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ class CallQuestion:
                 config=self.facts.config,
                 now=now,
                 stream=self.stream,
+                namespaces=self.facts.namespaces,
             )
             for ring in rings
             for now in self.window.seconds()
@@ -143,11 +147,18 @@ class HttpCallQuestion:
     window: Window
     host: str = ""
     tls_subject: str | None = None  # the verified client certificate's subject (mTLS)
+    route: tuple[str, str] = ("", "")  # (verb, path template) sent; ("", "") when not known
 
     def answer(self) -> Answer:
         if self.host and not http.host_allowed(self.host, self.facts.http_allowed_hosts):
             return Answer(
                 frozenset({Outcome.REFUSED}), f"Host {self.host!r} is not in frontend.httpAllowedHosts"
+            )
+        verb, template = self.route
+        if template and not http_routes.serves(str(self.facts.version), self.call.method, verb, template):
+            return Answer(
+                frozenset({Outcome.ABSENT}),
+                f"this release's gateway has no {verb.upper()} {template} (fixtures/api/http): no check at all",
             )
         answers = [
             CallQuestion(
@@ -200,7 +211,8 @@ class NexusQuestion:
         for ring in rings:
             for now in self.window.seconds():
                 e = decide.expect(credential, CallTarget(self.full_method, self.namespace), rules=server,
-                                  table=facts.table, keyring=ring, config=config, now=now)  # fmt: skip
+                                  table=facts.table, keyring=ring, config=config, now=now,
+                                  namespaces=facts.namespaces)  # fmt: skip
                 refused = Outcome(nexus.refused_token_outcome(self.full_method))
                 outcomes.add(refused if e.mapper_refused else e.outcome)
                 reasons.add(e.reason)
@@ -333,11 +345,12 @@ class MetricsQuestion:
                 keyring=ring,
                 config=self.facts.config,
                 now=now,
+                namespaces=self.facts.namespaces,
             )
             for ring in rings
             for now in self.window.seconds()
         ]
-        values = frozenset(tuple(sorted(metrics.counted(e).items())) for e in expectations)
+        values = frozenset(tuple(sorted(metrics.counted(e, server).items())) for e in expectations)
         first = expectations[0]
         why = "the claim mapper refused it: counted nowhere" if first.mapper_refused else first.reason
         return Answer(values, why, first.claims)

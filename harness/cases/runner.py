@@ -127,6 +127,7 @@ def facts_of(target: Target) -> ServerFacts:
         tuple(settings.http_forwarded_headers),
         tuple(settings.dynamic_config.get("frontend.httpAllowedHosts") or ()),
         tuple(target.nexus_endpoints.items()),
+        frozenset(target.namespaces) if target.namespaces is not None else None,
     )
 
 
@@ -251,7 +252,8 @@ def question_for(
         )
     if call.surface == "http":
         signed_by = token.signed_by if token else None
-        return HttpCallQuestion(facts, tuple(headers), signed_by, call.target, window, call.host)
+        sent = (call.method.verb, call.method.template) if isinstance(call.method, HttpRoute) else ("", "")
+        return HttpCallQuestion(facts, tuple(headers), signed_by, call.target, window, call.host, route=sent)
     return CallQuestion(facts, credential, call.target, window, call.stream)
 
 

@@ -9,7 +9,13 @@ from harness.model import apis, authorizer, claims
 from harness.model.apis import ApiTable
 from harness.model.claims import Claims, KeyRing, MapperError
 from harness.model.rules import AuthConfig, ServerRules
-from harness.types import CallTarget, Decision, Outcome, Role
+from harness.types import WORKFLOW_SERVICE, CallTarget, Decision, Outcome, Role
+
+# WorkflowService methods the redirection interceptor handles locally (no namespace lookup), 1.20-1.22.
+REDIRECT_LOCAL = frozenset(
+    {"DeprecateNamespace", "DescribeNamespace", "ListNamespaces", "RegisterNamespace", "UpdateNamespace",
+     "GetSearchAttributes", "GetClusterInfo", "GetSystemInfo"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,18 @@ class Expectation:
         if not self.present:
             return Outcome.ABSENT
         return Outcome.ALLOWED if self.decision is Decision.ALLOW else Outcome.DENIED
+
+
+def looked_up_first(target: CallTarget, rules: ServerRules, namespaces: frozenset[str] | None) -> bool:
+    """Before 1.22.4 a WorkflowService call the redirection interceptor forwards looks its namespace up
+    before the authorization interceptor runs: a namespace the server lacks fails NotFound unchecked."""
+    return (
+        not rules.authorization_first
+        and namespaces is not None
+        and target.service == WORKFLOW_SERVICE
+        and target.method not in REDIRECT_LOCAL
+        and target.namespace not in namespaces
+    )
 
 
 def auth_header_value(credential: Credential, config: AuthConfig, rules: ServerRules) -> str:
@@ -75,15 +93,26 @@ def expect(
     config: AuthConfig,
     now: int,
     stream: bool = False,
+    namespaces: frozenset[str] | None = None,
 ) -> Expectation:
     """`stream`: the call opens a stream, authorized once with namespace "" where the version has a
-    stream interceptor (and it is not switched off); otherwise nothing checks it at all."""
+    stream interceptor (and it is not switched off); otherwise nothing checks it at all. `namespaces`: the
+    namespaces the harness registered on the server (None: unknown, the call's namespace assumed there)."""
+    if stream and target.full_method in rules.absent_streams:
+        return Expectation(Decision.DENY, f"{target.method}: this release serves no such stream", None, False)
     if stream and not (rules.streams_authorized and not config.disable_streaming_authorizer):
         why = "switched off (system.disableStreamingAuthorizer)" if rules.streams_authorized else "absent"
         return Expectation(Decision.ALLOW, f"stream authorization is {why} on this server: no check", None)
     if stream:
         target = CallTarget(target.full_method, "")
     present = apis.is_present(table, target.full_method)
+    if present and looked_up_first(target, rules, namespaces):
+        return Expectation(
+            Decision.ALLOW,
+            f"namespace {target.namespace!r} is not on this server, and before 1.22.4 the redirection "
+            f"interceptor looks it up before authorization: NotFound, no check at all",
+            None,
+        )
     header_value = auth_header_value(credential, config, rules)
     mapped: Claims | None = None
     if config.claim_mapper == "":

@@ -32,6 +32,15 @@ class ServerRules:
     # frontend.enablePrincipalPropagation stamps the caller on history events (1.31.0+); inbound
     # temporal-principal-* headers are stripped from the same release.
     principal_propagation: bool
+    # 1.22.4+: the authorization interceptor runs before redirection (which looks the namespace up) and
+    # telemetry (service_requests). Before, a WorkflowService call naming a namespace the server lacks
+    # fails NotFound before any check, and every call is counted in service_requests (service/frontend/fx.go).
+    authorization_first: bool = True
+    # internal-frontend serves the HTTP API from 1.29.0 (httpEnabled); before, only the frontend did.
+    internal_http: bool = True
+    # Streams a release does not serve at all (full methods): 1.20 has neither gRPC reflection v1 (only
+    # v1alpha) nor AdminService's replication stream (both from 1.21.0, seen live).
+    absent_streams: frozenset[str] = frozenset()
 
     @property
     def era(self) -> str:
@@ -60,7 +69,18 @@ def rules_for(version: ServerVersion | str) -> ServerRules:
         streams_authorized=_streams_authorized(v),
         file_key_sources=v >= (1, 32, 0),
         principal_propagation=v >= (1, 31, 0),
+        authorization_first=v >= (1, 22, 4),
+        internal_http=v >= (1, 29, 0),
+        absent_streams=PRE_1_21_ABSENT_STREAMS if v < (1, 21, 0) else frozenset(),
     )
+
+
+PRE_1_21_ABSENT_STREAMS = frozenset(
+    {
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        "/temporal.server.api.adminservice.v1.AdminService/StreamWorkflowReplicationMessages",
+    }
+)
 
 
 def _streams_authorized(v: ServerVersion) -> bool:

@@ -246,6 +246,7 @@ class ServerPool:
             extra_keys=tuple(k for k in (*published, self.ec) if k is not signing),
             tls=running.config.client_tls() if running.config is not None else False,
             name=name,
+            namespaces=set(),
         )
         if guard_it:
             await guard(target)

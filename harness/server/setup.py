@@ -132,3 +132,5 @@ async def ensure_namespaces(
         return not pending
 
     await until_async(all_usable, deadline=deadline, interval=0.2, what=f"namespaces {list(names)} usable")
+    if target.namespaces is not None:  # what the model knows the server has (1.20-1.22.3 look them up first)
+        target.namespaces.update(names)

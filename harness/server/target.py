@@ -63,6 +63,8 @@ class Target:
     tls: bool | TLSConfig = False  # an external cluster's frontend may need TLS
     name: str = ""  # this server's id in its key source URL
     nexus_endpoints: dict[str, str] = field(default_factory=dict)  # endpoint id -> target namespace (ours)
+    # The namespaces the harness registered on a server it started (None: a cluster it does not own).
+    namespaces: set[str] | None = None
     _service_client: ServiceClient | None = field(default=None, repr=False)
 
     @property
