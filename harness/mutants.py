@@ -273,7 +273,9 @@ def _token_namespace_not_enforced() -> Mapping[str, Any]:
 
 
 def _completion_follows_the_token() -> Mapping[str, Any]:
-    def mutated(request_namespace: str, token_namespace: str, enforcement: bool) -> bool:
+    def mutated(
+        request_namespace: str, token_namespace: str, enforcement: bool, follows_token: bool = False
+    ) -> bool:
         return tasks.completion_namespace(request_namespace, token_namespace, enforcement) is not None
 
     return {"tasks.completes_token_task": mutated}

@@ -26,7 +26,7 @@ from harness.server.target import Target
 from harness.settings import DEFAULT_VERSION
 from harness.tokens.mint import MintedToken
 from harness.tokens.shapes import GRID_SHAPES
-from harness.types import ADMIN_SERVICE, CallTarget
+from harness.types import ADMIN_SERVICE, CallTarget, Outcome
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.needs_own_server]
 
@@ -52,6 +52,8 @@ BODIES = {
 }
 
 
+LAST = {"AddOrUpdateRemoteCluster"}  # its body still brings some releases down (1.23, 1.24: "missing port")
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 METHODS = admin_methods()
 CELLS = [(s, m) for s in GRID_SHAPES for m in METHODS]
 
@@ -61,6 +63,7 @@ class AdminGrid:
         self.target, self.tokens = target, tokens
         self.observations: dict[str, Observation] = {}
         self.asked: dict[str, Asked] = {}
+        self.down_at = ""  # the cell after which the server stopped answering
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -78,9 +81,20 @@ async def admin_grid(server_pool: ServerPool, recorder: Recorder) -> AsyncIterat
                     )
                 grid.observations[f"{shape}On{method.name}"] = observation
 
-            await asyncio.gather(*(one(s.name, m) for s, m in CELLS))
+            await asyncio.gather(*(one(s.name, m) for s, m in CELLS if m.name not in LAST))
+            # Calls that may bring the server down go last, one at a time: once it is down, the rest of
+            # them are not probed (the cell that brought it down fails; AUTHZ-ADMIN-002 says why).
+            for s, m in ((s, m) for s, m in CELLS if m.name in LAST):
+                if grid.down_at:
+                    continue
+                await one(s.name, m)
+                health = await probe_raw(channel, HEALTH_CHECK, b"", [], deadline=10)
+                if health.outcome is Outcome.ERROR:
+                    grid.down_at = f"{s.name}On{m.name}"
         for shape, method in ((s.name, m) for s, m in CELLS):
             key = f"{shape}On{method.name}"
+            if key not in grid.observations:
+                continue
             observation = grid.observations[key]
             question = CallQuestion(
                 facts_of(server),
@@ -97,6 +111,8 @@ async def admin_grid(server_pool: ServerPool, recorder: Recorder) -> AsyncIterat
 @pytest.mark.parametrize(("shape", "method"), [(s.name, m.name) for s, m in CELLS], ids=lambda v: str(v))
 async def test_admin_cell(shape: str, method: str, admin_grid: AdminGrid, evidence: Evidence) -> None:
     key = f"{shape}On{method}"
+    if key not in admin_grid.observations:
+        pytest.skip(f"not probed: the server stopped answering after {admin_grid.down_at} (AUTHZ-ADMIN-002)")
     asked, observation = admin_grid.asked[key], admin_grid.observations[key]
     token = admin_grid.tokens[shape]
     evidence.asked.append(asked)

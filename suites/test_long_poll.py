@@ -13,6 +13,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, PollWorkflowTaskQueueRequest
 
@@ -58,7 +59,12 @@ async def test_a_long_poll_delivers_after_its_token_expired(target: Target, evid
             if poll.done():
                 return True  # it failed or returned: the result below says how
             described = await client.workflow_service.describe_task_queue(
-                DescribeTaskQueueRequest(namespace=A, task_queue=TaskQueue(name=queue)),
+                # The type said outright: releases before 1.23 answer an unspecified type with no pollers.
+                DescribeTaskQueueRequest(
+                    namespace=A,
+                    task_queue=TaskQueue(name=queue),
+                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+                ),
                 metadata=admin,
                 retry=False,
             )

@@ -281,9 +281,16 @@ class TaskTokenQuestion:
             ),
             self.window,
         ).answer()
-        reaches = tasks.completes_token_task(self.request_namespace, self.token_namespace, self.enforcement)
+        follows = rules.rules_for(self.facts.version).completion_follows_token
+        reaches = tasks.completes_token_task(
+            self.request_namespace, self.token_namespace, self.enforcement, follows_token=follows
+        )
         values = frozenset((v, v is Outcome.ALLOWED and reaches) for v in respond.values)
-        where = "" if reaches else f"; history looks the workflow up in {against!r} and finds none"
+        where = (
+            f"; before 1.23 the completion goes to the task token's namespace ({self.token_namespace!r})"
+            if follows and reaches and against != self.token_namespace
+            else ("" if reaches else f"; history looks the workflow up in {against!r} and finds none")
+        )
         return Answer(values, f"authorized against {against!r}: {respond.reason}{where}", respond.claims)
 
 

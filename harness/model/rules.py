@@ -41,6 +41,9 @@ class ServerRules:
     # Streams a release does not serve at all (full methods): 1.20 has neither gRPC reflection v1 (only
     # v1alpha) nor AdminService's replication stream (both from 1.21.0, seen live).
     absent_streams: frozenset[str] = frozenset()
+    # Before 1.23 a task completion reached history under the task token's namespace ID, whatever
+    # namespace the request named (workflow_handler.go: namespace.ID(taskToken.GetNamespaceId())).
+    completion_follows_token: bool = False
 
     @property
     def era(self) -> str:
@@ -72,6 +75,7 @@ def rules_for(version: ServerVersion | str) -> ServerRules:
         authorization_first=v >= (1, 22, 4),
         internal_http=v >= (1, 29, 0),
         absent_streams=PRE_1_21_ABSENT_STREAMS if v < (1, 21, 0) else frozenset(),
+        completion_follows_token=v < (1, 23, 0),
     )
 
 
