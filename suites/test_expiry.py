@@ -21,7 +21,7 @@ from fixtures.workflows import HelloWorkflow
 from harness.cases.evidence import Evidence, check
 from harness.cases.load import WorkflowStream
 from harness.cases.runner import Steps
-from harness.cases.workers import worker
+from harness.cases.workers import refusable_worker, worker
 from harness.clients import connect, refreshing
 from harness.jwks.fixture import JwksServer
 from harness.report.recorder import Recorder
@@ -68,7 +68,7 @@ async def test_worker_with_an_expired_token_is_refused(server: Target, evidence:
     starter = await server.client(server.mint(PERMS, sub="starter"))
     steps = Steps(server, evidence)
     tq = f"expiry-{uuid.uuid4().hex[:6]}"
-    async with worker(worker_client, tq):
+    async with refusable_worker(worker_client, tq):
         before = await starter.execute_workflow(
             HelloWorkflow.run, "before", id=f"b-{uuid.uuid4()}", task_queue=tq
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,34 @@ def task_queue(prefix: str = "tq") -> str:
 
 def worker(client: Client, queue: str) -> Worker:
     return Worker(client, task_queue=queue, workflows=WORKFLOWS, activities=[compose_greeting])
+
+
+@contextlib.asynccontextmanager
+async def refusable_worker(client: Client, queue: str) -> AsyncIterator[Worker]:
+    """A worker the server may refuse (its token expires): the SDK stops a worker whose polls are refused
+    and raises "Workflow worker failed" when it shuts down. That is the refusal the test is about, not a
+    harness failure; any other cause is raised."""
+    try:
+        async with worker(client, queue) as running:
+            yield running
+    except RuntimeError as exc:
+        if not _refused(exc):
+            raise
+
+
+# The SDK core's poll failure, as its text: no RPCError is raised for it, only this message.
+POLL_REFUSED = 'code: PermissionDenied, message: "Request unauthorized."'
+
+
+def _refused(exc: BaseException) -> bool:
+    current: BaseException | None = exc
+    for _ in range(10):
+        if current is None:
+            return False
+        if POLL_REFUSED in str(current) or classify_exception(current)[0] is Outcome.DENIED:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 @dataclass(frozen=True)
