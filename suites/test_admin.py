@@ -52,7 +52,9 @@ BODIES = {
 }
 
 
-LAST = {"AddOrUpdateRemoteCluster"}  # its body still brings some releases down (1.23, 1.24: "missing port")
+# Calls that bring some releases down: AddOrUpdateRemoteCluster (1.23-1.27: "missing port" even with the
+# address below), GetDLQTasks with an empty request (1.27.3: a nil pointer in history's handler).
+LAST = {"AddOrUpdateRemoteCluster", "GetDLQTasks"}
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 METHODS = admin_methods()
 CELLS = [(s, m) for s in GRID_SHAPES for m in METHODS]

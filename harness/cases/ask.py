@@ -214,6 +214,13 @@ class NexusQuestion:
                                   table=facts.table, keyring=ring, config=config, now=now,
                                   namespaces=facts.namespaces)  # fmt: skip
                 refused = Outcome(nexus.refused_token_outcome(self.full_method))
+                if not e.present and not e.mapper_refused:
+                    # The HTTP route is the server's own: it always asks the authorizer, which finds no
+                    # metadata for a name this release's table lacks (1.25-1.27) and denies everyone.
+                    outcomes.add(Outcome.DENIED)
+                    reasons.add(f"{CallTarget(self.full_method).method} has no API metadata on this release: "
+                                f"the default authorizer denies every caller")  # fmt: skip
+                    continue
                 outcomes.add(refused if e.mapper_refused else e.outcome)
                 reasons.add(e.reason)
                 claims = e.claims

@@ -116,7 +116,7 @@ def classify_http(status: int, payload: Any) -> Outcome:
         return Outcome.REFUSED
     if status in (404, 405) and message in ("Not Found", "Method Not Allowed", ""):
         return Outcome.ABSENT
-    if status == 501 and message in ("Not Implemented", ""):  # 1.22's gateway: a path it has, not this verb
+    if status == 501 and message in ("Not Implemented", "Method Not Allowed", ""):  # a path it has, not this verb
         return Outcome.ABSENT
     return Outcome.ALLOWED
 
