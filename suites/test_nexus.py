@@ -229,7 +229,7 @@ async def test_headers_handed_to_the_handler(
     received = setup.handler.received.get(probe_id, {})
     blacklist = BLACKLISTED.dynamic_config["frontend.nexusRequestHeadersBlacklist"] if blacklisted else None
     question = HandlerHeadersQuestion(
-        tuple(sent), bearer(caller.token), tuple(blacklist) if blacklist else None
+        tuple(sent), bearer(caller.token), tuple(blacklist) if blacklist else None, server.version
     )
     answer = question.answer()
     names, handed = answer.value

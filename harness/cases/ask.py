@@ -192,6 +192,9 @@ class NexusQuestion:
     def answer(self) -> Answer:
         if self.endpoint_id and self.endpoint_id not in dict(self.facts.nexus_endpoints):
             return Answer(frozenset({Outcome.ABSENT}), "no such endpoint: looked up before the token is read")
+        no_path = self.full_method == nexus.COMPLETE_NEXUS_OPERATION and self.path_namespace is None
+        if no_path and self.facts.version < (1, 30, 0):  # PathCompletionCallbackNoIdentifier is 1.30's
+            return Answer(frozenset({Outcome.ABSENT}), "no /nexus/callback route before 1.30")
         if self.full_method == nexus.COMPLETE_NEXUS_OPERATION:
             refusal = nexus.completion_refusal(self.path_namespace, self.namespace)
             if refusal:
@@ -250,9 +253,11 @@ class HandlerHeadersQuestion:
     sent: tuple[tuple[str, str], ...]
     token_value: str
     blacklist: tuple[str, ...] | None
+    version: ServerVersion | None = None  # None: the newest default blacklist
 
     def answer(self) -> Answer:
-        received = nexus.handler_headers(self.sent, self.blacklist)
+        default = nexus.default_blacklist(self.version.parts) if self.version else nexus.DEFAULT_BLACKLIST
+        received = nexus.handler_headers(self.sent, self.blacklist, default)
         names = tuple(sorted(k for k in received if k.lower() != "request-timeout"))
         handed = received.get("authorization") == self.token_value
         return Answer(

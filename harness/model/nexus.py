@@ -39,13 +39,20 @@ def audience(configured: str) -> str:
     return ""
 
 
+def default_blacklist(version: tuple[int, int, int]) -> tuple[str, ...]:
+    """frontend.nexusRequestHeadersBlacklist's default: empty before 1.31 (dynamicconfig/constants.go)."""
+    return DEFAULT_BLACKLIST if version >= (1, 31, 0) else ()
+
+
 def handler_headers(
-    headers: Sequence[tuple[str, str]], blacklist: Sequence[str] | None = None
+    headers: Sequence[tuple[str, str]],
+    blacklist: Sequence[str] | None = None,
+    default: Sequence[str] = DEFAULT_BLACKLIST,
 ) -> dict[str, str]:
     """The caller's HTTP headers as the handler worker receives them: names lower-cased, first value,
     content-* and nexus-callback-* left out, then every name matching the blacklist removed. (The server
     adds a Request-Timeout of its own, which is not the caller's.)"""
-    patterns = list(DEFAULT_BLACKLIST if blacklist is None else blacklist)
+    patterns = list(default if blacklist is None else blacklist)
     expression = (
         "^(" + "|".join(".*".join(re.escape(p) for p in pattern.split("*")) for pattern in patterns) + ")$"
     )
