@@ -59,6 +59,8 @@ def classify_nexus(status: int, message: str, completion: bool = False) -> Outco
         return Outcome.DENIED
     if status == 404 and (message == "nexus endpoint not found" or NAMESPACE_NOT_FOUND.fullmatch(message)):
         return Outcome.ABSENT
+    if status == 404 and message == "Not Found":  # the router's own: no such route on this release
+        return Outcome.ABSENT
     if status == 400 and message == "invalid callback token":
         return Outcome.REFUSED
     if completion and status == 500:
