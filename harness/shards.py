@@ -130,7 +130,7 @@ async def _run(commands: Sequence[list[str]], envs: Sequence[Mapping[str, str]])
         for p in procs:
             if p.returncode is None:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(p.wait(), timeout=60)
+                    await asyncio.wait_for(p.wait(), timeout=120)
 
 
 def run(shards: int, reports: Path, pytest_args: Sequence[str]) -> int:
