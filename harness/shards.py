@@ -219,6 +219,8 @@ def merge_reports(parts: Sequence[dict[str, Any]], wall_s: float | None = None) 
         for key, value in (p.get("metrics") or {}).items():
             if isinstance(value, list) and isinstance(metrics.get(key), list):
                 metrics[key] = metrics[key] + value
+            elif isinstance(value, dict) and isinstance(metrics.get(key), dict):
+                metrics[key] = {**value, **metrics[key]}  # per-class figures from each shard
             else:
                 metrics.setdefault(key, value)
     # What one shard wrote and others did not (the grid's token shapes, a server fact one suite asked

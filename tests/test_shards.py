@@ -86,7 +86,10 @@ def test_merge_recomputes_the_summary_and_findings_over_every_shard() -> None:
     finding = "AUTHZ-NS-001"
     one = _part([_record("suites/a.py::t1", finding, "PASS", finding_holds=True)])
     two = _part([_record("suites/b.py::t2", finding, "HARNESS_ERROR")], coverage={"token_shapes": {"s": 1}})
+    one["metrics"] = {"fuzz": {"claims": {"examples": 1}}, "grid_cells": 4}
+    two["metrics"] = {"fuzz": {"jwks": {"examples": 2}}}
     merged = merge_reports([one, two], wall_s=61.5)
+    assert merged["metrics"] == {"fuzz": {"claims": {"examples": 1}, "jwks": {"examples": 2}}, "grid_cells": 4}
     assert merged["summary"]["total"] == 2
     assert merged["summary"]["PASS"] == 1 and merged["summary"]["HARNESS_ERROR"] == 1
     # One shard alone would say "confirmed": the merge sees the other shard's harness error.
