@@ -36,11 +36,16 @@ async def refusable_worker(client: Client, queue: str) -> AsyncIterator[Worker]:
     """A worker the server may refuse (its token expires): the SDK stops a worker whose polls are refused
     and raises "Workflow worker failed" when it shuts down. That is the refusal the test is about, not a
     harness failure; any other cause is raised."""
+    body_failed = False
     try:
         async with worker(client, queue) as running:
-            yield running
+            try:
+                yield running
+            except BaseException:
+                body_failed = True  # the test's own failure is never hidden behind the worker's
+                raise
     except RuntimeError as exc:
-        if not _refused(exc):
+        if body_failed or not _refused(exc):
             raise
 
 
