@@ -70,7 +70,9 @@ def _authorize_pre_1_22(claims: Claims, target: CallTarget, rules: ServerRules) 
     read_only_ns = method in READ_ONLY_NAMESPACE_APIS_PRE_1_22 or (
         rules.version >= (1, 21, 5) and method in READ_ONLY_VERSIONING_APIS_1_21_5
     )
-    read_only = not admin_or_operator and (read_only_ns or method in READ_ONLY_GLOBAL_APIS_PRE_1_22)
+    # ApiName() strips the service: a system reader gets AdminService/GetSearchAttributes as a read-only
+    # global API (default_authorizer.go at v1.20.x and v1.21.x; seen live on 1.21.0).
+    read_only = read_only_ns or method in READ_ONLY_GLOBAL_APIS_PRE_1_22
     if not rules.admin_services_need_admin:  # 1.20.x
         if system >= Role.WRITER:
             return Decision.ALLOW, "1.20: system writer or admin: everything"

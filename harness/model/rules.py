@@ -38,8 +38,7 @@ class ServerRules:
     authorization_first: bool = True
     # internal-frontend serves the HTTP API from 1.29.0 (httpEnabled); before, only the frontend did.
     internal_http: bool = True
-    # Streams a release does not serve at all (full methods): 1.20 has neither gRPC reflection v1 (only
-    # v1alpha) nor AdminService's replication stream (both from 1.21.0, seen live).
+    # Streams a release does not serve at all (full methods): _absent_streams.
     absent_streams: frozenset[str] = frozenset()
     # Before 1.23 a task completion reached history under the task token's namespace ID, whatever
     # namespace the request named (workflow_handler.go: namespace.ID(taskToken.GetNamespaceId())).
@@ -74,17 +73,22 @@ def rules_for(version: ServerVersion | str) -> ServerRules:
         principal_propagation=v >= (1, 31, 0),
         authorization_first=v >= (1, 22, 4),
         internal_http=v >= (1, 29, 0),
-        absent_streams=PRE_1_21_ABSENT_STREAMS if v < (1, 21, 0) else frozenset(),
+        absent_streams=_absent_streams(v),
         completion_follows_token=v < (1, 23, 0),
     )
 
 
-PRE_1_21_ABSENT_STREAMS = frozenset(
-    {
-        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-        "/temporal.server.api.adminservice.v1.AdminService/StreamWorkflowReplicationMessages",
-    }
-)
+REFLECTION_V1 = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+REPLICATION_STREAM = "/temporal.server.api.adminservice.v1.AdminService/StreamWorkflowReplicationMessages"
+
+
+def _absent_streams(v: ServerVersion) -> frozenset[str]:
+    """gRPC reflection v1 comes with grpc-go 1.57 (server 1.22.0; 1.21 has only v1alpha); AdminService's
+    replication stream with 1.21.0 (both seen live)."""
+    absent = {REFLECTION_V1} if v < (1, 22, 0) else set()
+    if v < (1, 21, 0):
+        absent.add(REPLICATION_STREAM)
+    return frozenset(absent)
 
 
 def _streams_authorized(v: ServerVersion) -> bool:
