@@ -299,7 +299,7 @@ class TaskTokenQuestion:
         )
         values = frozenset((v, v is Outcome.ALLOWED and reaches) for v in respond.values)
         where = (
-            f"; before 1.23 the completion goes to the task token's namespace ({self.token_namespace!r})"
+            f"; before 1.24 the completion goes to the task token's namespace ({self.token_namespace!r})"
             if follows and reaches and against != self.token_namespace
             else ("" if reaches else f"; history looks the workflow up in {against!r} and finds none")
         )

@@ -107,7 +107,12 @@ def generate(version: str) -> Path:
         raise SystemExit(
             f"{version}: {module} is not in the module cache (go mod download go.temporal.io/api@{api})"
         )
-    gateways = [module / f"{s}service/v1/service.pb.gw.go" for s in ("workflow", "operator")]
+    # The server registers OperatorService's gateway only where its http_api_server.go says so (1.24+).
+    server_http = modcache / f"go.temporal.io/server@{version}" / "service/frontend/http_api_server.go"
+    operator = server_http.exists() and "RegisterOperatorServiceHandler" in server_http.read_text()
+    gateways = [
+        module / f"{s}service/v1/service.pb.gw.go" for s in ("workflow", "operator" if operator else "")
+    ]
     found = sorted(r for g in gateways if g.exists() for r in parse_gateway(g.read_text()))
     ROUTES_DIR.mkdir(parents=True, exist_ok=True)
     out = ROUTES_DIR / f"{version}.json"

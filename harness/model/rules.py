@@ -40,8 +40,8 @@ class ServerRules:
     internal_http: bool = True
     # Streams a release does not serve at all (full methods): _absent_streams.
     absent_streams: frozenset[str] = frozenset()
-    # Before 1.23 a task completion reached history under the task token's namespace ID, whatever
-    # namespace the request named (workflow_handler.go: namespace.ID(taskToken.GetNamespaceId())).
+    # Before 1.24 a task completion reached the task token's namespace, whatever namespace the request
+    # named (workflow_handler.go: namespace.ID(taskToken.GetNamespaceId()) to 1.22; seen live on 1.23.1).
     completion_follows_token: bool = False
 
     @property
@@ -74,7 +74,7 @@ def rules_for(version: ServerVersion | str) -> ServerRules:
         authorization_first=v >= (1, 22, 4),
         internal_http=v >= (1, 29, 0),
         absent_streams=_absent_streams(v),
-        completion_follows_token=v < (1, 23, 0),
+        completion_follows_token=v < (1, 24, 0),
     )
 
 

@@ -18,12 +18,12 @@ def completion_namespace(request_namespace: str, token_namespace: str, enforceme
 def completes_token_task(
     request_namespace: str, token_namespace: str, enforcement: bool, follows_token: bool = False
 ) -> bool:
-    """Whether an authorized completion reaches the task in the token's namespace. From 1.23 the frontend
+    """Whether an authorized completion reaches the task in the token's namespace. From 1.24 the frontend
     hands history the request's namespace ID and history looks the token's workflow up there
     (respondworkflowtaskcompleted/api.go: GetActiveNamespace(req.NamespaceId, token.WorkflowId)): a
     completion naming another namespace finds no such workflow (NotFound) and leaves the task alone.
-    Before 1.23 (`follows_token`) the frontend took the namespace ID from the task token itself
-    (workflow_handler.go), so a completion authorized against one namespace completes the other's task."""
+    Before 1.24 (`follows_token`) the completion reached the token's namespace (workflow_handler.go
+    took its namespace ID to 1.22; live on 1.23.1), so a completion authorized against one namespace completes the other's task."""
     against = completion_namespace(request_namespace, token_namespace, enforcement)
     if follows_token:
         return against is not None
