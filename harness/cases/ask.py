@@ -195,7 +195,11 @@ class NexusQuestion:
         no_path = self.full_method == nexus.COMPLETE_NEXUS_OPERATION and self.path_namespace is None
         if no_path and self.facts.version < (1, 30, 0):  # PathCompletionCallbackNoIdentifier is 1.30's
             return Answer(frozenset({Outcome.ABSENT}), "no /nexus/callback route before 1.30")
-        if self.full_method == nexus.COMPLETE_NEXUS_OPERATION:
+        namespace = self.namespace
+        if self.full_method == nexus.COMPLETE_NEXUS_OPERATION and self.facts.version < (1, 30, 0):
+            # Before 1.30 the route's namespace is the one authorized: no check against the token's.
+            namespace = self.path_namespace or ""
+        elif self.full_method == nexus.COMPLETE_NEXUS_OPERATION:
             refusal = nexus.completion_refusal(self.path_namespace, self.namespace)
             if refusal:
                 return Answer(frozenset({Outcome.REFUSED if self.namespace else Outcome.ABSENT}), refusal)
@@ -213,7 +217,7 @@ class NexusQuestion:
         claims = None
         for ring in rings:
             for now in self.window.seconds():
-                e = decide.expect(credential, CallTarget(self.full_method, self.namespace), rules=server,
+                e = decide.expect(credential, CallTarget(self.full_method, namespace), rules=server,
                                   table=facts.table, keyring=ring, config=config, now=now,
                                   namespaces=facts.namespaces)  # fmt: skip
                 refused = Outcome(nexus.refused_token_outcome(self.full_method))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable
@@ -33,20 +34,22 @@ def worker(client: Client, queue: str) -> Worker:
 
 @contextlib.asynccontextmanager
 async def refusable_worker(client: Client, queue: str) -> AsyncIterator[Worker]:
-    """A worker the server may refuse (its token expires): the SDK stops a worker whose polls are refused
-    and raises "Workflow worker failed" when it shuts down. That is the refusal the test is about, not a
-    harness failure; any other cause is raised."""
-    body_failed = False
+    """A worker the server may refuse (its token expires). The SDK stops a worker whose poll is refused
+    ("Workflow worker failed"); run as `async with Worker` that would also cancel the test's body, so it
+    runs as a task of its own and its end is judged here: a refusal is what the test is about, any other
+    failure is raised."""
+    running = worker(client, queue)
+    task = asyncio.create_task(running.run())
     try:
-        async with worker(client, queue) as running:
-            try:
-                yield running
-            except BaseException:
-                body_failed = True  # the test's own failure is never hidden behind the worker's
+        yield running
+    finally:
+        if not task.done():
+            await running.shutdown()
+        try:
+            await task
+        except Exception as exc:
+            if not _refused(exc):
                 raise
-    except RuntimeError as exc:
-        if body_failed or not _refused(exc):
-            raise
 
 
 # The SDK core's poll failure, as its text: no RPCError is raised for it, only this message.
