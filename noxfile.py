@@ -104,7 +104,7 @@ def gate(session: nox.Session) -> None:
     args = list(session.posargs)
     if "--from" in args or "--to" in args:
         # Between any two versions: committed baselines where there are, live runs where not.
-        session.run("python", "-m", "harness.report.gate_between", *args)
+        session.run("python", "-m", "harness.gate_between", *args)
         return
     baseline = None
     if "--baseline" in args:

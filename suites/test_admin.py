@@ -85,6 +85,7 @@ async def admin_grid(server_pool: ServerPool, recorder: Recorder) -> AsyncIterat
                 grid.observations[f"{shape}On{method.name}"] = observation
 
             await asyncio.gather(*(one(s.name, m) for s, m in CELLS if m.name not in LAST))
+
             # Calls that may bring the server down go last, one at a time: once it is down, the rest of
             # them are not probed (the cell that brought it down fails; AUTHZ-ADMIN-002 says why).
             # Those the model expects refused go first: they never reach the handler that crashes.

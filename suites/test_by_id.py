@@ -34,7 +34,9 @@ NAMESPACE_IDS: dict[str, str] = {}
 async def namespace_ids(target: Target) -> None:
     client = await target.service_client()
     described = await client.workflow_service.describe_namespace(
-        DescribeNamespaceRequest(namespace=MATRIX_NAMESPACE), metadata=target.metadata(target.admin_token()), retry=False
+        DescribeNamespaceRequest(namespace=MATRIX_NAMESPACE),
+        metadata=target.metadata(target.admin_token()),
+        retry=False,
     )
     NAMESPACE_IDS[target.name] = described.namespace_info.id
 
@@ -43,8 +45,15 @@ def by_id(target: Target) -> list[Call]:
     op = lambda name: method(OPERATOR_SERVICE, name)  # noqa: E731
     return [
         Call("exempt", wf("GetSystemInfo")),
-        Call("describe-by-id", wf("DescribeNamespace"), "", DescribeNamespaceRequest(id=NAMESPACE_IDS[target.name])),
-        Call("delete-by-id", op("DeleteNamespace"), "", DeleteNamespaceRequest(namespace_id=str(uuid.uuid4()))),
+        Call(
+            "describe-by-id",
+            wf("DescribeNamespace"),
+            "",
+            DescribeNamespaceRequest(id=NAMESPACE_IDS[target.name]),
+        ),
+        Call(
+            "delete-by-id", op("DeleteNamespace"), "", DeleteNamespaceRequest(namespace_id=str(uuid.uuid4()))
+        ),
         Call("add-search-attributes", op("AddSearchAttributes"), "", AddSearchAttributesRequest()),
         Call("remove-search-attributes", op("RemoveSearchAttributes"), "", RemoveSearchAttributesRequest()),
         Call("describe-by-name", wf("DescribeNamespace"), MATRIX_NAMESPACE),
@@ -63,7 +72,9 @@ CASES = [
     Case("AUTHZ-BYID-001", "Anonymous", None, calls=by_id),
     Case("AUTHZ-BYID-001", "NamedNamespaceAdmin", token(f"{MATRIX_NAMESPACE}:admin"), calls=by_id),
     Case("AUTHZ-BYID-001", "EmptyNamespaceReader", token(":read"), calls=by_id),
-    Case("AUTHZ-BYID-001", "EmptyNamespaceAdmin", token(":admin"), calls=by_id, finding=reaches_any_namespace),
+    Case(
+        "AUTHZ-BYID-001", "EmptyNamespaceAdmin", token(":admin"), calls=by_id, finding=reaches_any_namespace
+    ),
     Case("AUTHZ-BYID-001", "SystemReader", token("{system}:read"), calls=by_id),
     Case("AUTHZ-BYID-001", "SystemAdmin", token("{system}:admin"), calls=by_id),
 ]

@@ -24,7 +24,9 @@ def case_files(config: pytest.Config) -> list[Path]:
     given = [Path(p) for p in config.getoption("--fuzz-case")]
     found = given if given else regression_files()
     if not found:  # the committed cases are package data: none means a broken install, not "nothing to do"
-        raise pytest.UsageError("no fuzz cases under fixtures/fuzz/: reinstall the package (or give --fuzz-case FILE)")
+        raise pytest.UsageError(
+            "no fuzz cases under fixtures/fuzz/: reinstall the package (or give --fuzz-case FILE)"
+        )
     return found
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from harness.report import gate_between
+from harness import gate_between
 from harness.report.gate import snapshot
 from tests.report_data import rich_report
 

@@ -52,7 +52,9 @@ def assert_no_orphans(tag: str, deadline: float = 15.0) -> None:
     assert tagged_servers(tag) == [], "a temporal-server process outlived its run"
 
 
-@pytest.mark.parametrize("mutation", ["authorizer=", "claimMapper="], ids=["no-authorizer", "no-claim-mapper"])
+@pytest.mark.parametrize(
+    "mutation", ["authorizer=", "claimMapper="], ids=["no-authorizer", "no-claim-mapper"]
+)
 def test_guard_fails_the_run_loudly_when_authorization_is_off(tmp_path: Path, mutation: str) -> None:
     tag = uuid.uuid4().hex[:10]
     result = run_suite(tmp_path, "suites/test_smoke.py", "--mutate-server-config", mutation, tag=tag)

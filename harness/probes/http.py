@@ -116,7 +116,8 @@ def classify_http(status: int, payload: Any) -> Outcome:
         return Outcome.REFUSED
     if status in (404, 405) and message in ("Not Found", "Method Not Allowed", ""):
         return Outcome.ABSENT
-    if status == 501 and message in ("Not Implemented", "Method Not Allowed", ""):  # a path it has, not this verb
+    # 501: a path it has, not with this verb.
+    if status == 501 and message in ("Not Implemented", "Method Not Allowed", ""):
         return Outcome.ABSENT
     return Outcome.ALLOWED
 

@@ -69,7 +69,9 @@ class Group:
     def representative(self, calls: list[ApiCall]) -> ApiCall | None:
         """The probe where the release has it, else the group's first member by name: a release older
         than the probe method (ListWorkerDeployments is 1.27+) is still asked with one of its own."""
-        return next((c for c in calls if c.name == self.probe), min(calls, key=lambda c: c.name, default=None))
+        return next(
+            (c for c in calls if c.name == self.probe), min(calls, key=lambda c: c.name, default=None)
+        )
 
 
 GROUPS: tuple[Group, ...] = (

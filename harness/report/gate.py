@@ -153,7 +153,9 @@ def changes(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> list[Cha
             elif isinstance(before, dict) and isinstance(after, dict):
                 for part in sorted(set(before) | set(after)):
                     if before.get(part, NEW) != after.get(part, NOT_RUN):
-                        found.append(Change(section, key, part, before.get(part, NEW), after.get(part, NOT_RUN)))
+                        found.append(
+                            Change(section, key, part, before.get(part, NEW), after.get(part, NOT_RUN))
+                        )
             elif before != after:
                 found.append(Change(section, key, "", before, after))
     return found

@@ -249,7 +249,9 @@ class ServerPool:
             namespaces=set(),
         )
         if guard_it and not await guard(target):
-            self.progress(f"guard: server {name} refuses anonymous calls; by the model no token can pass its config")
+            self.progress(
+                f"guard: server {name} refuses anonymous calls; by the model no token can pass its config"
+            )
         elif guard_it:
             self.progress(f"guard: server {name} refuses anonymous calls and trusts the harness's keys")
             await ensure_namespaces(target, namespaces)

@@ -22,7 +22,7 @@ from harness.server.gomodule import (
     go_environment,
     verify_pin,
 )
-from harness.server.releases import load_releases
+from harness.server.releases import Releases, load_releases
 from harness.settings import DEFAULT_VERSION, ENV
 from harness.types import ServerVersion, VersionError
 
@@ -66,16 +66,22 @@ def provision(
     cached = cached_binary(version)
     if cached.is_file() and os.access(cached, os.X_OK):
         return ProvisionedBinary(version, cached, "cache")
-    # Shards (harness.shards) and parallel CI jobs start together: one builds, the others wait for it.
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    with open(cached.parent / ".build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if cached.is_file() and os.access(cached, os.X_OK):
-            return ProvisionedBinary(version, cached, "cache")
-        return build(version, cached, progress)
+    return build(version, cached, progress)
 
 
 def build(version: ServerVersion, target: Path, progress: Progress = _quiet) -> ProvisionedBinary:
+    # Everything that can refuse runs before the cache is touched: a refused release leaves nothing.
+    go, releases = _checked_go(version)
+    # Shards (harness.shards) and parallel CI jobs start together: one builds, the others wait for it.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.is_file() and os.access(target, os.X_OK):
+            return ProvisionedBinary(version, target, "cache")
+        return _go_install(go, releases, version, target, progress)
+
+
+def _checked_go(version: ServerVersion) -> tuple[str, Releases]:
     go = shutil.which("go")
     if go is None:
         raise ProvisionError(
@@ -88,7 +94,12 @@ def build(version: ServerVersion, target: Path, progress: Progress = _quiet) -> 
     # The proxy's version list can omit releases it still serves, so ask for the version itself.
     check_served(go, version, releases)
     verify_pin(go, version, releases)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    return go, releases
+
+
+def _go_install(
+    go: str, releases: Releases, version: ServerVersion, target: Path, progress: Progress
+) -> ProvisionedBinary:
     toolchain = releases.toolchain(version)
     env = go_environment(version, releases, CGO_ENABLED="0", GOBIN=str(target.parent))
     started = time.monotonic()

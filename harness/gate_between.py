@@ -4,7 +4,7 @@ that version (in shards, into <reports-dir>/<version>/). Every changed decision 
 ("ValidateWorkerDeploymentVersionComputeConfig (WorkflowService), token NamespaceReader, Own namespace:
 ALLOWED -> DENIED"); the changes also go to <reports-dir>/gate-<from>-to-<to>.html.
 
-    python -m harness.report.gate_between --from v1.31.1 --to v1.32.2 [--live] [-- pytest options]
+    python -m harness.gate_between --from v1.31.1 --to v1.32.2 [--live] [-- pytest options]
 
 Exit status: 0 no decision changed, 1 some changed, 2 a side could not be had (its run did not finish).
 """
@@ -79,7 +79,7 @@ def between(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.report.gate_between", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m harness.gate_between", description=__doc__)
     parser.add_argument("--from", dest="older", required=True, metavar="VERSION")
     parser.add_argument("--to", dest="newer", required=True, metavar="VERSION")
     parser.add_argument(
