@@ -249,8 +249,12 @@ def _nexus_checks_audience() -> Mapping[str, Any]:
 def _nexus_strips_authorization() -> Mapping[str, Any]:
     original = nexus.handler_headers
 
-    def mutated(headers: Sequence[tuple[str, str]], blacklist: Sequence[str] | None = None) -> dict[str, str]:
-        return {k: v for k, v in original(headers, blacklist).items() if k != "authorization"}
+    def mutated(
+        headers: Sequence[tuple[str, str]],
+        blacklist: Sequence[str] | None = None,
+        default: Sequence[str] = nexus.DEFAULT_BLACKLIST,
+    ) -> dict[str, str]:
+        return {k: v for k, v in original(headers, blacklist, default).items() if k != "authorization"}
 
     return {"nexus.handler_headers": mutated}
 

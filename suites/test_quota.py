@@ -47,7 +47,13 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 Q = "authz-quota"
 RPS, BURST = 2, 4  # frontend.namespaceRPS for Q; the bucket holds RPS x namespaceBurstRatio (2)
 QUOTA = ServerSettings(
-    dynamic_config={"frontend.namespaceRPS": (constrained(RPS, namespace=Q), Constrained(100000, ()))}
+    dynamic_config={
+        "frontend.namespaceRPS": (constrained(RPS, namespace=Q), Constrained(100000, ())),
+        # Before 1.24 the bucket is frontend.namespaceBurst (default 4800), not a ratio of the rate: a
+        # flood then drains 4,800 tokens first, and whether the writer sees it in time depends on load
+        # (seen live on 1.20.5 and 1.21.0). Later releases ignore the key (a warning in the log).
+        "frontend.namespaceBurst": constrained(BURST, namespace=Q),
+    }
 )
 READ, WRITE = wf("DescribeWorkflowExecution"), wf("SignalWorkflowExecution")
 FLOOD = 100

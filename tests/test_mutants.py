@@ -3,6 +3,8 @@ observation disagrees with it; and a live run with one mutant fails where the re
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import time
 from pathlib import Path
@@ -57,6 +59,24 @@ def test_each_mutant_reverts_cleanly(name: str) -> None:
     with apply(name):
         q.answer()  # whatever the mutant says
     assert q.answer() == before
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_each_replacement_takes_what_the_original_takes(name: str) -> None:
+    """A replacement callable accepts every parameter of the function it replaces (a model function that
+    grows a parameter must not leave its mutant crashing the replay)."""
+    for qualified, replacement in MUTANTS[name].patches().items():
+        module_name, _, attribute = qualified.rpartition(".")
+        original = getattr(importlib.import_module(f"harness.model.{module_name}"), attribute)
+        if not (inspect.isfunction(original) and inspect.isfunction(replacement)):
+            continue
+        params = inspect.signature(original).parameters.values()
+        positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        keywords = {p.name: None for p in params if p.kind is p.KEYWORD_ONLY}
+        try:  # every argument the original can be given, all at once
+            inspect.signature(replacement).bind(*positional, **keywords)
+        except TypeError as exc:
+            pytest.fail(f"{name}: the mutant of {qualified} cannot take {positional} {keywords}: {exc}")
 
 
 def test_replay_kills_only_on_a_disagreeing_observation() -> None:
