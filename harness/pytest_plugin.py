@@ -41,6 +41,7 @@ from harness.server.provision import ProvisionError, parse_requested
 from harness.server.setup import AuthNotEnforced, KeysNotTrusted
 from harness.server.target import Target
 from harness.settings import ENV
+from harness.tokens.redact import redact_tokens
 from harness.types import Verdict
 
 # Hypothesis profiles for @given tests that use them: "default" for every run (CI gets hypothesis's own
@@ -410,6 +411,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    _redact(report)
     marks = list(item.iter_markers("req"))
     if not marks:
         return report
@@ -480,6 +482,17 @@ def verdict_of(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Verdic
     if call.excinfo is not None and is_server_deviation(call.excinfo.value):
         return Verdict.FAIL
     return Verdict.HARNESS_ERROR
+
+
+def _redact(report: pytest.TestReport) -> None:
+    """No token's signature in what pytest prints or junit.xml keeps: a traceback shows the metadata a
+    failed call was given."""
+    if report.longrepr is not None and not isinstance(report.longrepr, tuple):
+        text = str(report.longreprtext)
+        redacted = redact_tokens(text)
+        if redacted != text:
+            report.longrepr = redacted
+    report.sections = [(title, redact_tokens(body)) for title, body in report.sections]
 
 
 def _short(report: pytest.TestReport) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -75,3 +76,35 @@ def test_suites_need_a_requirement(suite: pytest.Pytester) -> None:
     result = suite.runpytest("suites", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*no @pytest.mark.req(ID)*"])
+
+
+TOKEN_IN_A_FRAME = """
+import pytest
+from harness.tokens.keys import rsa_key
+from harness.tokens.mint import TokenSpec, mint
+
+def call(metadata):
+    raise RuntimeError("operation was canceled")
+
+@pytest.mark.req("AUTHZ-HEALTH-002")
+def test_call_fails(evidence):
+    token = mint(TokenSpec(permissions=["ns:read"]), rsa_key(kid="unit")).token
+    print("sent", token)
+    call({"authorization": "Bearer " + token})
+"""
+
+
+def test_a_failure_that_shows_a_token_keeps_no_signature(suite: pytest.Pytester) -> None:
+    """A traceback prints the arguments of the frame that raised: the token in them loses its signature
+    in what pytest prints, in junit.xml and in conformance.json."""
+    suite.makepyfile(test_suite=TOKEN_IN_A_FRAME)
+    result = suite.runpytest("--reports-dir", "out", "--junitxml=out/junit.xml", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    written = [
+        str(result.stdout),
+        (suite.path / "out" / "junit.xml").read_text(),
+        (suite.path / "out" / "conformance.json").read_text(),
+    ]
+    assert "<signature redacted>" in written[0] and "<signature redacted>" in written[2]
+    for text in written:
+        assert re.search(r"eyJ[\w-]+\.[\w-]+\.[\w-]{20,}", text) is None

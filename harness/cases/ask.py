@@ -196,9 +196,13 @@ class NexusQuestion:
         if no_path and self.facts.version < (1, 30, 0):  # PathCompletionCallbackNoIdentifier is 1.30's
             return Answer(frozenset({Outcome.ABSENT}), "no /nexus/callback route before 1.30")
         namespace = self.namespace
+        mismatch = ""  # before 1.30: checked only once the path's namespace is authorized
         if self.full_method == nexus.COMPLETE_NEXUS_OPERATION and self.facts.version < (1, 30, 0):
-            # Before 1.30 the route's namespace is the one authorized: no check against the token's.
+            # Before 1.30 the route's namespace is the one authorized; then the callback token's namespace
+            # must be the path's (components/nexusoperations/frontend/handler.go: 400 "invalid callback
+            # token"; seen live on 1.28.1 and 1.29.1 for a system admin).
             namespace = self.path_namespace or ""
+            mismatch = nexus.completion_refusal(self.path_namespace, self.namespace)
         elif self.full_method == nexus.COMPLETE_NEXUS_OPERATION:
             refusal = nexus.completion_refusal(self.path_namespace, self.namespace)
             if refusal:
@@ -227,6 +231,10 @@ class NexusQuestion:
                     outcomes.add(Outcome.DENIED)
                     reasons.add(f"{CallTarget(self.full_method).method} has no API metadata on this release: "
                                 f"the default authorizer denies every caller")  # fmt: skip
+                    continue
+                if mismatch and e.outcome is Outcome.ALLOWED:
+                    outcomes.add(Outcome.REFUSED)
+                    reasons.add(f"{e.reason}; then {mismatch}: 400 invalid callback token")
                     continue
                 outcomes.add(refused if e.mapper_refused else e.outcome)
                 reasons.add(e.reason)
