@@ -18,6 +18,15 @@ class ServerStartError(RuntimeError):
     """The server did not become ready; the message carries the last log lines."""
 
 
+# How many times a server start is tried with fresh ports when a port it was given was taken first.
+PORT_RACE_ATTEMPTS = 3
+
+
+def lost_a_port_race(error: ServerStartError) -> bool:
+    """The server exited because a port picked free for it was bound by someone else before it bound it."""
+    return "address already in use" in str(error)
+
+
 @dataclass
 class RunningServer:
     address: str  # host:port of the public frontend (JWT enforced)

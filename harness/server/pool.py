@@ -25,7 +25,13 @@ from harness.errors import HarnessConfigError
 from harness.jwks.fixture import DEFAULT_PATH, JwksServer
 from harness.jwks.timeline import FetchedKeys, FixtureSource, Source, StaticKeys
 from harness.model import ApiTable, rules_for
-from harness.server.backend import Backend, RunningServer
+from harness.server.backend import (
+    PORT_RACE_ATTEMPTS,
+    Backend,
+    RunningServer,
+    ServerStartError,
+    lost_a_port_race,
+)
 from harness.server.choose import make_backend, resolve_backend_name
 from harness.server.config import ServerSettings, render
 from harness.server.external import ExternalBackend, ExternalTarget
@@ -219,14 +225,25 @@ class ServerPool:
         resolved: list[Source] = [
             FixtureSource(s, DEFAULT_PATH, name) if isinstance(s, JwksServer) else s for s in sources
         ]
-        directory = Path(tempfile.mkdtemp(prefix=f"authz-server-{ENV.run_tag}-"))
-        self._directories.append(directory)
-        config = render(directory, [s.url for s in resolved], settings, self.binary.version)
-        timeline = FetchedKeys(
-            resolved, started=time.monotonic(), file_uris=rules_for(self.binary.version).file_key_sources
-        )
         self.progress(f"start: server {name} ({self.backend_name}) {_describe(settings)}")
-        running = await backend.start(self.binary, config)
+        for attempt in range(1, PORT_RACE_ATTEMPTS + 1):
+            directory = Path(tempfile.mkdtemp(prefix=f"authz-server-{ENV.run_tag}-"))
+            self._directories.append(directory)
+            config = render(directory, [s.url for s in resolved], settings, self.binary.version)
+            timeline = FetchedKeys(
+                resolved,
+                started=time.monotonic(),
+                file_uris=rules_for(self.binary.version).file_key_sources,
+            )
+            try:
+                running = await backend.start(self.binary, config)
+                break
+            except ServerStartError as exc:
+                # Ports are picked free, then bound by the server: another shard's process can take one
+                # in between (seen in CI: a worker service's "bind: address already in use").
+                if not lost_a_port_race(exc) or attempt == PORT_RACE_ATTEMPTS:
+                    raise
+                self.progress(f"start: server {name} lost a port to another process; new ports")
         timeline.started = running.started_at
         timeline.ready_at = running.ready_at
         self._running.append(running)
