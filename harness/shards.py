@@ -168,6 +168,9 @@ def run(shards: int, reports: Path, pytest_args: Sequence[str]) -> int:
     merged = merge(dirs, reports, wall_s=wall)
     counts = ", ".join(f"{k}={v}" for k, v in merged["summary"].items() if isinstance(v, int))
     print(f"[authz] {len(dealt)} shards in {wall:.1f}s: {counts}", flush=True)
+    if merged.get("mutants"):
+        # A shard's own line lists mutants only other shards' questions kill; this is the verdict.
+        print(f"[authz] {mutant_line(merged['mutants'])}", flush=True)
     return _exit_status(codes, merged)
 
 
@@ -258,6 +261,12 @@ def merge_reports(parts: Sequence[dict[str, Any]], wall_s: float | None = None) 
     if mutants:
         data["mutants"] = merge_mutants(mutants)
     return data
+
+
+def mutant_line(mutants: Mapping[str, Any]) -> str:
+    line = f"model mutants, all shards: {mutants['killed']}/{mutants['total']} killed"
+    survived = mutants.get("survived") or []
+    return f"{line}; SURVIVED (a hole in the suite): {', '.join(survived)}" if survived else line
 
 
 def merge_mutants(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

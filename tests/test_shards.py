@@ -121,6 +121,12 @@ def test_a_mutant_killed_in_any_shard_is_killed() -> None:
     )
     assert (merged["total"], merged["killed"], merged["survived"]) == (3, 2, ["c"])
     assert merged["questions_replayed"] == 7
+    assert shards.mutant_line(merged) == (
+        "model mutants, all shards: 2/3 killed; SURVIVED (a hole in the suite): c"
+    )
+    assert (
+        shards.mutant_line({**merged, "killed": 3, "survived": []}) == "model mutants, all shards: 3/3 killed"
+    )
 
 
 def test_exit_status_reads_like_one_pytest_run() -> None:
