@@ -553,6 +553,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         f"server {server.get('version')} on {server.get('backend')} backend (era {server.get('era')}); "
         f"verdicts: " + ", ".join(f"{v.value}={summary[v.value]}" for v in Verdict)
     )
+    for name, figures in (recorder.metrics.get("fuzz") or {}).items():
+        terminalreporter.write_line(
+            f"fuzz {name}: {figures['examples']} examples in {figures['seconds']:.0f}s, "
+            f"{figures['examples_per_s']:.1f} examples/s, {figures['disagreements']} disagreement(s)"
+        )
     for finding in recorder.findings():
         if finding["status"] == "confirmed":
             terminalreporter.write_line(f"FINDING {finding['requirement']}: {finding['finding']}")

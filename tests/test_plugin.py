@@ -108,3 +108,25 @@ def test_a_failure_that_shows_a_token_keeps_no_signature(suite: pytest.Pytester)
     assert "<signature redacted>" in written[0] and "<signature redacted>" in written[2]
     for text in written:
         assert re.search(r"eyJ[\w-]+\.[\w-]+\.[\w-]{20,}", text) is None
+
+
+def test_the_fuzz_figures_of_each_class_end_the_run(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        test_fuzzed="""
+import pytest
+
+@pytest.mark.req("AUTHZ-GUARD-001")
+def test_fuzzed(recorder):
+    recorder.metric("fuzz", {
+        "claims": {"examples": 2885, "seconds": 100.1, "examples_per_s": 28.82, "disagreements": 0},
+        "jwks": {"examples": 480, "seconds": 111.1, "examples_per_s": 4.32, "disagreements": 2},
+    })
+"""
+    )
+    result = suite.runpytest("--reports-dir", "out", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(
+        [
+            "*fuzz claims: 2885 examples in 100s, 28.8 examples/s, 0 disagreement(s)",
+            "*fuzz jwks: 480 examples in 111s, 4.3 examples/s, 2 disagreement(s)",
+        ]
+    )
