@@ -6,6 +6,7 @@ The only module of harness/ that imports pytest.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import shutil
 import signal
 import time
@@ -21,6 +22,7 @@ from temporalio.exceptions import TemporalError
 from temporalio.service import RPCError
 
 from harness.cases.evidence import Evidence, Mismatch
+from harness.ceiling import CEILING_S, bounded
 from harness.errors import HarnessConfigError, HarnessError
 from harness.fuzz.classes import selected
 from harness.fuzz.loop import BACKGROUND
@@ -249,6 +251,12 @@ def pytest_collection_modifyitems(
             problems.append(f"{item.nodeid}: requirement {rid} is retired")
     if problems:
         raise pytest.UsageError("requirement IDs:\n  " + "\n  ".join(problems))
+    # A fuzz run's budget is its own: the ceiling comes on top of it.
+    ceiling = CEILING_S + 60 * float(config.getoption("--fuzz-minutes") or 0)
+    for item in items:
+        function = getattr(item, "obj", None)
+        if "suites" in Path(str(item.path)).parts and inspect.iscoroutinefunction(function):
+            item.obj = bounded(function, ceiling)  # type: ignore[attr-defined]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

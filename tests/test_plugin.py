@@ -130,3 +130,41 @@ def test_fuzzed(recorder):
             "*fuzz jwks: 480 examples in 111s, 4.3 examples/s, 2 disagreement(s)",
         ]
     )
+
+
+HANGS = """
+import asyncio
+import pytest
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+@pytest.mark.req("AUTHZ-GUARD-001")
+async def test_waits_without_a_deadline(evidence):
+    await asyncio.Event().wait()
+
+@pytest.mark.req("AUTHZ-HEALTH-001")
+async def test_a_wait_on_the_server_passed_its_deadline(evidence):
+    raise TimeoutError("the key never started working")
+
+@pytest.mark.req("AUTHZ-HEALTH-002")
+async def test_quick(evidence):
+    await asyncio.sleep(0)
+"""
+
+
+def test_a_test_past_its_ceiling_is_cancelled_as_a_harness_error(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("harness.pytest_plugin.CEILING_S", 0.5)
+    (suite.path / "suites").mkdir()
+    (suite.path / "suites" / "test_hangs.py").write_text(HANGS)
+    result = suite.runpytest("suites", "--reports-dir", "out", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(["*ran past its ceiling of 0.5 s and was cancelled*"])
+    data = json.loads((suite.path / "out" / "conformance.json").read_text())
+    verdicts = {t["nodeid"].split("::")[1]: t["verdict"] for t in data["tests"]}
+    assert verdicts == {
+        "test_waits_without_a_deadline": "HARNESS_ERROR",
+        "test_a_wait_on_the_server_passed_its_deadline": "FAIL",
+        "test_quick": "PASS",
+    }
