@@ -39,6 +39,12 @@ def test_skip():
 """
 
 
+def verdicts_in(suite: pytest.Pytester) -> dict[str, str]:
+    """Each test's verdict in the run's conformance.json, by test name."""
+    data = json.loads((suite.path / "out" / "conformance.json").read_text())
+    return {t["nodeid"].split("::")[1]: t["verdict"] for t in data["tests"]}
+
+
 @pytest.fixture
 def suite(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeconftest('pytest_plugins = ["harness.pytest_plugin"]')
@@ -51,9 +57,7 @@ def test_verdicts_and_report(suite: pytest.Pytester) -> None:
     result = suite.runpytest("--reports-dir", "out", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=2, xfailed=1, skipped=1)
     result.stdout.fnmatch_lines(["*expected : ALLOWED*", "*observed : DENIED*", "*api      : /svc/Method*"])
-    data = json.loads((suite.path / "out" / "conformance.json").read_text())
-    verdicts = {t["nodeid"].split("::")[1]: t["verdict"] for t in data["tests"]}
-    assert verdicts == {
+    assert verdicts_in(suite) == {
         "test_ok": "PASS",
         "test_mismatch": "FAIL",
         "test_harness_error": "HARNESS_ERROR",
@@ -161,9 +165,7 @@ def test_a_test_past_its_ceiling_is_cancelled_as_a_harness_error(
     result = suite.runpytest("suites", "--reports-dir", "out", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(["*ran past its ceiling of 0.5 s and was cancelled*"])
-    data = json.loads((suite.path / "out" / "conformance.json").read_text())
-    verdicts = {t["nodeid"].split("::")[1]: t["verdict"] for t in data["tests"]}
-    assert verdicts == {
+    assert verdicts_in(suite) == {
         "test_waits_without_a_deadline": "HARNESS_ERROR",
         "test_a_wait_on_the_server_passed_its_deadline": "FAIL",
         "test_quick": "PASS",

@@ -230,11 +230,6 @@ class ServerPool:
             directory = Path(tempfile.mkdtemp(prefix=f"authz-server-{ENV.run_tag}-"))
             self._directories.append(directory)
             config = render(directory, [s.url for s in resolved], settings, self.binary.version)
-            timeline = FetchedKeys(
-                resolved,
-                started=time.monotonic(),
-                file_uris=rules_for(self.binary.version).file_key_sources,
-            )
             try:
                 running = await backend.start(self.binary, config)
                 break
@@ -244,8 +239,12 @@ class ServerPool:
                 if not lost_a_port_race(exc) or attempt == PORT_RACE_ATTEMPTS:
                     raise
                 self.progress(f"start: server {name} lost a port to another process; new ports")
-        timeline.started = running.started_at
-        timeline.ready_at = running.ready_at
+        timeline = FetchedKeys(
+            resolved,
+            started=running.started_at,
+            ready_at=running.ready_at,
+            file_uris=rules_for(self.binary.version).file_key_sources,
+        )
         self._running.append(running)
         self._history.append(running)
         self.on_metric("server_start_to_ready_s", running.start_seconds)
