@@ -259,6 +259,18 @@ def pytest_collection_modifyitems(
             item.obj = bounded(function, ceiling)  # type: ignore[attr-defined]
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+    """After a test module's last test (and its module fixtures): stop the servers of configs it asked
+    for, all but the default one. Idle servers otherwise pile up until the session ends."""
+    result = yield
+    pool = POOL.get("pool")
+    last_of_module = nextitem is None or nextitem.path != item.path
+    if pool is not None and last_of_module and (stopped := pool.retire()):
+        pool.progress(f"retire: {stopped} server(s) {item.path.name} asked for, stopped")
+    return result
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """`needs_own_server`: skipped, with one reason, where servers of the harness's own cannot be had.
     `since(version, what)`: skipped on a server older than the release that added `what`."""
@@ -403,9 +415,10 @@ def fuzz_run(request: pytest.FixtureRequest, recorder: Recorder) -> FuzzRun:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fuzz_servers(server_pool: ServerPool, target: Target) -> Iterator[FuzzServers]:
-    """The servers the fuzz classes drive from the fuzzer's own event loop (started on first use)."""
+    """The servers the fuzz classes drive from the fuzzer's own event loop (started on first use, stopped
+    after the module: each fuzz module drives classes of its own)."""
     servers = FuzzServers(server_pool, target)
     yield servers
     BACKGROUND.run(servers.close())

@@ -207,7 +207,7 @@ def _listed_beyond_the_sdk(target: Target) -> list[tuple[str, str]]:
     )
 
 
-@dataclass
+@dataclass(repr=False)  # short repr, as GridRun's
 class RawCells:
     server: Target | None = None
     observed: dict[tuple[str, str, str], Observation] = field(

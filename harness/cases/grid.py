@@ -41,7 +41,7 @@ def all_cells(shapes: Sequence[TokenShape] = GRID_SHAPES) -> list[Cell]:
     return [Cell(s, m, c) for s in shapes for m in methods for c in COLUMNS]
 
 
-@dataclass
+@dataclass(repr=False)
 class GridRun:
     target: Target
     tokens: dict[str, MintedToken | None]
@@ -49,6 +49,11 @@ class GridRun:
     wall_s: float
     concurrency: int = 0
     _asked: dict[str, Asked] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # Short on purpose: as the fixture's run ends, asyncio's Runner formats its task, result (this)
+        # included, inside signal.getsignal(); a repr of thousands of observations took seconds.
+        return f"GridRun({self.target.name}, {len(self.observations)} cells)"
 
     @property
     def cells_per_s(self) -> float:
