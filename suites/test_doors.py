@@ -5,7 +5,6 @@ worker trust whoever reaches them: internode mTLS (a certificate made for the ru
 from __future__ import annotations
 
 import grpc
-import httpx
 import pytest
 
 from harness.cases.ask import Asked, InternalFrontendQuestion
@@ -14,7 +13,7 @@ from harness.cases.runner import facts_of
 from harness.probes.doors import listening_ports, probe_doors
 from harness.probes.grpc import Observation, minimal_request, wf
 from harness.probes.grpc_raw import probe_raw
-from harness.probes.http import probe_http, routes
+from harness.probes.http import plain_http_client, probe_http, routes
 from harness.server.config import ServerSettings
 from harness.server.pool import ServerPool
 from harness.server.target import SUITE_NAMESPACE, Target
@@ -68,7 +67,7 @@ async def _internal_observations(server: Target) -> dict[str, Observation]:
             observed[f"grpc {name}"] = await probe_raw(channel, wf(name).full_method, body, [], deadline=10)
     if http_address is None:
         return observed
-    async with httpx.AsyncClient(base_url=f"http://{http_address}", timeout=10) as http:
+    async with plain_http_client(f"http://{http_address}", timeout=10) as http:
         observed["http ListNamespaces"] = await probe_http(http, ROUTES["ListNamespaces"], "", [])
     return observed
 

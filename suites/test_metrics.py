@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -21,6 +20,7 @@ from harness.cases.runner import facts_of
 from harness.errors import HarnessError
 from harness.model import metrics
 from harness.probes.grpc import wf
+from harness.probes.http import plain_http_client
 from harness.server.config import ServerSettings
 from harness.server.target import OTHER_NAMESPACE, SUITE_NAMESPACE, SUITE_NAMESPACES, Target
 from harness.tokens.forge import tampered_payload
@@ -56,7 +56,7 @@ async def scrape(server: Target, namespace_label: str, operation: str) -> dict[s
     address = config.metrics_address if config is not None else None
     if address is None:
         raise HarnessError("this server was started without metrics (ServerSettings(metrics=True))")
-    async with httpx.AsyncClient(timeout=15) as client:
+    async with plain_http_client() as client:
         response = await client.get(f"http://{address}/metrics")
     response.raise_for_status()
     totals = dict.fromkeys(metrics.COUNTED, 0.0)

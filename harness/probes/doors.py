@@ -13,6 +13,7 @@ from pathlib import Path
 import grpc
 import httpx
 
+from harness.probes.http import plain_http_client
 from harness.server.backend import RunningServer
 
 # Anonymous calls that only an administrator (or a cluster reader) may make.
@@ -92,7 +93,7 @@ async def _grpc_mode(mode: str, channel: grpc.aio.Channel) -> list[tuple[str, bo
 
 async def _http(address: str) -> list[tuple[str, bool]]:
     results = []
-    async with httpx.AsyncClient(timeout=3) as http:
+    async with plain_http_client(timeout=3) as http:
         for path in HTTP_PATHS:
             try:
                 response = await http.get(f"http://{address}{path}")

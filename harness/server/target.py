@@ -23,6 +23,7 @@ from harness.jwks.fixture import JwksServer
 from harness.jwks.timeline import FetchedKeys, FixtureSource, KeyTimeline
 from harness.model import ApiTable, AuthConfig, Credential, ServerRules, rules_for
 from harness.probes.grpc import Prober
+from harness.probes.http import plain_http_client
 from harness.server.backend import RunningServer
 from harness.server.config import CLIENT_SUBJECTS, ServerSettings
 from harness.tokens.keys import SigningKey
@@ -205,7 +206,7 @@ class Target:
             raise HarnessError("this server's HTTP API address is not known (an external target: pass it)")
         if isinstance(self.tls, TLSConfig):
             return httpx.AsyncClient(base_url=f"https://{address}", timeout=15, verify=http_tls(self.tls))
-        return httpx.AsyncClient(base_url=f"http://{address}", timeout=15)
+        return plain_http_client(f"http://{address}")
 
     async def prober(self) -> Prober:
         return Prober(await self.service_client())
