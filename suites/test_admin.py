@@ -29,7 +29,7 @@ from harness.tokens.mint import MintedToken
 from harness.tokens.shapes import GRID_SHAPES, TokenShape
 from harness.types import ADMIN_SERVICE, CallTarget, Outcome
 
-pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.needs_own_server]
+pytestmark = pytest.mark.needs_own_server
 
 
 def admin_methods() -> list[RawMethod]:
@@ -123,7 +123,7 @@ async def admin_grid(server_pool: ServerPool, recorder: Recorder) -> AsyncIterat
 
 @pytest.mark.req("AUTHZ-ADMIN-001")
 @pytest.mark.parametrize(("shape", "method"), [(s.name, m.name) for s, m in CELLS], ids=lambda v: str(v))
-async def test_admin_cell(shape: str, method: str, admin_grid: AdminGrid, evidence: Evidence) -> None:
+def test_admin_cell(shape: str, method: str, admin_grid: AdminGrid, evidence: Evidence) -> None:
     key = f"{shape}On{method}"
     if key not in admin_grid.observations:
         pytest.skip(f"not probed: the server stopped answering after {admin_grid.down_at} (AUTHZ-ADMIN-002)")
@@ -161,6 +161,7 @@ async def test_admin_cell(shape: str, method: str, admin_grid: AdminGrid, eviden
     reason="v1.32.2: AdminService/AddOrUpdateRemoteCluster with an empty frontend_address makes the frontend "
     "call log.Fatal (common/rpc/rpc.go:236 'Invalid rpcAddress for remote cluster'): the process exits",
 )
+@pytest.mark.asyncio
 async def test_an_admin_request_never_brings_the_server_down(
     server_pool: ServerPool, evidence: Evidence
 ) -> None:

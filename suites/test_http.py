@@ -28,8 +28,6 @@ from harness.tokens.presentation import Header, Presentation, under
 from harness.tokens.shapes import GRID_SHAPES
 from harness.types import Outcome
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 NS = SUITE_NAMESPACE
 ROUTES = routes()
 BY_NAME = {r.name: r for r in ROUTES}
@@ -84,9 +82,7 @@ async def http_grid(target: Target, recorder: Recorder, request: pytest.FixtureR
 @pytest.mark.parametrize(
     ("shape", "route", "column"), [(s.name, r.name, c) for s, r, c in CELLS], ids=lambda v: str(v)
 )
-async def test_http_cell(
-    shape: str, route: str, column: str, http_grid: HttpGrid, evidence: Evidence
-) -> None:
+def test_http_cell(shape: str, route: str, column: str, http_grid: HttpGrid, evidence: Evidence) -> None:
     http_route = BY_NAME[route]
     question = http_grid.question(shape, http_route, column)
     answer = question.answer()
@@ -162,6 +158,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", rows(CASES))
+@pytest.mark.asyncio
 async def test_http_case(case: Case, server_for: Any, evidence: Evidence) -> None:
     server = await server_for(case.settings)
     if server.running.http_address is None:
@@ -171,6 +168,7 @@ async def test_http_case(case: Case, server_for: Any, evidence: Evidence) -> Non
 
 
 @pytest.mark.req("AUTHZ-HTTP-004")
+@pytest.mark.asyncio
 async def test_two_token_headers(target: Target, evidence: Evidence) -> None:
     """A good token in Authorization and a bad one in Grpc-Metadata-Authorization, 40 times: each answer
     must be one the model allows; whether both turn up says whether the choice is stable."""

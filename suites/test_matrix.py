@@ -22,8 +22,6 @@ from harness.tokens.mint import MintedToken
 from harness.tokens.shapes import GRID_SHAPES
 from harness.types import CallTarget, Outcome, full_method
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 CELLS = all_cells()
 BY_ID = {c.id: c for c in CELLS}
 COLUMNS = ("Own", "Other")
@@ -84,7 +82,7 @@ def _not_probed_because(target: Target, cell: Cell) -> str:
 
 @pytest.mark.req("AUTHZ-MATRIX-001")
 @pytest.mark.parametrize("cell_id", [c.id for c in CELLS])
-async def test_cell(cell_id: str, grid: GridRun, evidence: Evidence) -> None:
+def test_cell(cell_id: str, grid: GridRun, evidence: Evidence) -> None:
     cell = BY_ID[cell_id]
     if cell.id not in grid.observations:
         pytest.skip(_not_probed_because(grid.target, cell))
@@ -140,14 +138,14 @@ def _summary(
 
 
 @pytest.mark.req("AUTHZ-MATRIX-002")
-async def test_worker_role_alone(grid: GridRun, evidence: Evidence) -> None:
+def test_worker_role_alone(grid: GridRun, evidence: Evidence) -> None:
     observed, anonymous = _summary(evidence, grid, "NamespaceWorker", ["Own"])
     evidence.finding_holds = observed == anonymous  # nothing beyond what needs no token at all
     check(evidence, "AUTHZ-MATRIX-002")
 
 
 @pytest.mark.req("AUTHZ-MATRIX-003")
-async def test_legacy_system_admin(grid: GridRun, evidence: Evidence) -> None:
+def test_legacy_system_admin(grid: GridRun, evidence: Evidence) -> None:
     observed, anonymous = _summary(evidence, grid, "LegacySystemAdmin", COLUMNS)
     evidence.finding_holds = observed == anonymous
     check(evidence, "AUTHZ-MATRIX-003")
@@ -161,7 +159,7 @@ def _cells(grid: GridRun, evidence: Evidence, ids: dict[str, str]) -> dict[str, 
 
 
 @pytest.mark.req("AUTHZ-MATRIX-004")
-async def test_namespace_admin_on_cluster_reads(grid: GridRun, evidence: Evidence) -> None:
+def test_namespace_admin_on_cluster_reads(grid: GridRun, evidence: Evidence) -> None:
     observed = _cells(
         grid,
         evidence,
@@ -172,14 +170,14 @@ async def test_namespace_admin_on_cluster_reads(grid: GridRun, evidence: Evidenc
 
 
 @pytest.mark.req("AUTHZ-MATRIX-005")
-async def test_namespace_admin_registers_own_name(grid: GridRun, evidence: Evidence) -> None:
+def test_namespace_admin_registers_own_name(grid: GridRun, evidence: Evidence) -> None:
     observed = _cells(grid, evidence, {c: f"NamespaceAdminOnRegisterNamespace-{c}" for c in COLUMNS})
     evidence.finding_holds = observed["Own"] is Outcome.ALLOWED
     check(evidence, "AUTHZ-MATRIX-005")
 
 
 @pytest.mark.req("AUTHZ-MATRIX-006")
-async def test_permissions_for_one_namespace(grid: GridRun, evidence: Evidence) -> None:
+def test_permissions_for_one_namespace(grid: GridRun, evidence: Evidence) -> None:
     observed = _cells(
         grid,
         evidence,
@@ -236,7 +234,7 @@ async def raw_cells(target: Target, server_pool: ServerPool) -> RawCells:
 
 
 @pytest.mark.req("AUTHZ-MATRIX-001")
-async def test_methods_the_sdk_lacks(target: Target, raw_cells: RawCells, evidence: Evidence) -> None:
+def test_methods_the_sdk_lacks(target: Target, raw_cells: RawCells, evidence: Evidence) -> None:
     if not _listed_beyond_the_sdk(target):
         pytest.skip("every method this release lists is in the SDK: the grid calls them all")
     if raw_cells.server is None:
@@ -261,7 +259,7 @@ async def test_methods_the_sdk_lacks(target: Target, raw_cells: RawCells, eviden
 
 
 @pytest.mark.req("AUTHZ-MATRIX-008")
-async def test_every_listed_method_is_probed(target: Target, raw_cells: RawCells, evidence: Evidence) -> None:
+def test_every_listed_method_is_probed(target: Target, raw_cells: RawCells, evidence: Evidence) -> None:
     probed = {(m.service, m.name) for m in sdk_methods()} | {(s, m) for _, s, m in raw_cells.observed}
     grid_services = {m.service for m in sdk_methods()}  # AdminService and Nexus have suites of their own
     listed = {(s, m) for s, methods in target.table.services.items() if s in grid_services for m in methods}
