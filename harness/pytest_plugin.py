@@ -260,6 +260,22 @@ def pytest_collection_modifyitems(
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    """Each test file's wall time (setup, call and teardown, its fixtures' included) in the metric
+    file_wall_s: how harness.shards deals files to shards next time."""
+    started = time.monotonic()
+    try:
+        return (yield)
+    finally:
+        recorder = item.config.stash.get(RECORDER, None)
+        if recorder is not None:
+            walls = recorder.metrics.setdefault("file_wall_s", {})
+            walls[item.path.name] = round(walls.get(item.path.name, 0.0) + time.monotonic() - started, 3)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
     """After a test module's last test (and its module fixtures): stop the servers of configs it asked
     for, all but the default one. Idle servers otherwise pile up until the session ends."""

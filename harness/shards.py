@@ -71,11 +71,16 @@ def split_selection(args: Sequence[str]) -> tuple[dict[Path, list[str]], list[st
 
 
 def durations(report: Path) -> dict[str, float]:
-    """Seconds per test file in a previous conformance.json (empty when there is none)."""
+    """Seconds per test file in a previous conformance.json (empty when there is none): each file's wall
+    time, fixtures included (a grid file probes everything in a fixture and then compares in
+    milliseconds per test); from an older report, the sum of its tests' call durations."""
     try:
         data = json.loads(report.read_text())
     except (OSError, ValueError):
         return {}
+    walls = (data.get("metrics") or {}).get("file_wall_s")
+    if isinstance(walls, dict) and walls:
+        return {str(name): float(s) for name, s in walls.items()}
     seconds: dict[str, float] = {}
     for test in data.get("tests", []):
         name = Path(test["nodeid"].split("::")[0]).name

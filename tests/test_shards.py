@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from harness import shards
-from harness.shards import SUITES, merge, merge_mutants, merge_reports, plan, split_selection
+from harness.shards import SUITES, durations, merge, merge_mutants, merge_reports, plan, split_selection
 
 
 def _files(*names: str) -> list[Path]:
@@ -157,3 +157,14 @@ def test_merge_writes_one_report_junit_and_page(tmp_path: Path) -> None:
     assert len(ET.parse(tmp_path / "junit.xml").getroot().findall("testsuite")) == 2
     assert (tmp_path / "report.html").is_file()
     assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == ["1-server.log", "2-server.log"]
+
+
+def test_durations_are_each_files_wall_time_when_the_report_has_them(tmp_path: Path) -> None:
+    """A grid file spends its time in a fixture: its tests' call durations would deal it as if it were
+    short (three grid files once landed in one shard)."""
+    report = tmp_path / "conformance.json"
+    tests = [{"nodeid": "suites/test_matrix.py::test_cell[a]", "duration_s": 0.001}]
+    report.write_text(json.dumps({"tests": tests, "metrics": {"file_wall_s": {"test_matrix.py": 41.5}}}))
+    assert durations(report) == {"test_matrix.py": 41.5}
+    report.write_text(json.dumps({"tests": tests * 3, "metrics": {}}))
+    assert durations(report) == {"test_matrix.py": 0.003}
