@@ -35,13 +35,16 @@ from harness.types import Verdict
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ROOT / "suites"
 DEFAULT_SECONDS = 5.0  # a file the last run did not time
-# The files that wait longest, measured on the pinned version (seconds, load 2 on 2 cores): the first
-# run without a previous report deals these first.
+# Each file's wall time (fixtures included), measured on the pinned version with 3 shards on 2 cores
+# (process backend, after the servers of a module were retired at its end): the first run without a
+# previous report deals by these.
 KNOWN_SECONDS = {
-    "test_jwks_faults.py": 45, "test_quota.py": 30, "test_hostile_keys.py": 40, "test_expiry.py": 20,
-    "test_rotation.py": 20, "test_doors.py": 20, "test_config_variants.py": 15, "test_config_edges.py": 25,
-    "test_long_poll.py": 15, "test_nexus.py": 25, "test_admin.py": 20, "test_metrics.py": 25,
-    "test_http.py": 20, "test_matrix.py": 15, "test_cross_namespace.py": 15, "test_principals.py": 10,
+    "test_http.py": 48, "test_expiry.py": 43, "test_hostile_keys.py": 39, "test_jwks_faults.py": 39,
+    "test_metrics.py": 21, "test_quota.py": 21, "test_matrix.py": 19, "test_fuzz.py": 17,
+    "test_rotation.py": 17, "test_fuzz_config.py": 16, "test_nexus.py": 14, "test_config_variants.py": 13,
+    "test_fuzz_regressions.py": 11, "test_doors.py": 11, "test_long_poll.py": 11,
+    "test_config_edges.py": 8, "test_scenarios.py": 8, "test_tokens.py": 7, "test_workflows.py": 7,
+    "test_cross_namespace.py": 6, "test_admin.py": 5,
 }  # fmt: skip
 
 
