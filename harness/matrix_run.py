@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,6 +62,17 @@ def run_version(version: ServerVersion, reports: Path, pytest_args: Sequence[str
     return timing
 
 
+def own_arguments(argv: Sequence[str] | None) -> list[str]:
+    """The arguments before `--` (what follows is for pytest: argparse would take it for versions)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    return args[: args.index("--")] if "--" in args else args
+
+
+def pytest_arguments(argv: Sequence[str] | None) -> list[str]:
+    args = list(sys.argv[1:] if argv is None else argv)
+    return args[args.index("--") + 1 :] if "--" in args else []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m harness.matrix_run", description=__doc__.split("\n\n")[0]
@@ -72,8 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--write-baselines", action="store_true", help="write fixtures/baselines/<version>.json"
     )
-    args, rest = parser.parse_known_args(argv)
-    pytest_args = [a for a in rest if a != "--"]
+    args, pytest_args = parser.parse_args(own_arguments(argv)), pytest_arguments(argv)
     try:
         versions = sorted({parse_requested(v) for v in args.versions or DEFAULT_VERSIONS})
     except ProvisionError as exc:
