@@ -180,8 +180,9 @@ async def test_an_admin_request_never_brings_the_server_down(
         f"/{ADMIN_SERVICE}/AddOrUpdateRemoteCluster (empty request)",
         "the server still answers",
     )
-    evidence.observed = (
-        "the server still answers" if health.status == "OK" else f"no answer: {health.answer()}"
-    )
+    # The health check's own words vary with how the dead socket is found (reset or refused): they go to
+    # extra, so the observation (and an upgrade gate over it) says only whether the server answers.
+    evidence.observed = "the server still answers" if health.status == "OK" else "no answer"
+    evidence.extra["health_check"] = health.answer()
     evidence.status, evidence.message = answer.status, answer.message
     check(evidence, "AUTHZ-ADMIN-002")

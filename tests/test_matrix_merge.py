@@ -123,6 +123,20 @@ def test_a_single_file_is_an_input_too(runs_dir: Path, tmp_path: Path) -> None:
     assert merged["versions"] == ["v1.31.2"] and merged["changes"] == []
 
 
+def test_a_sharded_runs_shard_reports_are_part_of_it(runs_dir: Path) -> None:
+    """`nox -s matrix` writes <version>/conformance.json merged from <version>/shards/N/conformance.json:
+    the matrix reads the merged one only (it once stopped at "two reports of v1.20.5")."""
+    for n in (1, 2):
+        shard = runs_dir / "conformance-v1.31.2" / "shards" / str(n) / "conformance.json"
+        shard.parent.mkdir(parents=True)
+        shard.write_text(json.dumps(run_of("v1.31.2")))
+    found = find_reports([runs_dir])
+    assert sorted(p.parent.name for p in found) == [
+        f"conformance-{v}" for v in ("v1.30.6", "v1.31.2", "v1.32.2")
+    ]
+    assert [r.version for r in load_runs(found)] == ["v1.30.6", "v1.31.2", "v1.32.2"]
+
+
 def test_reports_that_cannot_be_merged(runs_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(MatrixError, match=r"two reports of v1\.31\.2"):
         load_runs(find_reports([runs_dir, runs_dir / "conformance-v1.31.2" / "conformance.json"]))

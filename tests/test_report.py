@@ -97,6 +97,50 @@ def test_gate_reports_changed_decisions(tmp_path: Path) -> None:
     assert gate.main(["diff", str(tmp_path / "missing.json")]) == 2
 
 
+def _doors_run(
+    port: int, directory: str, jwks_port: int, closed: str = "closed to anonymous admin calls"
+) -> Any:
+    """A run whose doors test names ports and the server's directory, as test_doors.py records them."""
+    run = _recorder().to_json()
+    run["tests"].append(
+        {
+            "nodeid": "suites/test_doors.py::test_no_port_answers_an_anonymous_admin_call",
+            "requirement": "AUTHZ-DOOR-001",
+            "verdict": "PASS",
+            "evidence": {
+                "observed": {
+                    f"frontend grpcPort :{port} ({directory})": closed,
+                    f"unnamed port :{port + 1} ({directory})": "closed to anonymous admin calls",
+                    f"unnamed port :{port + 2} ({directory})": "closed to anonymous admin calls",
+                    f"jwks fixture (http://127.0.0.1:{jwks_port})": "closed to anonymous admin calls",
+                    "crash": f"UNAVAILABLE 'ipv4:127.0.0.1:{port}: recvmsg:Connection reset by peer (104)'",
+                }
+            },
+        }
+    )
+    return run
+
+
+def test_gate_ignores_ports_and_server_directories_but_not_a_changed_door() -> None:
+    """Two runs of one version pick different free ports: that is no change (the matrix once listed 11
+    "absent" and 11 "appeared" doors between every pair). A door that opens still is one."""
+    before = gate.snapshot(_doors_run(44765, "authz-server-3d5080fca4s2-juj5jag0", 42347))
+    after = gate.snapshot(_doors_run(43391, "authz-server-92a8946b23s2-ds_xsf6l", 40001))
+    assert gate.diff(before, after) == []
+    raw = _doors_run(44765, "authz-server-3d5080fca4s2-juj5jag0", 42347)
+    legacy = {
+        **gate.snapshot(raw),
+        "tests": {
+            t["nodeid"]: t.get("evidence", {}).get("observed", t["verdict"])
+            for t in raw["tests"]
+            if "test_cell[" not in t["nodeid"]
+        },
+    }
+    assert gate.diff(gate.as_snapshot(legacy), after) == []  # a baseline written before ports were stripped
+    opened = gate.snapshot(_doors_run(43391, "authz-server-x", 40001, closed="ANSWERS anonymous admin calls"))
+    assert [c for c in gate.diff(before, opened) if "frontend grpcPort :<port>" in c]
+
+
 # -- the rich synthetic run: every schema part, and the page a person reads ------------------------
 
 

@@ -65,11 +65,14 @@ class Run:
 
 def find_reports(inputs: Sequence[Path]) -> list[Path]:
     """Each input is a conformance.json, or a directory searched for them (a CI job's downloaded
-    artifacts: one directory per job)."""
+    artifacts: one directory per job). A report in a directory below another report's (a sharded run's
+    shards/N/) is part of that one and is not read again."""
     found: list[Path] = []
     for path in inputs:
         if path.is_dir():
-            found.extend(sorted(path.rglob(REPORT_NAME)))
+            reports = sorted(path.rglob(REPORT_NAME))
+            holders = {r.parent for r in reports}
+            found.extend(r for r in reports if not holders.intersection(r.parent.parents))
         elif path.is_file():
             found.append(path)
         else:
