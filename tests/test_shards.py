@@ -165,6 +165,9 @@ def test_durations_are_each_files_wall_time_when_the_report_has_them(tmp_path: P
     report = tmp_path / "conformance.json"
     tests = [{"nodeid": "suites/test_matrix.py::test_cell[a]", "duration_s": 0.001}]
     report.write_text(json.dumps({"tests": tests, "metrics": {"file_wall_s": {"test_matrix.py": 41.5}}}))
-    assert durations(report) == {"test_matrix.py": 41.5}
+    # Parsed from a written file, not measured: the figures are the input's.
+    weights = durations(report)
+    assert weights == {"test_matrix.py": 41.5}
     report.write_text(json.dumps({"tests": tests * 3, "metrics": {}}))
-    assert durations(report) == {"test_matrix.py": 0.003}
+    weights = durations(report)
+    assert weights == {"test_matrix.py": 0.003}
