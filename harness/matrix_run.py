@@ -62,15 +62,10 @@ def run_version(version: ServerVersion, reports: Path, pytest_args: Sequence[str
     return timing
 
 
-def own_arguments(argv: Sequence[str] | None) -> list[str]:
-    """The arguments before `--` (what follows is for pytest: argparse would take it for versions)."""
+def split_arguments(argv: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """(ours, pytest's): what follows `--` is for pytest (argparse would take it for versions)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    return args[: args.index("--")] if "--" in args else args
-
-
-def pytest_arguments(argv: Sequence[str] | None) -> list[str]:
-    args = list(sys.argv[1:] if argv is None else argv)
-    return args[args.index("--") + 1 :] if "--" in args else []
+    return (args[: args.index("--")], args[args.index("--") + 1 :]) if "--" in args else (args, [])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--write-baselines", action="store_true", help="write fixtures/baselines/<version>.json"
     )
-    args, pytest_args = parser.parse_args(own_arguments(argv)), pytest_arguments(argv)
+    ours, pytest_args = split_arguments(argv)
+    args = parser.parse_args(ours)
     try:
         versions = sorted({parse_requested(v) for v in args.versions or DEFAULT_VERSIONS})
     except ProvisionError as exc:

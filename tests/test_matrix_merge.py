@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from harness import cli
-from harness.matrix_run import own_arguments, pytest_arguments
+from harness.matrix_run import split_arguments
 from harness.report.matrix import MatrixError, find_reports, load_runs, merge_runs, write_matrix
 from tests.report_data import rich_report
 
@@ -191,6 +191,8 @@ def test_timings_come_from_each_run_and_the_runner(runs_dir: Path) -> None:
 def test_matrix_run_hands_what_follows_double_dash_to_pytest() -> None:
     """`nox -s matrix -- v1.24.2 -- --backend process` once failed: "not a server version: 'v--backend'"."""
     argv = ["v1.24.2", "--reports-dir", "m", "--", "--backend", "process", "-k", "MATRIX"]
-    assert own_arguments(argv) == ["v1.24.2", "--reports-dir", "m"]
-    assert pytest_arguments(argv) == ["--backend", "process", "-k", "MATRIX"]
-    assert own_arguments(["v1.24.2"]) == ["v1.24.2"] and pytest_arguments(["v1.24.2"]) == []
+    ours, theirs = split_arguments(argv)
+    assert ours == ["v1.24.2", "--reports-dir", "m"]
+    assert theirs == ["--backend", "process", "-k", "MATRIX"]
+    ours, theirs = split_arguments(["v1.24.2"])
+    assert ours == ["v1.24.2"] and theirs == []

@@ -10,12 +10,10 @@ from pathlib import Path
 
 from harness.server.backend import RunningServer
 from harness.server.config import RenderedConfig, ServerSettings
-from harness.server.pool import RunOptions, ServerPool, _table
+from harness.server.pool import ServerPool
 from harness.server.provision import ProvisionedBinary
-from harness.settings import DEFAULT_VERSION
-from harness.types import ServerVersion
+from tests.fake_servers import idle_server, pool_on
 
-VERSION = ServerVersion.parse(DEFAULT_VERSION)
 VARIANT = ServerSettings(refresh_interval="7s")
 
 
@@ -37,23 +35,7 @@ class CountingBackend:
                 self.release.wait(10)
             self.stopped.append(address)
 
-        return RunningServer(
-            address=address,
-            version=VERSION,
-            backend=self.name,
-            start_seconds=0.0,
-            logs=lambda: "",
-            stop=stop,
-            config=config,
-        )
-
-
-def _pool(backend: CountingBackend, tmp_path: Path) -> ServerPool:
-    pool = ServerPool(RunOptions(version=VERSION))
-    pool._backend = backend
-    pool.binary = ProvisionedBinary(VERSION, tmp_path / "server", "explicit")
-    pool.table = _table(VERSION)
-    return pool
+        return idle_server(config, self.name, stop)
 
 
 def _targets(pool: ServerPool) -> tuple[str, str, str]:
@@ -74,7 +56,7 @@ def _targets(pool: ServerPool) -> tuple[str, str, str]:
 
 def test_retire_stops_all_but_the_default_config_without_waiting(tmp_path: Path) -> None:
     backend = CountingBackend()
-    pool = _pool(backend, tmp_path)
+    pool = pool_on(backend, tmp_path)
     default, variant, unguarded = _targets(pool)
     assert pool.retire() == 2  # returns before any stop has finished (each waits for `release`)
     assert backend.stopped == []
@@ -89,7 +71,7 @@ def test_retire_stops_all_but_the_default_config_without_waiting(tmp_path: Path)
 def test_a_retired_config_gets_a_fresh_server(tmp_path: Path) -> None:
     backend = CountingBackend()
     backend.release.set()
-    pool = _pool(backend, tmp_path)
+    pool = pool_on(backend, tmp_path)
     _, variant, _ = _targets(pool)
     pool.retire()
     pool.settle_stops()
@@ -100,7 +82,7 @@ def test_a_retired_config_gets_a_fresh_server(tmp_path: Path) -> None:
 
 def test_close_waits_for_background_stops(tmp_path: Path) -> None:
     backend = CountingBackend()
-    pool = _pool(backend, tmp_path)
+    pool = pool_on(backend, tmp_path)
     default, variant, unguarded = _targets(pool)
     backend.quick.add(default)
     pool.retire()

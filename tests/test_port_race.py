@@ -17,12 +17,10 @@ from harness.server.backend import (
     lost_a_port_race,
 )
 from harness.server.config import RenderedConfig
-from harness.server.pool import RunOptions, ServerPool, _table
+from harness.server.pool import RunOptions, ServerPool
 from harness.server.provision import ProvisionedBinary
-from harness.settings import DEFAULT_VERSION
-from harness.types import ServerVersion
+from tests.fake_servers import VERSION, idle_server, pool_on
 
-VERSION = ServerVersion.parse(DEFAULT_VERSION)
 BIND = 'listen tcp 127.0.0.1:56863: bind: address already in use","service":"worker"'
 
 
@@ -38,23 +36,7 @@ class FlakyBackend:
         self.configs.append(config)
         if self.failures:
             raise ServerStartError(f"did not become ready; last log lines:\n{self.failures.pop(0)}")
-        return RunningServer(
-            address=config.frontend_address,
-            version=VERSION,
-            backend=self.name,
-            start_seconds=0.0,
-            logs=lambda: "",
-            stop=lambda: None,
-            config=config,
-        )
-
-
-def _pool(backend: FlakyBackend, tmp_path: Path) -> ServerPool:
-    pool = ServerPool(RunOptions(version=VERSION))
-    pool._backend = backend
-    pool.binary = ProvisionedBinary(VERSION, tmp_path / "server", "explicit")
-    pool.table = _table(VERSION)
-    return pool
+        return idle_server(config, self.name)
 
 
 def _start(pool: ServerPool) -> RunningServer:
@@ -71,7 +53,7 @@ def test_a_lost_port_race_is_told_from_other_failures() -> None:
 
 def test_a_start_that_lost_a_port_is_tried_again_with_new_ports(tmp_path: Path) -> None:
     backend = FlakyBackend([BIND])
-    running = _start(_pool(backend, tmp_path))
+    running = _start(pool_on(backend, tmp_path))
     first, second = backend.configs
     assert first.config_file != second.config_file
     assert running.config is second
@@ -80,12 +62,12 @@ def test_a_start_that_lost_a_port_is_tried_again_with_new_ports(tmp_path: Path) 
 def test_any_other_start_failure_is_not_retried(tmp_path: Path) -> None:
     backend = FlakyBackend(["unknown field authorizer in config"])
     with pytest.raises(ServerStartError, match="unknown field"):
-        _start(_pool(backend, tmp_path))
+        _start(pool_on(backend, tmp_path))
     assert len(backend.configs) == 1
 
 
 def test_a_race_lost_every_time_fails_the_start(tmp_path: Path) -> None:
     backend = FlakyBackend([BIND] * PORT_RACE_ATTEMPTS)
     with pytest.raises(ServerStartError, match="address already in use"):
-        _start(_pool(backend, tmp_path))
+        _start(pool_on(backend, tmp_path))
     assert len(backend.configs) == PORT_RACE_ATTEMPTS
