@@ -19,7 +19,16 @@ from typing import Any
 from harness.model.apis import ApiTable, MethodRule
 from harness.server.gomodule import MODULE, go_environment, verify_pin
 from harness.settings import ENV
-from harness.types import Access, Scope, ServerVersion, VersionError
+from harness.types import (
+    ADMIN_SERVICE,
+    NEXUS_SERVICE,
+    OPERATOR_SERVICE,
+    WORKFLOW_SERVICE,
+    Access,
+    Scope,
+    ServerVersion,
+    VersionError,
+)
 
 API_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "api"
 GENERATOR = API_DIR / "gen" / "main.go"
@@ -30,6 +39,15 @@ METHODS_METADATA = API_DIR / "gen_methods" / "metadata.go"
 METHOD_LISTS = API_DIR / "methods"
 METADATA_SINCE = (1, 22, 0)  # common/api.GetMethodMetadata
 PROTOREFLECT_SINCE = (1, 23, 0)  # go.temporal.io/api on google.golang.org/protobuf (gogo before)
+NEXUS_SINCE = (1, 24, 0)  # NexusService is in the frontend's table from 1.24
+
+
+def expected_services(version: ServerVersion) -> set[str]:
+    """The services a 1.22+ table of this release must list: a table written by an older generator listed
+    only WorkflowService and OperatorService, and the model then reads every AdminService and Nexus
+    method as one the release lacks (seen on v1.31.2: 18 admin cells FAIL as UNIMPLEMENTED vs DENIED)."""
+    services = {WORKFLOW_SERVICE, OPERATOR_SERVICE, ADMIN_SERVICE}
+    return services | {NEXUS_SERVICE} if version >= NEXUS_SINCE else services
 
 
 class ApiTableMissing(LookupError):
@@ -77,6 +95,7 @@ def load_table(version: str, *, generate_missing: bool = False) -> ApiTable:
             f"Generate it: python -m harness.api_tables generate {version}"
         )
     data = json.loads(path.read_text())
+    _check_services(version, path, set(data["services"]))
     services = {
         service: {
             method: MethodRule(Scope(rule["scope"]), Access(rule["access"]))
@@ -85,6 +104,19 @@ def load_table(version: str, *, generate_missing: bool = False) -> ApiTable:
         for service, methods in data["services"].items()
     }
     return ApiTable(version=version, services=services)
+
+
+def _check_services(version: str, path: Path, services: set[str]) -> None:
+    try:
+        release = ServerVersion.parse(version)
+    except VersionError:
+        return  # a hand-made table (tests): nothing to compare with
+    if release >= METADATA_SINCE and (missing := expected_services(release) - services):
+        names = ", ".join(sorted(s.rsplit(".", 1)[-1] for s in missing))
+        raise ApiTableMissing(
+            f"the API table {path} lacks {names} (written by an older generator); "
+            f"regenerate it: python -m harness.api_tables generate {version}"
+        )
 
 
 def generator_for(version: ServerVersion) -> list[Path]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.api_tables import (
@@ -74,3 +76,24 @@ def test_methods_a_release_gained_show_up_between_lists() -> None:
     old, new = load_table("v1.20.5"), load_table("v1.21.6")
     added = set(new.services[WORKFLOW_SERVICE]) - set(old.services[WORKFLOW_SERVICE])
     assert "GetWorkerBuildIdCompatibility" in added
+
+
+def test_every_committed_table_lists_every_service_of_its_release() -> None:
+    for version in available_versions():
+        load_table(version)  # raises on a table an older generator wrote (only two services)
+
+
+def test_a_table_without_admin_and_nexus_is_refused_with_the_command_that_regenerates_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from harness import api_tables
+
+    stale = {"services": {WORKFLOW_SERVICE: {}, OPERATOR_SERVICE: {}}}
+    monkeypatch.setattr(api_tables, "API_DIR", tmp_path)
+    (tmp_path / "v1.31.2.json").write_text(json.dumps(stale))
+    with pytest.raises(api_tables.ApiTableMissing) as error:
+        load_table("v1.31.2")
+    assert "lacks AdminService, NexusService" in str(error.value)
+    assert "python -m harness.api_tables generate v1.31.2" in str(error.value)
