@@ -97,6 +97,30 @@ def test_gate_reports_changed_decisions(tmp_path: Path) -> None:
     assert gate.main(["diff", str(tmp_path / "missing.json")]) == 2
 
 
+def test_gate_lists_a_changed_http_cell_once_as_its_cell_not_again_as_its_test() -> None:
+    nodeid = "suites/test_http.py::test_http_cell[NamespaceReader-DescribeNamespace-Own]"
+    cell = {
+        "token_shape": "NamespaceReader",
+        "api": "WorkflowService/DescribeNamespace",
+        "namespace_column": "Own",
+        "observed": "ALLOWED",
+        "surface": "http",
+        "test": nodeid,
+    }
+    test = {
+        "nodeid": nodeid,
+        "requirement": "AUTHZ-HTTP-001",
+        "verdict": "PASS",
+        "evidence": {"observed": "ALLOWED"},
+    }
+    before = {"grid": [cell], "tests": [test]}
+    after = json.loads(json.dumps(before))
+    after["grid"][0]["observed"] = after["tests"][0]["evidence"]["observed"] = "DENIED"
+    assert gate.diff(gate.snapshot(before), gate.snapshot(after)) == [
+        "DescribeNamespace (WorkflowService over http), token NamespaceReader, Own namespace: ALLOWED -> DENIED"
+    ]
+
+
 def _doors_run(
     port: int, directory: str, jwks_port: int, closed: str = "closed to anonymous admin calls"
 ) -> Any:

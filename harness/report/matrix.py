@@ -26,6 +26,7 @@ from harness.report.grid_view import (
     LETTERS,
     NOT_IN_TABLE,
     access_by_method,
+    cell_key,
     expected_outcomes,
     shape_claims,
 )
@@ -147,8 +148,13 @@ def _decisions(run: Run) -> dict[str, dict[str, Any]]:
         if test.get("verdict") == "SKIP" or key not in snap["tests"]:
             continue
         by_req.setdefault(str(test.get("requirement")), {})[key] = snap["tests"][key]
-    if snap["grid"]:
-        by_req.setdefault(GRID_REQUIREMENT, {}).update({f"grid:{k}": v for k, v in snap["grid"].items()})
+    # A cell belongs to its test's requirement (AUTHZ-HTTP-001, AUTHZ-ADMIN-001, ...), else to the grid's.
+    requirement_of = {str(t.get("nodeid")): str(t.get("requirement")) for t in run.report.get("tests") or []}
+    for cell in run.report.get("grid") or []:
+        key = cell_key(cell)
+        if key in snap["grid"]:
+            rid = requirement_of.get(str(cell.get("test")), GRID_REQUIREMENT)
+            by_req.setdefault(rid, {})[f"grid:{key}"] = snap["grid"][key]
     return by_req
 
 
