@@ -98,7 +98,7 @@ def gate(session: nox.Session) -> None:
     as a page: reports/gate.html).
 
     nox -s gate -- --temporal-version v1.33.0 [--baseline fixtures/baselines/v1.32.2.json]
-    nox -s gate -- --from v1.31.1 --to v1.32.2 [--live]   (exit status 1 when a decision changed)
+    nox -s gate -- --from v1.31.2 --to v1.32.2 [--live]   (exit status 1 when a decision changed)
     """
     _install(session)
     args = list(session.posargs)

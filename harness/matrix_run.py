@@ -28,11 +28,11 @@ from harness.types import ServerVersion
 
 # One release of every line 1.20-1.32 that builds here, and the boundaries where authorization changed
 # (temporal-authz-facts.md): 1.21.0 system scope rename, 1.22.0 metadata authorizer, 1.29.1/1.29.2
-# cross-namespace re-authorization, 1.30.3/1.30.4 and 1.31.1 stream authorization, 1.30.9, 1.32 access.
-# v1.31.3-v1.31.5 cannot be built here (a dependency the proxy refuses): 1.31.1 stands for the line.
+# cross-namespace re-authorization, 1.30.3/1.30.4 and 1.31.1/1.31.2 stream authorization, 1.30.9, 1.32
+# access. v1.31.3-v1.31.5 cannot be built here (a dependency the proxy refuses): 1.31.2 ends the line.
 DEFAULT_VERSIONS = (
     "v1.20.5", "v1.21.0", "v1.22.0", "v1.23.1", "v1.24.2", "v1.25.2", "v1.26.2", "v1.27.3", "v1.28.1",
-    "v1.29.1", "v1.29.2", "v1.30.3", "v1.30.4", "v1.30.9", "v1.31.1", "v1.32.2",
+    "v1.29.1", "v1.29.2", "v1.30.3", "v1.30.4", "v1.30.9", "v1.31.1", "v1.31.2", "v1.32.2",
 )  # fmt: skip
 
 

@@ -4,7 +4,7 @@ access change of 1.32 (ValidateWorkerDeploymentVersionComputeConfig: ReadOnly ->
 it) and exit 1; each cell of the pinned server's live grid must hold its committed baseline's decision.
 
 v1.31.5 (the last 1.31 release) cannot be built here (a dependency the module proxy refuses), so the older
-side is v1.31.1, the newest 1.31 release that builds."""
+side is v1.31.2, the newest 1.31 release that builds."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from harness import gate_between
 from harness.report.gate import changes, packaged_baseline, snapshot
 from harness.settings import DEFAULT_VERSION
 
-OLDER = "v1.31.1"
+OLDER = "v1.31.2"
 GRID = ["suites/test_matrix.py"]
 CHANGED = (
     "ValidateWorkerDeploymentVersionComputeConfig (WorkflowService), token NamespaceReader, Own namespace"
