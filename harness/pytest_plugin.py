@@ -575,7 +575,8 @@ def _write_reports(session: pytest.Session, exitstatus: int, pool: ServerPool | 
     if failed and pool is not None:
         _save_logs(session.config, pool, reason="failed-run")
     data = recorder.write(reports / "conformance.json", exit_status=int(session.exitstatus))
-    write_html(data, reports / "report.html")
+    if not ENV.in_shard:  # a shard's page would be replaced by the merged run's (2-3 CPU-s each)
+        write_html(data, reports / "report.html")
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -611,7 +612,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         if m["survived"]:
             line += f"; SURVIVED (a hole in the suite): {', '.join(m['survived'])}"
         terminalreporter.write_line(line)
-    terminalreporter.write_line(f"reports: {reports}/conformance.json, {reports}/report.html")
+    pages = f"{reports}/conformance.json" + ("" if ENV.in_shard else f", {reports}/report.html")
+    terminalreporter.write_line(f"reports: {pages}")
 
 
 def rows(cases: Any) -> list[Any]:

@@ -44,7 +44,7 @@ def _read() -> Environment:
         ci=bool(env.get("CI")),
         fuzz_minutes=float(env["AUTHZ_FUZZ_MINUTES"]) if env.get("AUTHZ_FUZZ_MINUTES") else None,
         fuzz_class=env.get("AUTHZ_FUZZ_CLASS") or "",
-        shards=int(env.get("AUTHZ_SHARDS") or 3),
+        shards=int(env.get("AUTHZ_SHARDS") or 4),
         in_shard=bool(env.get("AUTHZ_SHARD")),
     )
 

@@ -35,16 +35,15 @@ from harness.types import Verdict
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ROOT / "suites"
 DEFAULT_SECONDS = 5.0  # a file the last run did not time
-# Each file's wall time (fixtures included), measured on the pinned version with 3 shards on 2 cores
-# (process backend, after the servers of a module were retired at its end): the first run without a
-# previous report deals by these.
+# Each file's wall time (fixtures included), measured on the pinned version with 4 shards on 2 cores
+# (process backend): the first run without a previous report deals by these.
 KNOWN_SECONDS = {
-    "test_http.py": 48, "test_expiry.py": 43, "test_hostile_keys.py": 39, "test_jwks_faults.py": 39,
-    "test_metrics.py": 21, "test_quota.py": 21, "test_matrix.py": 19, "test_fuzz.py": 17,
-    "test_rotation.py": 17, "test_fuzz_config.py": 16, "test_nexus.py": 14, "test_config_variants.py": 13,
-    "test_fuzz_regressions.py": 11, "test_doors.py": 11, "test_long_poll.py": 11,
-    "test_config_edges.py": 8, "test_scenarios.py": 8, "test_tokens.py": 7, "test_workflows.py": 7,
-    "test_cross_namespace.py": 6, "test_admin.py": 5,
+    "test_expiry.py": 41, "test_hostile_keys.py": 34, "test_jwks_faults.py": 30, "test_http.py": 24,
+    "test_quota.py": 20, "test_matrix.py": 18, "test_rotation.py": 15, "test_config_variants.py": 12,
+    "test_nexus.py": 11, "test_fuzz_config.py": 11, "test_long_poll.py": 11, "test_scenarios.py": 11,
+    "test_doors.py": 9, "test_config_edges.py": 8, "test_fuzz.py": 7, "test_tokens.py": 6,
+    "test_fuzz_regressions.py": 6, "test_admin.py": 5, "test_cross_namespace.py": 5, "test_streams.py": 4,
+    "test_workflows.py": 4, "test_metrics.py": 3, "test_principals.py": 3, "test_fuzz_rotation.py": 3,
 }  # fmt: skip
 
 
@@ -313,7 +312,7 @@ def merge_junit(paths: Iterable[Path], out: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.shards", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--shards", type=int, default=ENV.shards, help="concurrent pytest processes (default 3, AUTHZ_SHARDS)"
+        "--shards", type=int, default=ENV.shards, help="concurrent pytest processes (default 4, AUTHZ_SHARDS)"
     )
     parser.add_argument("--reports-dir", default="reports")
     args, rest = parser.parse_known_args(argv)

@@ -80,7 +80,7 @@ async def test_one_failing_key_source(server_pool: ServerPool, target: Target, e
         good.publish(target.signing_key)
         dead = DeadSource(gone.url())
         gone.stop_listening()  # connection refused from now on
-        settings = ServerSettings(refresh_interval="1h")
+        settings = ServerSettings(refresh_interval="1h", system_workers=False)
         async with server_pool.dedicated(
             settings, [FixtureSource(good, client="config-007"), dead], guarded=False
         ) as server:
@@ -104,7 +104,7 @@ async def test_a_blank_key_source_is_skipped(
         good.publish(target.signing_key)
         sources = [BlankSource(""), BlankSource("  "), FixtureSource(good, client="config-008")]
         async with server_pool.dedicated(
-            ServerSettings(refresh_interval="1h"), sources, guarded=False
+            ServerSettings(refresh_interval="1h", system_workers=False), sources, guarded=False
         ) as server:
             case = Case(
                 "AUTHZ-CONFIG-008",

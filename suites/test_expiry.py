@@ -51,7 +51,9 @@ async def server(server_pool: ServerPool, target: Target) -> AsyncIterator[Targe
     key = rsa_key(kid="expiry")
     with JwksServer() as jwks:
         jwks.publish(key)
-        async with server_pool.dedicated(ServerSettings(refresh_interval="1h"), jwks) as dedicated:
+        async with server_pool.dedicated(
+            ServerSettings(refresh_interval="1h", system_workers=False), jwks
+        ) as dedicated:
             yield dedicated
 
 

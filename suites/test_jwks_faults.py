@@ -38,7 +38,7 @@ async def server_trusting(
 ) -> AsyncIterator[Target]:
     """A server of its own whose key source is `jwks` (publishing `keys` first)."""
     jwks.publish(*keys)
-    settings = ServerSettings(refresh_interval=f"{INTERVAL:g}s")
+    settings = ServerSettings(refresh_interval=f"{INTERVAL:g}s", system_workers=False)
     async with server_pool.dedicated(settings, jwks, guarded=False) as server:
         yield server
 

@@ -38,7 +38,7 @@ async def test_rotation_mid_run_loses_nothing(
 ) -> None:
     old, new = rsa_key(kid=f"old-{uuid.uuid4().hex[:4]}"), rsa_key(kid=f"new-{uuid.uuid4().hex[:4]}")
     own_jwks.publish(old)
-    settings = ServerSettings(refresh_interval=f"{INTERVAL:g}s")
+    settings = ServerSettings(refresh_interval=f"{INTERVAL:g}s", system_workers=False)
     async with server_pool.dedicated(settings, own_jwks) as server:
         steps = Steps(server, evidence)
         perms = [f"{NS}:read", f"{NS}:write"]
@@ -94,7 +94,7 @@ async def test_an_unknown_kid_triggers_no_refetch(
     old, new = rsa_key(kid="first"), rsa_key(kid=f"later-{uuid.uuid4().hex[:4]}")
     own_jwks.publish(old)
     async with server_pool.dedicated(
-        ServerSettings(refresh_interval="0s"), own_jwks, guarded=False
+        ServerSettings(refresh_interval="0s", system_workers=False), own_jwks, guarded=False
     ) as server:
         steps = Steps(server, evidence)
         own_jwks.publish(new)

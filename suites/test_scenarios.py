@@ -78,7 +78,9 @@ async def test_azure_ad_roles_and_rotation_behind_the_servers_back(
     old, new = rsa_key(kid=f"azure-{uuid.uuid4().hex[:6]}"), rsa_key(kid=f"azure-{uuid.uuid4().hex[:6]}")
     own_jwks.publish(old)
     settings = ServerSettings(
-        authorization={"permissionsClaimName": "roles"}, refresh_interval=f"{interval:g}s"
+        authorization={"permissionsClaimName": "roles"},
+        refresh_interval=f"{interval:g}s",
+        system_workers=False,
     )
     async with server_pool.dedicated(settings, own_jwks) as server:
         steps = Steps(server, evidence)

@@ -116,3 +116,19 @@ def test_the_worker_grpc_port_is_named_only_where_the_worker_listens(
     cfg = render(tmp_path, ["http://127.0.0.1:9/jwks.json"], ServerSettings(), ServerVersion.parse(version))
     assert ("grpcPort" in cfg.ports["worker"]) is listens
     assert cfg.document["services"]["worker"]["rpc"]["grpcPort"] > 0  # membership still names it
+
+
+def test_a_server_without_system_workers_starts_no_worker_service_and_lists_none_of_its_ports(
+    tmp_path: Path,
+) -> None:
+    settings = ServerSettings(system_workers=False)
+    assert settings.key() != ServerSettings().key()  # a different server in the pool
+    config = render(tmp_path, ["http://127.0.0.1:1/jwks"], settings, ServerVersion.parse("v1.32.2"))
+    args = start_arguments(ServerVersion.parse("v1.32.2"), config.config_file, config.services)
+    assert args.count("--service") == 4 and "worker" not in args and "internal-frontend" in args
+    assert "worker" not in config.ports  # nothing listens there: the doors test must not expect it
+    assert "worker" in config.document["services"]  # still in the config the server reads
+    full = render(
+        tmp_path / "full", ["http://127.0.0.1:1/jwks"], ServerSettings(), ServerVersion.parse("v1.32.2")
+    )
+    assert full.services == SERVICES and "worker" in full.ports

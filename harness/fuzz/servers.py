@@ -67,7 +67,7 @@ class FuzzServers:
         before the namespace is looked up)."""
         if pattern not in self._regex:
             assert self.pool.jwks is not None
-            settings = ServerSettings(authorization={"permissionsRegex": pattern})
+            settings = ServerSettings(authorization={"permissionsRegex": pattern}, system_workers=False)
             self._regex[pattern] = await self._stack.enter_async_context(
                 self.pool.dedicated(settings, self.pool.jwks, guarded=False)
             )
@@ -79,7 +79,7 @@ class FuzzServers:
             jwks = self._stack.enter_context(JwksServer())
             slots = KeySlots.generate()
             jwks.set_fault(Fault(body=anchor_document(slots), name="anchor"))
-            settings = ServerSettings(refresh_interval=REFRESH)
+            settings = ServerSettings(refresh_interval=REFRESH, system_workers=False)
             target = await self._stack.enter_async_context(self.pool.dedicated(settings, jwks, guarded=False))
             self._own[name] = OwnKeySource(jwks, slots, target)
         return self._own[name]

@@ -108,7 +108,10 @@ class JwksServer:
         httpd.daemon_threads = True
         self.port = httpd.server_address[1]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="jwks-fixture", daemon=True)
+        # shutdown() waits for serve_forever's next poll: 0.5 s by default, on every fixture a test stops.
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="jwks-fixture", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

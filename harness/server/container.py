@@ -137,7 +137,7 @@ class ContainerBackend:
         _readable(config)
         container = (
             DockerContainer(self.image)
-            .with_command(start_arguments(binary.version, config.config_file))
+            .with_command(start_arguments(binary.version, config.config_file, config.services))
             # Same absolute path inside: the rendered config's dynamic-config path stays valid.
             .with_volume_mapping(str(config.directory), str(config.directory), "ro")
             .with_kwargs(

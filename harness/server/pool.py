@@ -354,6 +354,8 @@ def _describe(settings: ServerSettings) -> str:
         parts.append(settings.purpose)
     if settings.refresh_interval != "2s":
         parts.append(f"refresh {settings.refresh_interval}")
+    if not settings.system_workers:
+        parts.append("no worker service")
     return "(" + ", ".join(parts) + ")" if parts else "(default config)"
 
 

@@ -55,7 +55,7 @@ class ProcessBackend:
     async def start(self, binary: ProvisionedBinary, config: RenderedConfig) -> RunningServer:
         log_path = config.directory / "server.log"
         started = time.monotonic()
-        args = [str(binary.path), *start_arguments(binary.version, config.config_file)]
+        args = [str(binary.path), *start_arguments(binary.version, config.config_file, config.services)]
         # Popen returns at once (the server starts in the background); readiness is awaited below.
         with open(log_path, "wb") as log:  # noqa: ASYNC230
             proc = subprocess.Popen(  # noqa: ASYNC220
