@@ -119,6 +119,8 @@ def test_gate_lists_a_changed_http_cell_once_as_its_cell_not_again_as_its_test()
     assert gate.diff(gate.snapshot(before), gate.snapshot(after)) == [
         "DescribeNamespace (WorkflowService over http), token NamespaceReader, Own namespace: ALLOWED -> DENIED"
     ]
+    skipped = {"nodeid": nodeid, "requirement": "AUTHZ-HTTP-001", "verdict": "SKIP", "evidence": {}}
+    assert gate.snapshot({"grid": [], "tests": [skipped]})["tests"] == {}  # no HTTP API (before 1.22)
 
 
 def _doors_run(
