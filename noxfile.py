@@ -129,7 +129,8 @@ def matrix(session: nox.Session) -> None:
     """The whole suite on each version (default: one release of every line 1.20-1.32 and the boundary
     releases; harness/matrix_run.py), then reports/matrix/matrix.json and index.html. Not part of CI.
 
-    nox -s matrix -- [v1.24.2 v1.32.2 ...] [--write-baselines] [-- pytest options]
+    nox -s matrix -- [v1.24.2 v1.32.2 ...] [--write-baselines] [--from-reports] [-- pytest options]
+    (--from-reports: rewrite matrix.json, index.html and baselines from the runs already made)
     """
     _install(session)
     session.run("python", "-m", "harness.matrix_run", *session.posargs)

@@ -62,6 +62,32 @@ def run_version(version: ServerVersion, reports: Path, pytest_args: Sequence[str
     return timing
 
 
+def write_baseline(version: ServerVersion, reports: Path) -> None:
+    report = reports / str(version) / "conformance.json"
+    if report.exists():
+        baseline = packaged_baseline(str(version))
+        baseline.write_text(json.dumps(snapshot(json.loads(report.read_text())), indent=1) + "\n")
+        progress(f"{version}: baseline {baseline}")
+
+
+def write_from_reports(versions: Sequence[ServerVersion], reports: Path, baselines: bool) -> int:
+    """matrix.json and index.html (and, if asked, the baselines) from runs already made: after a change
+    to the report's code, without running any suite again."""
+    runs = [reports / str(v) for v in versions if (reports / str(v) / "conformance.json").exists()]
+    missing = [str(v) for v in versions if reports / str(v) not in runs]
+    if not runs:
+        progress(f"no runs in {reports} of {', '.join(str(v) for v in versions)}: run the matrix first")
+        return 2
+    if baselines:
+        for version in versions:
+            write_baseline(version, reports)
+    for path in write_matrix(runs, reports):
+        progress(f"wrote {path}")
+    if missing:
+        progress(f"not in {reports} (left out): {', '.join(missing)}")
+    return 0
+
+
 def split_arguments(argv: Sequence[str] | None) -> tuple[list[str], list[str]]:
     """(ours, pytest's): what follows `--` is for pytest (argparse would take it for versions)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -79,12 +105,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--write-baselines", action="store_true", help="write fixtures/baselines/<version>.json"
     )
+    parser.add_argument(
+        "--from-reports",
+        action="store_true",
+        help="run nothing: write matrix.json and index.html from the runs already in --reports-dir",
+    )
     ours, pytest_args = split_arguments(argv)
     args = parser.parse_args(ours)
     try:
         versions = sorted({parse_requested(v) for v in args.versions or DEFAULT_VERSIONS})
     except ProvisionError as exc:
         parser.error(str(exc))
+    if args.from_reports:
+        return write_from_reports(versions, args.reports_dir, args.write_baselines)
     started = time.monotonic()
     failed: list[str] = []
     for i, version in enumerate(versions):
@@ -97,11 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         if timing["exit_status"] != 0:
             failed.append(str(version))
-        report = args.reports_dir / str(version) / "conformance.json"
-        if args.write_baselines and report.exists():
-            baseline = packaged_baseline(str(version))
-            baseline.write_text(json.dumps(snapshot(json.loads(report.read_text())), indent=1) + "\n")
-            progress(f"{version}: baseline {baseline}")
+        if args.write_baselines:
+            write_baseline(version, args.reports_dir)
     runs = [
         args.reports_dir / str(v)
         for v in versions

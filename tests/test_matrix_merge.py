@@ -196,3 +196,22 @@ def test_matrix_run_hands_what_follows_double_dash_to_pytest() -> None:
     assert theirs == ["--backend", "process", "-k", "MATRIX"]
     ours, theirs = split_arguments(["v1.24.2"])
     assert ours == ["v1.24.2"] and theirs == []
+
+
+def test_the_matrix_is_rewritten_from_runs_already_made_without_running_anything(
+    runs_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness import matrix_run
+
+    reports = tmp_path / "matrix"
+    for version in ("v1.31.2", "v1.32.2"):  # the layout matrix_run writes: <reports>/<version>/
+        (reports / version).mkdir(parents=True)
+        (reports / version / "conformance.json").write_text(
+            (runs_dir / f"conformance-{version}" / "conformance.json").read_text()
+        )
+    argv = ["v1.30.6", "v1.31.2", "v1.32.2", "--reports-dir", str(reports), "--from-reports"]
+    assert matrix_run.main(argv) == 0
+    assert json.loads((reports / "matrix.json").read_text())["versions"] == ["v1.31.2", "v1.32.2"]
+    assert (reports / "index.html").exists()
+    assert "left out): v1.30.6" in capsys.readouterr().out
+    assert matrix_run.main(["v1.30.6", "--reports-dir", str(tmp_path / "none"), "--from-reports"]) == 2
