@@ -72,6 +72,31 @@ def split_selection(args: Sequence[str]) -> tuple[dict[Path, list[str]], list[st
     return chosen, rest
 
 
+def _option(args: Sequence[str], name: str) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def provision_first(pytest_args: Sequence[str]) -> str | None:
+    """Build (or find) the server binary once, before any shard starts: a release that cannot be built
+    is one error here, not one per shard, and a cold build is not raced by every shard. Returns the
+    error, or None. Nothing to do for an external cluster or a binary given by path."""
+    from harness.server.provision import ProvisionError, parse_requested, provision
+
+    if _option(pytest_args, "--target") or ENV.target or _option(pytest_args, "--temporal-binary"):
+        return None
+    try:
+        version = parse_requested(_option(pytest_args, "--temporal-version") or ENV.temporal_version)
+        provision(version, progress=lambda m: print(f"[authz] {m}", flush=True))
+    except ProvisionError as exc:
+        return str(exc)
+    return None
+
+
 def durations(report: Path) -> dict[str, float]:
     """Seconds per test file in a previous conformance.json (empty when there is none): each file's wall
     time, fixtures included (a grid file probes everything in a fixture and then compares in
@@ -142,6 +167,10 @@ async def _run(commands: Sequence[list[str]], envs: Sequence[Mapping[str, str]])
 
 def run(shards: int, reports: Path, pytest_args: Sequence[str]) -> int:
     chosen, pytest_args = split_selection(pytest_args)
+    refused = provision_first(pytest_args)
+    if refused is not None:
+        print(f"temporal-authz: {refused}", file=sys.stderr, flush=True)
+        return 4  # as pytest exits on a version it cannot provision
     files = sorted(chosen) or suite_files()
     dealt = plan(files, shards, durations(reports / "conformance.json"))
     dirs = [reports / "shards" / str(i + 1) for i in range(len(dealt))]

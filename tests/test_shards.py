@@ -171,3 +171,25 @@ def test_durations_are_each_files_wall_time_when_the_report_has_them(tmp_path: P
     report.write_text(json.dumps({"tests": tests * 3, "metrics": {}}))
     weights = durations(report)
     assert weights == {"test_matrix.py": 0.003}
+
+
+def test_a_release_that_cannot_be_built_is_one_error_before_any_shard_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.server import provision as provisioning
+
+    asked: list[str] = []
+
+    def refuse(version: object, *args: object, **kwargs: object) -> object:
+        asked.append(str(version))
+        raise provisioning.ProvisionError("v1.31.5 cannot be built here: nearest v1.31.2")
+
+    monkeypatch.setattr(provisioning, "provision", refuse)
+    status = shards.run(4, tmp_path, ["--temporal-version", "v1.31.5", "--backend", "process"])
+    err = capsys.readouterr().err
+    assert status == 4 and asked == ["v1.31.5"]
+    assert err.count("cannot be built here") == 1 and not (tmp_path / "shards").exists()
+    # Nothing to provision for an external cluster or a binary given by path.
+    assert shards.provision_first(["--target", "127.0.0.1:7233"]) is None
+    assert shards.provision_first(["--temporal-binary=/opt/server", "--temporal-version", "v1.31.5"]) is None
+    assert asked == ["v1.31.5"]
