@@ -58,9 +58,8 @@ def rules_for(version: ServerVersion | str) -> ServerRules:
 
 @functools.cache  # a pure function of the version, asked ~40,000 times a run (every token's header name)
 def _rules_for(v: ServerVersion) -> ServerRules:
-    version = v
     if v < (1, 20, 0):
-        raise ValueError(f"server {version} predates the supported range (1.20.0 and later)")
+        raise ValueError(f"server {v} predates the supported range (1.20.0 and later)")
     return ServerRules(
         version=v,
         system_scope="system" if v < (1, 21, 0) else "temporal-system",
