@@ -70,10 +70,15 @@ def write_baseline(version: ServerVersion, reports: Path) -> None:
         progress(f"{version}: baseline {baseline}")
 
 
+def runs_in(reports: Path, versions: Sequence[ServerVersion]) -> list[Path]:
+    """The versions' run directories under `reports` that hold a report."""
+    return [reports / str(v) for v in versions if (reports / str(v) / "conformance.json").exists()]
+
+
 def write_from_reports(versions: Sequence[ServerVersion], reports: Path, baselines: bool) -> int:
     """matrix.json and index.html (and, if asked, the baselines) from runs already made: after a change
     to the report's code, without running any suite again."""
-    runs = [reports / str(v) for v in versions if (reports / str(v) / "conformance.json").exists()]
+    runs = runs_in(reports, versions)
     missing = [str(v) for v in versions if reports / str(v) not in runs]
     if not runs:
         progress(f"no runs in {reports} of {', '.join(str(v) for v in versions)}: run the matrix first")
@@ -132,11 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             failed.append(str(version))
         if args.write_baselines:
             write_baseline(version, args.reports_dir)
-    runs = [
-        args.reports_dir / str(v)
-        for v in versions
-        if (args.reports_dir / str(v) / "conformance.json").exists()
-    ]
+    runs = runs_in(args.reports_dir, versions)
     if runs:
         for path in write_matrix(runs, args.reports_dir):
             progress(f"wrote {path}")

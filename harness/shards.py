@@ -72,25 +72,21 @@ def split_selection(args: Sequence[str]) -> tuple[dict[Path, list[str]], list[st
     return chosen, rest
 
 
-def _option(args: Sequence[str], name: str) -> str | None:
-    for i, arg in enumerate(args):
-        if arg == name and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1]
-    return None
-
-
 def provision_first(pytest_args: Sequence[str]) -> str | None:
     """Build (or find) the server binary once, before any shard starts: a release that cannot be built
     is one error here, not one per shard, and a cold build is not raced by every shard. Returns the
     error, or None. Nothing to do for an external cluster or a binary given by path."""
     from harness.server.provision import ProvisionError, parse_requested, provision
 
-    if _option(pytest_args, "--target") or ENV.target or _option(pytest_args, "--temporal-binary"):
+    # The plugin's own options, as pytest would read them (`--x v` or `--x=v`); everything else is ignored.
+    options = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    for name in ("--target", "--temporal-binary", "--temporal-version"):
+        options.add_argument(name)
+    given, _ = options.parse_known_args(pytest_args)
+    if given.target or ENV.target or given.temporal_binary:
         return None
     try:
-        version = parse_requested(_option(pytest_args, "--temporal-version") or ENV.temporal_version)
+        version = parse_requested(given.temporal_version or ENV.temporal_version)
         provision(version, progress=lambda m: print(f"[authz] {m}", flush=True))
     except ProvisionError as exc:
         return str(exc)
