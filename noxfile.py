@@ -5,8 +5,10 @@ Forward pytest options after `--`, e.g. `nox -s conformance -- --temporal-versio
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
-from typing import Any
+import uuid
 
 import nox
 
@@ -23,16 +25,51 @@ def _install(session: nox.Session, dev: bool = False) -> None:
     session.install("-e", ".[dev]" if dev else ".")
 
 
-def _suites(session: nox.Session, *args: str, reports: str = REPORTS, **kwargs: Any) -> None:
+def _terminate_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# SIGTERM (CI cancelling a job, `timeout`) takes Ctrl-C's path: the running command is interrupted and
+# given time to stop its shards, servers and containers, instead of nox dying and orphaning them.
+signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+
+
+def _python(session: nox.Session, *args: str, env: dict[str, str] | None = None) -> int:
+    """`python ARGS` in the session's virtualenv; returns its exit status. nox would turn every failing
+    command into its own status 1, and ours differ (1 a test failed or a decision changed, 2 interrupted
+    or nothing compared, 3 FATAL or internal error, 4 bad input, 5 nothing shown)."""
+    session.log("python " + " ".join(args))
+    command = [os.path.join(str(session.bin), "python"), *args]
+    proc = subprocess.Popen(command, env={**os.environ, **(env or {})})
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        # The child is in our process group and got the same Ctrl-C; give it time to stop what it started.
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=150)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        raise
+
+
+def _exit_on_failure(status: int) -> None:
+    if status != 0:
+        raise SystemExit(status)  # nox lets SystemExit through: the status reaches the caller unchanged
+
+
+def _suites(
+    session: nox.Session, *args: str, reports: str = REPORTS, env: dict[str, str] | None = None
+) -> int:
     """The suites in concurrent shards (harness/shards.py; `-- --shards 1` for one process), merged
-    into one set of reports as one run would write them."""
+    into one set of reports as one run would write them. Returns the runner's exit status."""
     shards = []
     rest = list(args)
     if "--shards" in rest:
         i = rest.index("--shards")
         shards = rest[i : i + 2]
         del rest[i : i + 2]
-    session.run("python", "-m", "harness.shards", *shards, "--reports-dir", reports, "--", *rest, **kwargs)
+    return _python(session, "-m", "harness.shards", *shards, "--reports-dir", reports, "--", *rest, env=env)
 
 
 def _lint(session: nox.Session) -> None:
@@ -51,7 +88,7 @@ def _docker_answers() -> bool:
 def conformance(session: nox.Session) -> None:
     """Provision the pinned server (or --temporal-version), run suites/, write reports/."""
     _install(session)
-    _suites(session, *session.posargs)
+    _exit_on_failure(_suites(session, *session.posargs))
 
 
 @nox.session(python=PYTHON)
@@ -62,9 +99,11 @@ def tests(session: nox.Session) -> None:
     _install(session, dev=True)
     _lint(session)
     session.run("pytest", "tests", "-p", "no:cacheprovider", "-q", *session.posargs)
-    _suites(session, "--mutants", *session.posargs)
+    _exit_on_failure(_suites(session, "--mutants", *session.posargs))
     if _docker_answers():
-        _suites(session, "--backend", "process", *session.posargs, reports=f"{REPORTS}/process")
+        _exit_on_failure(
+            _suites(session, "--backend", "process", *session.posargs, reports=f"{REPORTS}/process")
+        )
 
 
 @nox.session(python=PYTHON)
@@ -81,7 +120,7 @@ def mutants(session: nox.Session) -> None:
     (killed/total in reports/conformance.json). `-- --model-mutant NAME` runs one mutant live instead."""
     _install(session)
     args = list(session.posargs)
-    _suites(session, *([] if "--model-mutant" in args else ["--mutants"]), *args)
+    _exit_on_failure(_suites(session, *([] if "--model-mutant" in args else ["--mutants"]), *args))
 
 
 @nox.session(python=PYTHON)
@@ -89,7 +128,7 @@ def bench(session: nox.Session) -> None:
     """Speed, measured side by side (grid vs a bare loop; start-to-ready vs a bare process start); exit
     status 1 below the goal. Not part of the tests: a verdict never depends on the machine's load."""
     _install(session)
-    session.run("python", "-m", "harness.bench", *session.posargs)
+    _exit_on_failure(_python(session, "-m", "harness.bench", *session.posargs))
 
 
 @nox.session(python=PYTHON)
@@ -104,7 +143,7 @@ def gate(session: nox.Session) -> None:
     args = list(session.posargs)
     if "--from" in args or "--to" in args:
         # Between any two versions: committed baselines where there are, live runs where not.
-        session.run("python", "-m", "harness.gate_between", *args)
+        _exit_on_failure(_python(session, "-m", "harness.gate_between", *args))
         return
     baseline = None
     if "--baseline" in args:
@@ -116,12 +155,17 @@ def gate(session: nox.Session) -> None:
         i = args.index("--reports-dir")
         reports = args[i + 1]
         del args[i : i + 2]
-    _suites(session, *args, reports=reports, success_codes=[0, 1])
-    gate_args = ["python", "-m", "harness.report.gate", "diff", f"{reports}/conformance.json"]
+    # The gate compares this run's report or none: the run is tagged, and the diff refuses another tag.
+    tag = f"gate{uuid.uuid4().hex[:8]}"
+    status = _suites(session, *args, reports=reports, env={"AUTHZ_RUN_TAG": tag})
+    if status not in (0, 1):  # 1: a test failed, but every decision was still recorded
+        session.log(f"gate: the suites did not finish (exit status {status}): nothing was compared")
+        raise SystemExit(2)
+    gate_args = ["-m", "harness.report.gate", "diff", f"{reports}/conformance.json", "--run-tag", tag]
     gate_args += ["--html", f"{reports}/gate.html"]  # the changes as a page, beside report.html
     if baseline:
         gate_args += ["--baseline", baseline]
-    session.run(*gate_args)
+    _exit_on_failure(_python(session, *gate_args))
 
 
 @nox.session(python=PYTHON)
@@ -133,7 +177,7 @@ def matrix(session: nox.Session) -> None:
     (--from-reports: rewrite matrix.json, index.html and baselines from the runs already made)
     """
     _install(session)
-    session.run("python", "-m", "harness.matrix_run", *session.posargs)
+    _exit_on_failure(_python(session, "-m", "harness.matrix_run", *session.posargs))
 
 
 @nox.session(python=PYTHON)
@@ -147,7 +191,7 @@ def fuzz(session: nox.Session) -> None:
     for option, pytest_option in (("--minutes", "--fuzz-minutes"), ("--class", "--fuzz-class")):
         if option in args:
             args[args.index(option)] = pytest_option
-    session.run("pytest", *FUZZ_SUITES, "-p", "no:cacheprovider", "-q", *args)
+    _exit_on_failure(_python(session, "-m", "pytest", *FUZZ_SUITES, "-p", "no:cacheprovider", "-q", *args))
 
 
 @nox.session(python=PYTHON)
@@ -155,4 +199,4 @@ def profile(session: nox.Session) -> None:
     """Check a token profile against a server of its config: `nox -s profile -- PATH [--target ...]`.
     Exit status 1 when the server differs from the profile's intent (reports/profile.json)."""
     _install(session)
-    session.run("temporal-authz", "profile", *session.posargs)
+    _exit_on_failure(_python(session, "-m", "harness.cli", "profile", *session.posargs))

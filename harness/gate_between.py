@@ -18,8 +18,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.report.gate import as_snapshot, changes, packaged_baseline, print_changes, write_diff_html
+from harness.report.gate import (
+    as_snapshot,
+    changes,
+    not_this_run,
+    packaged_baseline,
+    print_changes,
+    write_diff_html,
+)
 from harness.server.provision import ProvisionError, parse_requested
+from harness.settings import ENV
 
 # Runs the suites on a version into a directory; returns pytest's exit status.
 SuiteRunner = Callable[[str, Path, Sequence[str]], int]
@@ -28,7 +36,6 @@ SUITE_RAN = (0, 1)  # a failing test still recorded its decisions
 
 def run_in_shards(version: str, reports: Path, pytest_args: Sequence[str]) -> int:
     from harness import shards
-    from harness.settings import ENV
 
     return shards.run(ENV.shards, reports, [*pytest_args, "--temporal-version", version])
 
@@ -47,7 +54,11 @@ def side(
     if status not in SUITE_RAN or not report.exists():
         print(f"gate: the run on {version} did not finish (exit status {status})", file=sys.stderr)
         return None
-    return json.loads(report.read_text()), str(report)
+    data = json.loads(report.read_text())
+    if why := not_this_run(data, ENV.run_tag):
+        print(f"gate: {report} is refused: {why}", file=sys.stderr)
+        return None
+    return data, str(report)
 
 
 def between(

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness import shards
+from harness.atomic import write_text_atomic
 from harness.report.gate import packaged_baseline, snapshot
 from harness.report.matrix import TIMING_NAME, write_matrix
 from harness.server.provision import ProvisionError, parse_requested, provision
@@ -57,17 +58,29 @@ def run_version(version: ServerVersion, reports: Path, pytest_args: Sequence[str
         "exit_status": status,
     }
     where.mkdir(parents=True, exist_ok=True)
-    (where / TIMING_NAME).write_text(json.dumps(timing, indent=1) + "\n")
+    write_text_atomic(where / TIMING_NAME, json.dumps(timing, indent=1) + "\n")
     progress(f"{version}: exit status {status} in {timing['total_s']}s")
     return timing
 
 
-def write_baseline(version: ServerVersion, reports: Path) -> None:
+def write_baseline(version: ServerVersion, reports: Path) -> bool:
+    """A baseline is what the gate trusts as a version's decisions: written only from a run with no FAIL
+    and no HARNESS_ERROR (a run that broke records what broke, not what the server decides)."""
     report = reports / str(version) / "conformance.json"
-    if report.exists():
-        baseline = packaged_baseline(str(version))
-        baseline.write_text(json.dumps(snapshot(json.loads(report.read_text())), indent=1) + "\n")
-        progress(f"{version}: baseline {baseline}")
+    if not report.exists():
+        progress(f"{version}: no report, no baseline written")
+        return False
+    data = json.loads(report.read_text())
+    summary = data.get("summary") or {}
+    broken = {k: summary.get(k, 0) for k in ("FAIL", "HARNESS_ERROR") if summary.get(k, 0)}
+    if broken or not summary.get("total"):
+        why = ", ".join(f"{k}={v}" for k, v in broken.items()) or "no tests"
+        progress(f"{version}: baseline NOT written: the run has {why} (fix the run, then write it again)")
+        return False
+    baseline = packaged_baseline(str(version))
+    write_text_atomic(baseline, json.dumps(snapshot(data), indent=1) + "\n")
+    progress(f"{version}: baseline {baseline}")
+    return True
 
 
 def runs_in(reports: Path, versions: Sequence[ServerVersion]) -> list[Path]:

@@ -31,6 +31,7 @@ from harness.fuzz.servers import FuzzServers
 from harness.jwks.fixture import JwksServer
 from harness.model import rules_for
 from harness.mutants import MUTANTS, activate
+from harness.report.grades import MIN_PASSED_SHARE, passed_share, shows_evidence
 from harness.report.html import write_html
 from harness.report.mutants import replay
 from harness.report.recorder import CaseRecord, Recorder
@@ -181,7 +182,7 @@ def pytest_configure(config: pytest.Config) -> None:
         catalogue = load_catalogue()
     except CatalogueError as exc:
         raise pytest.UsageError(f"fixtures/requirements.yaml: {exc}") from exc
-    config.stash[RECORDER] = Recorder(catalogue=catalogue)
+    config.stash[RECORDER] = Recorder(catalogue=catalogue, run_tag=ENV.run_tag)
     try:
         selected(config.getoption("--fuzz-class", default="") or "")
     except ValueError as exc:
@@ -570,6 +571,10 @@ def _write_reports(session: pytest.Session, exitstatus: int, pool: ServerPool | 
         # In a shard the merge decides: another shard may kill what this one did not.
         if recorder.mutants["survived"] and session.exitstatus == 0 and not ENV.in_shard:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    # A run that showed too little is not called conformant, and does not exit 0 (a shard's share is
+    # judged by the merge: one shard may hold only skips).
+    if session.exitstatus == 0 and not ENV.in_shard and not shows_evidence(recorder.summary()):
+        session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
     reports = Path(session.config.getoption("--reports-dir"))
     failed = any(r.verdict in (Verdict.FAIL, Verdict.HARNESS_ERROR) for r in recorder.records)
     if failed and pool is not None:
@@ -606,6 +611,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for record in recorder.records:
         for door, verdict in (record.evidence.get("extra", {}).get("open_doors") or {}).items():
             terminalreporter.write_sep("!", f"OPEN DOOR {door}: {verdict}", red=True, bold=True)
+    if not shows_evidence(summary) and not ENV.in_shard:
+        terminalreporter.write_sep(
+            "!",
+            f"NOTHING SHOWN: {passed_share(summary):.0%} of {summary['total']} tests passed; a run is called "
+            f"conformant when at least {MIN_PASSED_SHARE:.0%} pass (exit status 5)",
+            red=True,
+        )
     if recorder.mutants:
         m = recorder.mutants
         line = f"model mutants: {m['killed']}/{m['total']} killed"

@@ -18,14 +18,18 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
 import time
+import traceback
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_bytes_atomic, write_text_atomic
+from harness.report.grades import passed_share, shows_evidence
 from harness.report.html import write_html
 from harness.report.recorder import SCHEMA_VERSION, CaseRecord, Recorder
 from harness.requirements import load_catalogue
@@ -133,35 +137,99 @@ async def _pump(stream: asyncio.StreamReader, prefix: str) -> None:
         sys.stdout.flush()
 
 
+def _die_with_parent() -> None:
+    """In a child, before exec: SIGTERM when the process that started it dies, however it dies (SIGKILL
+    included: nox kills the runner half a second after Ctrl-C). Linux only; elsewhere a no-op."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def die_with_parent() -> None:
+    """This process: SIGTERM when its parent (nox, a CI step) dies, so its shards are stopped too."""
+    parent = os.getppid()
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 async def _run(commands: Sequence[list[str]], envs: Sequence[Mapping[str, str]]) -> list[int]:
-    procs = [
-        await asyncio.create_subprocess_exec(
-            *command,
-            cwd=ROOT,
-            env=dict(env),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-        for command, env in zip(commands, envs, strict=True)
-    ]
+    procs = []
     try:
+        for command, env in zip(commands, envs, strict=True):
+            procs.append(
+                await asyncio.create_subprocess_exec(
+                    *command,
+                    cwd=ROOT,
+                    env=dict(env),
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,
+                    # Own sessions: a terminal's Ctrl-C reaches the runner, which stops the shards in order.
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                )
+            )
         pumps = [_pump(p.stdout, f"[shard {i + 1}] ") for i, p in enumerate(procs) if p.stdout is not None]
         await asyncio.gather(*pumps)
         return [await p.wait() for p in procs]
     finally:
-        # Ctrl-C, SIGTERM or an error here: each shard's own handlers stop its servers.
-        for p in procs:
-            if p.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            if p.returncode is None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(p.wait(), timeout=120)
+        # Ctrl-C, SIGTERM or an error here: each shard's own handlers stop its servers and containers.
+        await stop_all(procs)
+
+
+async def stop_all(procs: Sequence[asyncio.subprocess.Process], grace: float = 120.0) -> None:
+    """SIGTERM every shard still running (its whole process group), wait for them to tear down, then
+    SIGKILL what is left."""
+    running = [p for p in procs if p.returncode is None]
+    for p in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+    if running:
+        print(f"[authz] stopping {len(running)} shard(s) and their servers", flush=True)
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(asyncio.gather(*(p.wait() for p in running)), timeout=grace)
+    for p in running:
+        if p.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+
+
+def reports_dir_in(pytest_args: Sequence[str], default: Path) -> tuple[Path, list[str]]:
+    """`--reports-dir DIR` means the merged run's reports wherever it is given (before or after `--`):
+    taken out of the shards' arguments (each shard writes its own under DIR/shards/N). The last wins."""
+    reports, rest = default, []
+    args = list(pytest_args)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--reports-dir" and i + 1 < len(args):
+            reports = Path(args[i + 1])
+            i += 2
+            continue
+        if arg.startswith("--reports-dir="):
+            reports = Path(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+        i += 1
+    return reports, rest
+
+
+# Files of a run in its reports directory: removed before a run starts, so what is there after it is
+# this run's or nothing (a killed run leaves no stale report to be read as its own).
+RUN_OUTPUTS = ("conformance.json", "junit.xml", "report.html", "gate.html")
+
+
+def clear_previous(reports: Path) -> None:
+    for name in RUN_OUTPUTS:
+        with contextlib.suppress(FileNotFoundError):
+            (reports / name).unlink()
+    for directory in (reports / "shards", reports / "logs"):
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def run(shards: int, reports: Path, pytest_args: Sequence[str]) -> int:
+    reports, pytest_args = reports_dir_in(pytest_args, reports)
     chosen, pytest_args = split_selection(pytest_args)
     refused = provision_first(pytest_args)
     if refused is not None:
@@ -169,6 +237,7 @@ def run(shards: int, reports: Path, pytest_args: Sequence[str]) -> int:
         return 4  # as pytest exits on a version it cannot provision
     files = sorted(chosen) or suite_files()
     dealt = plan(files, shards, durations(reports / "conformance.json"))
+    clear_previous(reports)
     dirs = [reports / "shards" / str(i + 1) for i in range(len(dealt))]
     base = [sys.executable, "-m", "pytest", "-o", "junit_family=xunit2", "-p", "no:cacheprovider", "-q"]
     # Node IDs relative to the checkout ("suites/test_x.py::..."), as one serial run and the baselines key them.
@@ -178,53 +247,116 @@ def run(shards: int, reports: Path, pytest_args: Sequence[str]) -> int:
         return [arg for f in group for arg in (chosen.get(f) or [str(f)])]
 
     commands = [
-        [*base, *selection(group), f"--junitxml={d / 'junit.xml'}", "--reports-dir", str(d), *pytest_args]
+        [*base, *selection(group), f"--junitxml={d / 'junit.xml'}", *pytest_args, "--reports-dir", str(d)]
         for group, d in zip(dealt, dirs, strict=True)
     ]
     for i, group in enumerate(dealt):
         print(f"[authz] shard {i + 1}: {', '.join(f.name for f in group)}", flush=True)
     started = time.monotonic()
-    loop = asyncio.new_event_loop()
-    # Each shard its own run tag: a shard that ends removes only its own containers.
-    envs = [
-        child_environment(AUTHZ_SHARD="1", AUTHZ_RUN_TAG=f"{ENV.run_tag}s{i + 1}") for i in range(len(dealt))
-    ]
-    task = loop.create_task(_run(commands, envs))
-    with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    try:
-        codes = loop.run_until_complete(task)
-    finally:
-        loop.close()
+    # Each shard its own run tag: a shard that ends removes only its own containers; the merge takes only
+    # reports stamped with this run's tags.
+    tags = [f"{ENV.run_tag}s{i + 1}" for i in range(len(dealt))]
+    envs = [child_environment(AUTHZ_SHARD="1", AUTHZ_RUN_TAG=tag) for tag in tags]
+    codes = _run_until_done(commands, envs)
     wall = time.monotonic() - started
-    merged = merge(dirs, reports, wall_s=wall)
+    missing = [i + 1 for i, d in enumerate(dirs) if not (d / "conformance.json").exists()]
+    try:
+        merged = merge(dirs, reports, wall_s=wall, tags=tags, run_tag=ENV.run_tag)
+    except (StaleShardReport, NoShardReport) as exc:
+        print(f"temporal-authz: {exc}", file=sys.stderr, flush=True)
+        return _exit_status(codes, {}, missing=missing or [0])
     counts = ", ".join(f"{k}={v}" for k, v in merged["summary"].items() if isinstance(v, int))
     print(f"[authz] {len(dealt)} shards in {wall:.1f}s: {counts}", flush=True)
+    if not shows_evidence(merged["summary"]):
+        print(f"[authz] NOTHING SHOWN: {passed_share(merged['summary']):.0%} of the tests passed (exit status 5)")
+    for i in missing:
+        print(f"[authz] shard {i} wrote no report (exit status {codes[i - 1]}): this run is incomplete")
     if merged.get("mutants"):
         # A shard's own line lists mutants only other shards' questions kill; this is the verdict.
         print(f"[authz] {mutant_line(merged['mutants'])}", flush=True)
-    return _exit_status(codes, merged)
+    return _exit_status(codes, merged, missing=missing)
 
 
-def _exit_status(codes: Sequence[int], merged: Mapping[str, Any]) -> int:
+def _run_until_done(commands: Sequence[list[str]], envs: Sequence[Mapping[str, str]]) -> list[int]:
+    """Run the shards; Ctrl-C (asyncio.Runner cancels the main task on SIGINT) and SIGTERM stop them all
+    before this returns or raises."""
+    with asyncio.Runner() as runner:
+        loop = runner.get_loop()
+        task = loop.create_task(_run(commands, envs))
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            return runner.run(_wait(task))
+        except asyncio.CancelledError:
+            raise KeyboardInterrupt("stopped by a signal: every shard was stopped") from None
+
+
+async def _wait(task: asyncio.Task[list[int]]) -> list[int]:
+    try:
+        return await task
+    except asyncio.CancelledError:
+        # asyncio.Runner cancels this coroutine on Ctrl-C: take the shards down with it.
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise
+
+
+def _exit_status(codes: Sequence[int], merged: Mapping[str, Any], missing: Sequence[int] = ()) -> int:
     """pytest's own meaning: 0 all passed, 1 some failed (or a mutant survived everywhere), others as
-    the worst shard said (2 interrupted, 3 internal error, 4 usage, 5 no tests)."""
+    the worst shard said (2 interrupted, 3 the FATAL guard, 4 usage, 5 no tests or nothing shown). A
+    shard killed by a signal is 128+N, as a shell reports it; a shard that wrote no report makes the run
+    interrupted (2) at best: its tests did not run, so they cannot pass."""
+    codes = [128 - c if c < 0 else c for c in codes]
     serious = [c for c in codes if c not in (0, 1, 5)]
     if serious:
         return max(serious)
+    if missing:
+        return 2
     failed = any(c == 1 for c in codes) or bool((merged.get("mutants") or {}).get("survived"))
-    return 1 if failed else (5 if all(c == 5 for c in codes) else 0)
+    if failed:
+        return 1
+    if all(c == 5 for c in codes) or (merged and not shows_evidence(merged.get("summary") or {})):
+        return 5  # nothing collected, or a run that showed too little to call conformant
+    return 0
 
 
-def merge(dirs: Sequence[Path], reports: Path, wall_s: float | None = None) -> dict[str, Any]:
-    parts = [
-        json.loads((d / "conformance.json").read_text()) for d in dirs if (d / "conformance.json").exists()
-    ]
+class StaleShardReport(RuntimeError):
+    """A shard directory holds a report another run wrote."""
+
+
+class NoShardReport(RuntimeError):
+    """No shard wrote a report at all."""
+
+
+def merge(
+    dirs: Sequence[Path],
+    reports: Path,
+    wall_s: float | None = None,
+    tags: Sequence[str] | None = None,
+    run_tag: str = "",
+) -> dict[str, Any]:
+    """The shards' reports as one run's. With `tags` (one per shard, in order), a report stamped with
+    another tag is refused: it is another run's, left in that directory."""
+    parts = []
+    for i, d in enumerate(dirs):
+        path = d / "conformance.json"
+        if not path.exists():
+            continue
+        part = json.loads(path.read_text())
+        found = (part.get("run") or {}).get("tag")
+        if tags is not None and found != tags[i]:
+            raise StaleShardReport(
+                f"{path} was written by run {found!r}, not by this run's shard {tags[i]!r}: refused"
+            )
+        parts.append(part)
     if not parts:
-        raise SystemExit("no shard wrote a report: see the shard output above")
+        raise NoShardReport("no shard wrote a report: see the shard output above")
     data = merge_reports(parts, wall_s)
+    data["run"]["tag"] = run_tag
+    data["run"]["complete"] = len(parts) == len(dirs)
     reports.mkdir(parents=True, exist_ok=True)
-    (reports / "conformance.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
+    write_text_atomic(reports / "conformance.json", json.dumps(data, indent=1, default=str) + "\n")
     merge_junit([d / "junit.xml" for d in dirs], reports / "junit.xml")
     write_html(data, reports / "report.html")
     logs = [p for d in dirs for p in sorted((d / "logs").glob("*"))]
@@ -330,8 +462,7 @@ def merge_junit(paths: Iterable[Path], out: Path) -> None:
         element = tree.getroot()
         for suite in element.iter("testsuite") if element.tag == "testsuites" else [element]:
             root.append(suite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(root).write(out, encoding="utf-8", xml_declaration=True)
+    write_bytes_atomic(out, ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -344,7 +475,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.shards < 1:
         parser.error("--shards must be 1 or more")
     pytest_args = [a for a in rest if a != "--"]
-    return run(args.shards, Path(args.reports_dir), pytest_args)
+    die_with_parent()
+    try:
+        return run(args.shards, Path(args.reports_dir), pytest_args)
+    except KeyboardInterrupt as exc:
+        print(f"[authz] interrupted: {exc or 'Ctrl-C'}", file=sys.stderr, flush=True)
+        return 2
+    except Exception:
+        # Never 1 (which means "tests failed", and a gate would read the report): the runner itself broke.
+        traceback.print_exc()
+        print("[authz] the shard runner broke (exit status 3): no report of this run", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

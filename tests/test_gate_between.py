@@ -12,6 +12,7 @@ import pytest
 
 from harness import gate_between
 from harness.report.gate import snapshot
+from harness.settings import ENV
 from tests.report_data import rich_report
 
 
@@ -25,13 +26,17 @@ def _on(version: str, denied: bool = False) -> dict[str, Any]:
 
 
 class FakeRunner:
-    def __init__(self, reports: dict[str, dict[str, Any]], status: int = 0) -> None:
+    """Writes each version's report as this run's (stamped with its tag), or as `tag` says."""
+
+    def __init__(self, reports: dict[str, dict[str, Any]], status: int = 0, tag: str | None = None) -> None:
         self.reports, self.status, self.ran = reports, status, list[str]()
+        self.tag = ENV.run_tag if tag is None else tag
 
     def __call__(self, version: str, where: Path, pytest_args: Sequence[str]) -> int:
         self.ran.append(version)
         where.mkdir(parents=True, exist_ok=True)
-        (where / "conformance.json").write_text(json.dumps(self.reports[version]))
+        report = {**self.reports[version], "run": {**self.reports[version]["run"], "tag": self.tag}}
+        (where / "conformance.json").write_text(json.dumps(report))
         return self.status
 
 
@@ -72,3 +77,12 @@ def test_a_bad_version_is_one_clear_error(capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit) as exit_:
         gate_between.main(["--from", "latest", "--to", "v1.32.2"])
     assert exit_.value.code == 2 and "pass --temporal-version like" in capsys.readouterr().err
+
+
+def test_a_report_another_run_wrote_is_never_compared(
+    tmp_path: Path, baselines: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run that left the previous run's report in place (killed, or a shard crashed) is not a side."""
+    stale = FakeRunner({"v1.31.1": _on("v1.31.1")}, tag="an-earlier-run")
+    assert gate_between.between("v1.31.1", "v1.32.2", tmp_path, runner=stale) == 2
+    assert "written by run 'an-earlier-run'" in capsys.readouterr().err

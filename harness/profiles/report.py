@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_text_atomic
 from harness.profiles.reading import role_name
 from harness.profiles.result import ProfileRun
 
@@ -101,5 +102,4 @@ def as_json(run: ProfileRun) -> dict[str, Any]:
 
 
 def write_json(run: ProfileRun, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(as_json(run), indent=1, default=str) + "\n")
+    write_text_atomic(out, json.dumps(as_json(run), indent=1, default=str) + "\n")

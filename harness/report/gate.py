@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_text_atomic
 from harness.report.diff_view import KINDS, build_diff_view
 from harness.report.grid_view import cell_key
 from harness.report.html import asset, environment
@@ -127,11 +128,11 @@ def write_diff_html(
     href = None
     if report_html is not None and report_html.exists():
         href = Path(os.path.relpath(report_html.resolve(), path.resolve().parent)).as_posix()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    write_text_atomic(
+        path,
         render_diff_html(
             baseline, current, baseline_label=baseline_label, current_label=current_label, report_href=href
-        )
+        ),
     )
     return path
 
@@ -231,11 +232,28 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def diff_files(report_path: Path, baseline_path: Path | None = None, html: Path | None = None) -> int:
+def not_this_run(report: Mapping[str, Any], run_tag: str) -> str:
+    """Why a report is not the one a run just wrote ("" when it is): another run's tag, or a run whose
+    shards did not all report."""
+    run = report.get("run") or {}
+    if run.get("tag") != run_tag:
+        return f"it was written by run {run.get('tag')!r}, not by this run ({run_tag!r})"
+    if run.get("complete") is False:
+        return "its run is incomplete (a shard wrote no report)"
+    return ""
+
+
+def diff_files(
+    report_path: Path, baseline_path: Path | None = None, html: Path | None = None, run_tag: str = ""
+) -> int:
     """Compare a conformance.json with a baseline (default: the packaged one of its version); print every
-    change, and with html write them as a page. Exit status: 0 no change, 1 changed, 2 bad input."""
+    change, and with html write them as a page. With run_tag, the report must be that run's (complete).
+    Exit status: 0 no change, 1 changed, 2 bad input or not this run's report."""
     report = read_json(report_path)
     if report is None:
+        return 2
+    if run_tag and (why := not_this_run(report, run_tag)):
+        print(f"gate: {report_path} is refused: {why}; nothing was compared", file=sys.stderr)
         return 2
     current = snapshot(report)
     baseline_path = baseline_path or packaged_baseline(str(current["server_version"]))
@@ -288,9 +306,10 @@ def main(argv: list[str]) -> int:
     dif.add_argument("report", type=Path)
     dif.add_argument("--baseline", type=Path, default=None, help="default: fixtures/baselines/<version>.json")
     dif.add_argument("--html", type=Path, default=None, help="also write the changes as a page here")
+    dif.add_argument("--run-tag", default="", help="refuse a report that this run (AUTHZ_RUN_TAG) did not write")
     args = parser.parse_args(argv)
     if args.command == "diff":
-        return diff_files(args.report, args.baseline, args.html)
+        return diff_files(args.report, args.baseline, args.html, args.run_tag)
     report = read_json(args.report)
     if report is None:
         return 2

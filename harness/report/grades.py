@@ -54,7 +54,26 @@ def grade_of(verdict: str, evidence: dict[str, Any] | None = None) -> Grade:
     return grade
 
 
+# A run is called conformant only when at least half of its tests passed. Why half: skips are the
+# harness's limits (a feature the release lacks, a cluster it cannot reconfigure), not the server's
+# conformance; a run whose tests mostly skipped shows mostly those limits. The full suite on the pinned
+# release passes 99.9% of its tests; against a --target cluster without its HTTP API about 60%; a run
+# where every test skipped, 0%.
+MIN_PASSED_SHARE = 0.5
+
+
+def passed_share(verdicts: dict[str, Any]) -> float:
+    total = int(verdicts.get("total") or 0)
+    shown = int(verdicts.get("PASS") or 0) + int(verdicts.get("KNOWN") or 0)
+    return shown / total if total else 0.0
+
+
+def shows_evidence(verdicts: dict[str, Any]) -> bool:
+    """Whether a run showed enough to be called anything: at least MIN_PASSED_SHARE of its tests passed."""
+    return passed_share(verdicts) >= MIN_PASSED_SHARE
+
+
 def is_conformant(verdicts: dict[str, Any]) -> bool:
-    """Not conformant when any test failed or the harness broke (a run that proves nothing proves no
-    conformance)."""
-    return not verdicts.get("FAIL") and not verdicts.get("HARNESS_ERROR")
+    """Not conformant when any test failed or the harness broke, nor when the run showed too little (a
+    run that proves nothing proves no conformance)."""
+    return not verdicts.get("FAIL") and not verdicts.get("HARNESS_ERROR") and shows_evidence(verdicts)

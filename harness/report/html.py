@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from harness.atomic import write_text_atomic
 from harness.report.formatting import script_json
 from harness.report.report_view import build_view
 
@@ -45,6 +46,5 @@ def render_html(data: dict[str, Any]) -> str:
 
 
 def write_html(data: dict[str, Any], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(data))
+    write_text_atomic(path, render_html(data))
     return path

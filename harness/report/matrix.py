@@ -18,6 +18,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_text_atomic
 from harness.report.diff_view import ABSENT, APPEARED, KINDS, build_diff_view
 from harness.report.gate import as_snapshot, write_diff_html
 from harness.report.grades import Grade, grade_of, is_conformant
@@ -305,7 +306,7 @@ def write_matrix(inputs: Sequence[Path], out: Path) -> list[Path]:
     merged = merge_runs(runs)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "matrix.json"]
-    written[0].write_text(json.dumps(merged, indent=1) + "\n")
+    write_text_atomic(written[0], json.dumps(merged, indent=1) + "\n")
     for older, newer in pairwise(runs):
         page = out / pair_page(older.version, newer.version)
         write_diff_html(

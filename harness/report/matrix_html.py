@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_text_atomic
 from harness.report.grades import Grade
 from harness.report.html import asset, environment
 
@@ -19,6 +20,5 @@ def render_matrix_html(matrix: dict[str, Any]) -> str:
 
 
 def write_matrix_html(matrix: dict[str, Any], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_matrix_html(matrix))
+    write_text_atomic(path, render_matrix_html(matrix))
     return path

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.atomic import write_text_atomic
 from harness.requirements import Requirement
 from harness.types import Verdict
 
@@ -94,6 +95,7 @@ def finding_of(req: Requirement, records: list[CaseRecord]) -> dict[str, Any]:
 class Recorder:
     catalogue: Mapping[str, Requirement]
     started_at: float = field(default_factory=time.time)
+    run_tag: str = ""  # AUTHZ_RUN_TAG of the process that ran: a merge refuses a report of another run
     server: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     coverage: dict[str, Any] = field(default_factory=dict)
@@ -152,6 +154,7 @@ class Recorder:
                 "finished_at": _iso(finished),
                 "duration_s": round(finished - self.started_at, 3),
                 "exit_status": exit_status,
+                "tag": self.run_tag,
             },
             "server": self.server,
             "metrics": self.metrics,
@@ -167,8 +170,7 @@ class Recorder:
 
     def write(self, path: Path, exit_status: int | None = None) -> dict[str, Any]:
         data = self.to_json(exit_status)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=1, sort_keys=False, default=str) + "\n")
+        write_text_atomic(path, json.dumps(data, indent=1, sort_keys=False, default=str) + "\n")
         return data
 
 

@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.report.formatting import anchor_ids, metric_rows, plain, seconds
-from harness.report.grades import DISPLAY_ORDER, Grade, grade_of, is_conformant
+from harness.report.grades import (
+    DISPLAY_ORDER,
+    MIN_PASSED_SHARE,
+    Grade,
+    grade_of,
+    is_conformant,
+    passed_share,
+    shows_evidence,
+)
 from harness.report.grid_view import CELL_FIELDS, GridView, build_grid
 from harness.requirements import CatalogueError, load_catalogue
 
@@ -166,6 +174,12 @@ def _verdict_line(conformant: bool, summary: Mapping[str, Any], findings: int, f
     total = int(summary.get("total") or 0)
     if total == 0:
         return f"No test ran: nothing is shown conformant; {confirmed}."
+    if not failed and not shows_evidence(dict(summary)):
+        skipped = int(summary.get("SKIP") or 0)
+        return (
+            f"Nothing shown: only {passed_share(dict(summary)):.0%} of {total:,} tests passed ({skipped:,} "
+            f"skipped); a run is called conformant when at least {MIN_PASSED_SHARE:.0%} pass; {confirmed}."
+        )
     if conformant:
         skipped = int(summary.get("SKIP") or 0)
         known = int(summary.get("KNOWN") or 0)
