@@ -170,8 +170,14 @@ async def test_http_case(case: Case, server_for: Any, evidence: Evidence) -> Non
 @pytest.mark.req("AUTHZ-HTTP-004")
 @pytest.mark.asyncio
 async def test_two_token_headers(target: Target, evidence: Evidence) -> None:
-    """A good token in Authorization and a bad one in Grpc-Metadata-Authorization, 40 times: each answer
-    must be one the model allows; whether both turn up says whether the choice is stable."""
+    """A good token in Authorization and a bad one in Grpc-Metadata-Authorization, 120 times: every answer
+    must be one the model allows, and both must turn up (the gateway copies headers out of a Go map, whose
+    order is random per request; the first value counts).
+
+    How often this could fail by chance on a server that does what the requirement says: the rarer answer
+    came up in 8 of 40 requests on v1.32.2 (Go 1.26's maps) and would come up in about 1 of 8 with the
+    older map layout (a random start among 8 slots), so the chance it never shows in 120 requests is at
+    most (7/8)^120, about 1e-7."""
     if target.running.http_address is None:
         pytest.skip("the HTTP API address of this target is not known")
     good = target.mint([f"{NS}:write"])
@@ -181,18 +187,16 @@ async def test_two_token_headers(target: Target, evidence: Evidence) -> None:
     calls = [http("DescribeNamespace")]
     seen: dict[str, int] = {}
     allowed_by_model: set[Outcome] = set()
-    for _ in range(40):
+    for _ in range(120):
         run = await observe(target, calls, good, presentation, attempts=1)
         outcome = run.observed["DescribeNamespace"]
         seen[outcome.value] = seen.get(outcome.value, 0) + 1
         allowed_by_model |= set(run.answers["DescribeNamespace"].values)
-        evidence.asked.extend(run.asked)
+        evidence.asked.extend(run.asked[:1] if len(evidence.asked) < 2 else [])
     evidence.surface, evidence.api, evidence.namespace = "http", "GET /api/v1/namespaces/{namespace}", NS
     evidence.claims, evidence.presentation = good.evidence(), presentation.describe()
-    evidence.expected = {"every answer one the model allows": True}
-    evidence.observed = {
-        "every answer one the model allows": set(seen) <= {o.value for o in allowed_by_model}
-    }
-    evidence.extra = {"answers": seen, "model_allows": sorted(o.value for o in allowed_by_model)}
+    evidence.expected = {"answers seen": sorted(o.value for o in allowed_by_model)}
+    evidence.observed = {"answers seen": sorted(seen)}
+    evidence.extra = {"answers": seen, "requests": 120}
     evidence.finding_holds = len(seen) > 1
     check(evidence, "AUTHZ-HTTP-004")

@@ -97,6 +97,14 @@ def test_presentations_write_the_scheme_in_one_place() -> None:
         (RPCStatusCode.UNAVAILABLE, "error trying to connect: tcp connect error", Outcome.ERROR),
         (RPCStatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded", Outcome.ERROR),
         (RPCStatusCode.INVALID_ARGUMENT, "bad request", Outcome.ALLOWED),
+        # A dying server or an unknown fault is no authorization answer: ERROR, which fails every cell.
+        (RPCStatusCode.UNAVAILABLE, "Stream removed (Socket closed)", Outcome.ERROR),
+        (RPCStatusCode.UNAVAILABLE, "Namespace unavailable for a reason nobody listed", Outcome.ERROR),
+        (RPCStatusCode.INTERNAL, "some internal failure", Outcome.ERROR),
+        (RPCStatusCode.UNKNOWN, "shutting down", Outcome.ERROR),
+        (RPCStatusCode.DATA_LOSS, "lost", Outcome.ERROR),
+        # ... but a handler's known post-authorization fault is past the authorizer.
+        (RPCStatusCode.INTERNAL, "runtime error: invalid memory address or nil pointer dereference", Outcome.ALLOWED),
     ],
 )
 def test_classification_is_exact(status: RPCStatusCode, message: str, outcome: Outcome) -> None:
@@ -114,3 +122,42 @@ def test_sdk_errors_are_classified_by_the_rpc_error_inside() -> None:
         assert classify_exception(wrapped)[0] is Outcome.DENIED
     # Text that merely mentions the refusal is no RPC error: it says nothing certain.
     assert classify_exception(RuntimeError(f"PermissionDenied {REQUEST_UNAUTHORIZED}"))[0] is Outcome.ERROR
+
+
+@pytest.mark.parametrize(
+    ("status", "payload", "outcome"),
+    [
+        (403, {"code": 7, "message": REQUEST_UNAUTHORIZED}, Outcome.DENIED),
+        (400, {"code": 3, "message": "bad request"}, Outcome.ALLOWED),
+        (404, {"code": 5, "message": "Not Found"}, Outcome.ABSENT),
+        (503, {"code": 14, "message": "Unable connect to remote cluster 127.0.0.1:1"}, Outcome.ALLOWED),
+        # Faults over HTTP are judged as on gRPC; a 5xx that is not the gateway's says nothing.
+        (503, {"code": 14, "message": "Socket closed"}, Outcome.ERROR),
+        (500, {"code": 13, "message": "something broke"}, Outcome.ERROR),
+        (502, "<html>Bad Gateway</html>", Outcome.ERROR),
+        (500, {"code": 13, "message": "runtime error: invalid memory address or nil pointer dereference"}, Outcome.ALLOWED),
+    ],
+)
+def test_http_classification_is_exact(status: int, payload: object, outcome: Outcome) -> None:
+    from harness.probes.http import classify_http
+
+    assert classify_http(status, payload) is outcome
+
+
+def test_a_worker_error_is_read_by_the_status_it_carries() -> None:
+    """sdk-core reports a refused worker as a RuntimeError holding tonic's Status: read whole, code and
+    exact message, never by a substring."""
+    refused = RuntimeError(
+        'Worker validation failed: Namespace x was not found or otherwise could not be described: Status '
+        '{ code: PermissionDenied, message: "Request unauthorized.", details: b"..." }'
+    )
+    assert classify_exception(refused) == (Outcome.DENIED, "PERMISSION_DENIED", REQUEST_UNAUTHORIZED)
+    crashed = RuntimeError('Poll failure: Status { code: Unavailable, message: "transport error", source: None }')
+    assert classify_exception(crashed)[0] is Outcome.ERROR
+    other = RuntimeError('Status { code: PermissionDenied, message: "Namespace is not active" }')
+    assert classify_exception(other)[0] is Outcome.ALLOWED  # not the authorizer's refusal
+    two = RuntimeError(
+        'Status { code: PermissionDenied, message: "Request unauthorized." } then '
+        'Status { code: Unavailable, message: "x" }'
+    )
+    assert classify_exception(two)[0] is Outcome.ERROR  # ambiguous: which one was it?

@@ -34,20 +34,22 @@ K = TypeVar("K")
 
 # Statuses that carry no answer from the server: the call never got a verdict.
 _NO_ANSWER = {RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
-# UNAVAILABLE is also what a handler answers after authorization ("Unable connect to remote cluster"),
-# so it is no answer only when the client library itself reports the transport failing (tonic for the
-# temporalio SDK, grpc-core for grpcio).
-_CLIENT_TRANSPORT = (
-    "failed to connect to all addresses",
-    "error trying to connect",
-    "transport error",
-    "tcp connect error",
-    "connection closed",
-    "h2 protocol error",
-    "Socket closed",
-    "Connection reset",
-    "Broken pipe",
-)
+# Statuses that say nothing about authorization by themselves: the transport failing, a server going
+# down, a fault nobody expected. Such an answer is ERROR (it fails every comparison, with its status and
+# text in the evidence), unless its message is one a handler gives after authorization passed, as seen
+# on live servers and listed here.
+_UNCLEAR = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.INTERNAL, RPCStatusCode.UNKNOWN, RPCStatusCode.DATA_LOSS}
+_PAST_AUTHORIZATION: dict[RPCStatusCode, tuple[str, ...]] = {
+    RPCStatusCode.UNAVAILABLE: (
+        # AddOrUpdateRemoteCluster's handlers dial the address they are given (the probe gives 127.0.0.1:1).
+        "Unable connect to remote cluster",
+        'connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:1',
+    ),
+    RPCStatusCode.INTERNAL: (
+        # A handler's panic on an empty request, recovered by the server (AdminService DLQ task calls).
+        "runtime error: invalid memory address or nil pointer dereference",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -132,8 +134,10 @@ def classify(status: RPCStatusCode | None, message: str) -> Outcome:
     DENIED only for the authorizer's exact answer (PERMISSION_DENIED "Request unauthorized."). ABSENT
     only for gRPC's own "unknown method/service": a handler that answers UNIMPLEMENTED ("... is
     disabled") ran after authorization, so that is ALLOWED. ERROR where no answer came back
-    (unreachable, deadline, cancelled): that says nothing about authorization. Any other answer came
-    from past the authorizer (the interceptor's only refusal is the exact one above)."""
+    (unreachable, deadline, cancelled) or the answer is a fault (UNAVAILABLE, INTERNAL, UNKNOWN,
+    DATA_LOSS) other than those handlers are known to give: that says nothing about authorization, and
+    never passes. Any other answer came from past the authorizer (the interceptor's only refusal is the
+    exact one above)."""
     if status == RPCStatusCode.PERMISSION_DENIED and message == REQUEST_UNAUTHORIZED:
         return Outcome.DENIED
     if status == RPCStatusCode.INVALID_ARGUMENT and message == TOKEN_NAMESPACE_MISMATCH:
@@ -142,20 +146,36 @@ def classify(status: RPCStatusCode | None, message: str) -> Outcome:
         return Outcome.ABSENT
     if status in _NO_ANSWER:
         return Outcome.ERROR
-    if status == RPCStatusCode.UNAVAILABLE and message.startswith(_CLIENT_TRANSPORT):
-        return Outcome.ERROR
+    if status in _UNCLEAR and not message.startswith(_PAST_AUTHORIZATION.get(status, ())):
+        return Outcome.ERROR  # a dying server or an unknown fault: neither ALLOWED nor DENIED, a FAIL
     return Outcome.ALLOWED
 
 
+# sdk-core's worker errors carry the refused call's gRPC status as tonic prints it:
+# `Status { code: PermissionDenied, message: "Request unauthorized.", ... }` (a worker's failed validation
+# or poll arrives as a RuntimeError, not an RPCError). Parsed whole: code and exact message.
+_TONIC_STATUS = re.compile(r'\bStatus \{ code: ([A-Za-z]+), message: "((?:[^"\\]|\\.)*)"')
+
+
+def _tonic_code(name: str) -> RPCStatusCode | None:
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
+    return RPCStatusCode.__members__.get(snake)
+
+
 def classify_exception(exc: BaseException) -> tuple[Outcome, str, str]:
-    """What a high-level SDK call ran into, by the RPC error inside it: (outcome, status, message).
-    An exception with no RPC error inside says nothing about authorization: ERROR."""
+    """What a high-level SDK call ran into, by the RPC error inside it: (outcome, status, message). A
+    worker's error from sdk-core is read by the one status it carries. An exception with neither inside
+    says nothing about authorization: ERROR."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, RPCError):
             return classify(current.status, current.message), current.status.name, current.message
+        statuses = _TONIC_STATUS.findall(str(current))
+        if len(statuses) == 1 and (code := _tonic_code(statuses[0][0])) is not None:
+            message = statuses[0][1].encode().decode("unicode_escape")
+            return classify(code, message), code.name, message
         current = current.__cause__ or current.__context__
     return Outcome.ERROR, type(exc).__name__, str(exc)[:300]
 

@@ -17,8 +17,9 @@ import httpx
 from google.api import annotations_pb2
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from temporalio.service import RPCStatusCode
 
-from harness.probes.grpc import ApiMethod, Observation, minimal_request, sdk_methods
+from harness.probes.grpc import ApiMethod, Observation, classify, minimal_request, sdk_methods
 from harness.types import REQUEST_UNAUTHORIZED, Outcome
 
 PATH_VARIABLE = re.compile(r"\{([^}=]+)(=[^}]*)?\}")
@@ -132,7 +133,17 @@ def classify_http(status: int, payload: Any) -> Outcome:
     # 501: a path it has, not with this verb.
     if status == 501 and message in ("Not Implemented", "Method Not Allowed", ""):
         return Outcome.ABSENT
+    if status >= 500 and status != 501:
+        # grpc-gateway's 500/503 carry the gRPC status: a fault is judged as on gRPC (probes.grpc.classify);
+        # a 5xx without one (a proxy, a dying server) says nothing about authorization.
+        code = payload.get("code") if isinstance(payload, dict) else None
+        if not isinstance(code, int) or code not in _GRPC_CODES:
+            return Outcome.ERROR
+        return classify(_GRPC_CODES[code], message)
     return Outcome.ALLOWED
+
+
+_GRPC_CODES = {code.value: code for code in RPCStatusCode}
 
 
 async def probe_http(
