@@ -405,3 +405,73 @@ def test_a_string_claim_gets_a_fix_that_makes_it_an_array(tmp_path: Path) -> Non
         == "`permissions` is a string, not an array: the server ignores it (no roles, no error)"
     )
     assert difference.fix == "make `permissions` an array: ['payments:write']"
+
+
+# -- hostile files: one error, at once -------------------------------------------------------------------
+
+LAUGHS = "".join(
+    [
+        "name: t\n",
+        "l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+        *(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 8)),
+        "principals: [{name: w, claims: {sub: w, big: *l7}, allow: [{groups: [read], namespaces: [p]}]}]\n",
+    ]
+)  # 536 bytes whose aliases repeat `lol` 9**8 times: minutes of CPU before aliases were counted
+REPEATED = "YAML aliases repeat values past 50,000 in all: write the values out instead of nesting aliases"
+CHAIN = "name: t\nl0: &l0 [x]\n" + "".join(f"l{i}: &l{i} [*l{i - 1}]\n" for i in range(1, 100))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "names"),
+    [
+        (LAUGHS, 6, REPEATED),
+        (
+            "a: &a [*a]\n",
+            1,
+            "YAML alias *a is inside the value it names: write it out",
+        ),  # RecursionError before
+        ("name: t\nx: " + "[" * 3000 + "]" * 3000 + "\n", 2, "the profile nests deeper than 64 levels"),
+        (CHAIN, 64, "the profile nests deeper than 64 levels"),  # through aliases
+        ("name: t\nx: [" + "1," * 50_001 + "]\n", 2, "the profile holds more than 50,000 values"),
+        ("name: t\nx: caf\xe9\n", 2, "not UTF-8 text (byte 14): save the profile as UTF-8"),
+    ],
+    ids=["billion-laughs", "self-reference", "deep", "deep-aliases", "many-values", "latin-1"],
+)
+def test_a_hostile_profile_gets_one_error_with_its_line(
+    tmp_path: Path, text: str, line: int, names: str
+) -> None:
+    path = tmp_path / "profile.yaml"
+    path.write_bytes(text.encode("latin-1" if "\xe9" in text else "utf-8"))
+    with pytest.raises(ProfileError) as raised:
+        load_profile(path)
+    assert str(raised.value) == f"{path}:{line}: {names}"
+
+
+def test_aliases_that_share_claims_still_load(tmp_path: Path) -> None:
+    """The Entra sample's `claims: &entra` / `<<: *entra` idiom: counted at the size of what it repeats."""
+    shared = "name: t\nnamespaces: [p]\nprincipals:\n  - name: a\n    claims: &c {sub: a, iss: x}\n"
+    rest = "    allow: [{groups: [read]}]\n  - name: b\n    claims: {<<: *c, sub: b}\n    allow: [{groups: [read]}]\n"
+    profile = load_profile(write(tmp_path, shared + rest))
+    assert [dict(p.claims) for p in profile.principals] == [
+        {"sub": "a", "iss": "x"},
+        {"sub": "b", "iss": "x"},
+    ]
+
+
+def test_a_profile_over_a_mebibyte_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("name: t\n" + "# padding\n" * 110_000)
+    with pytest.raises(ProfileError) as raised:
+        load_profile(path)
+    assert (
+        str(raised.value)
+        == f"{path}: the profile is larger than 1,048,576 bytes (1 MiB), the most a profile may be"
+    )
+
+
+def test_the_command_refuses_a_billion_laughs_with_one_line_and_exit_4(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, LAUGHS)
+    assert main(["profile", str(path), "--dry-run"]) == 4
+    assert capsys.readouterr().err == f"error: {path}:6: {REPEATED}\n"

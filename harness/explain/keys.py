@@ -33,10 +33,14 @@ def kty_of(alg: str) -> str:
     return "RSA" if alg.startswith(("RS", "PS")) else "EC"
 
 
+CURVE_OF_ALG = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}  # the curve each alg signs with
+
+
 def assumed_trusted(decoded: DecodedToken) -> KeyAssumption:
     header = decoded.header or {}
     alg, kid = str(header.get("alg", "")), header.get("kid")
-    keys = (PublishedKey(kty_of(alg), kid, ASSUMED, "P-256"),) if isinstance(kid, str) else ()
+    curve = CURVE_OF_ALG.get(alg, "")  # the key that signed an ES384 token is a P-384 key, never ES256's
+    keys = (PublishedKey(kty_of(alg), kid, ASSUMED, curve),) if isinstance(kid, str) else ()
     if decoded.from_claims:
         line = "claims only: no header or signature to check; treated as signed by a trusted key"
     else:
@@ -80,6 +84,13 @@ def from_jwks(decoded: DecodedToken, source: str) -> KeyAssumption:
         kids = ", ".join(sorted({f"{k.kid} ({k.kty})" for k in ring.keys})) or "none"
         return KeyAssumption(
             ring, None, f"kid {kid!r} ({kty_of(alg)}) is not in {source} (it has: {kids})", False
+        )
+    if alg == "ES256" and key.curve != "P-256":
+        return KeyAssumption(
+            ring,
+            None,
+            f"kid {kid!r} found in {source}: a {key.curve} key, and the server verifies ES256 only with P-256",
+            False,
         )
     jwk = _jwk_with(body, key)
     if alg not in ACCEPTED_ALGS or jwk is None:

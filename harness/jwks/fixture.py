@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import threading
 import time
@@ -18,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from harness.errors import ServerDidNotComply
+from harness.errors import HarnessConfigError, ServerDidNotComply
 from harness.tokens.keys import SigningKey
 
 DEFAULT_PATH = "/jwks.json"
@@ -91,7 +92,22 @@ class JwksServer:
         self.stop()
 
     def start(self) -> None:
-        self._listen()
+        """Listen. A fixed port (--jwks-port: the URL an external cluster was told to trust) that is taken
+        is bad input, one HarnessConfigError naming the fix; an ephemeral one cannot be taken."""
+        try:
+            self._listen()
+        except OSError as exc:
+            if not self.port or exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise
+            if exc.errno == errno.EACCES:
+                raise HarnessConfigError(
+                    f"--jwks-port {self.port} cannot be bound here (permission denied): pick a port above "
+                    f"1023 (the cluster must trust {self.url()})"
+                ) from None
+            raise HarnessConfigError(
+                f"--jwks-port {self.port} is taken by another process: free it or pick another port "
+                f"(the cluster must trust {self.url()})"
+            ) from None
 
     def _listen(self) -> None:
         fixture = self

@@ -178,7 +178,7 @@ def verify_token(
         if not _time_claim_ok(payload, name, now):
             raise MapperError(f"{name} claim fails validation at {now}")
     if alg == "ES256" and key.curve != "P-256":
-        raise MapperError("ES256 needs a P-256 key")
+        raise MapperError(f"ES256 needs a P-256 key; kid {key.kid!r} is a {key.curve or 'curve-less'} key")
     if signed_by is None or signed_by != key.fingerprint:
         raise MapperError("signature is invalid for the selected key")
     if rules.audience_supported and config.audience.strip() and not _audience_ok(payload, config.audience):
@@ -208,11 +208,11 @@ def _split_permission(entry: str, config: AuthConfig, rules: ServerRules) -> tup
             translated = None
             _invalid_regex(config.permissions_regex)
         if translated is not None and {"namespace", "role"} <= set(translated.groups):
-            match = translated.pattern.search(entry)  # FindStringSubmatch: the leftmost match
-            if match is None:
+            found = translated.submatches(entry)  # FindStringSubmatch (RE2: linear in the entry)
+            if found is None:
                 return None
             groups = translated.groups
-            return match.group(groups["namespace"]) or "", match.group(groups["role"]) or ""
+            return found[groups["namespace"]], found[groups["role"]]
     pieces = entry.split(":", 1) if rules.split_n else entry.split(":")
     if len(pieces) != 2:
         return None

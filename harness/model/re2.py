@@ -1,21 +1,31 @@
-"""Go's regexp syntax (RE2 with the Perl extensions regexp.Compile turns on) translated into Python's re.
+"""Go's regexp syntax (RE2 with the Perl extensions regexp.Compile turns on), matched by the RE2 engine.
 
-The server compiles permissionsRegex with Go's regexp; the model matches with Python's re, so a pattern
-is parsed here as Go parses it (what Go refuses is Re2Error: the server logs it and ignores the regex)
-and written out as a Python pattern with Go's meaning:
+The server compiles permissionsRegex with Go's regexp, which runs in time linear in the text. The model
+matches with the RE2 engine (google-re2, C++ RE2: linear too, leftmost-first like Go's
+FindStringSubmatch), never with Python's backtracking re: a pattern such as `^((a|aa)+):` takes minutes
+in a backtracking engine on thirty characters. A pattern is parsed here as Go parses it (what Go refuses
+is Re2Error: the server logs it and ignores the regex) and written out with Go's meaning in the syntax Go
+and C++ RE2 read alike, so no difference between the two dialects reaches the engine:
 
-- ^ and $ are the text's ends unless (?m) (Python's $ also matches before a final newline): \\A, \\Z;
-- \\d \\s \\w \\b and POSIX classes are ASCII; \\pL and other Unicode categories become explicit ranges;
+- ^ and $ are the text's ends unless (?m): \\A, \\z;
+- every character class is an explicit class of \\x{..} ranges: \\d \\s \\w and POSIX classes are ASCII,
+  \\pL and other Unicode categories are ranges from Python's unicodedata, `.` is [^\\n] unless (?s);
 - (?i) folds by Unicode simple case folding (the Kelvin sign is a k, U+0131 is nobody's i): every
-  literal and class is widened to its fold orbits, and Python's IGNORECASE is never used;
+  literal and class is widened to its fold orbits, and no case-insensitive flag reaches the engine;
 - (?U) swaps greedy and lazy; flags set in mid-pattern last to the end of their group;
-- \\Q..\\E, \\x{..}, octal \\123 and the other escapes are literals; {,n} and other braces that are not
-  a repeat count are literal braces;
-- every group is a numbered group in Python, and `groups` gives each name's last index (a name may be
-  used twice; the server takes the last).
+- \\Q..\\E, \\x{..}, octal \\123 and the other escapes are literals (\\x{..}); {,n} and other braces that
+  are not a repeat count are literal braces; x{0} is written without its body (its groups never take part);
+- nested repeat counts over 1000 copies are refused as Go refuses them (repeatIsValid);
+- every group is a numbered group, and `groups` gives each name's last index (a name may be used twice;
+  the server takes the last).
 
-Not modelled (Unmodelled): Unicode script names (\\p{Greek}); Unicode versions may differ (Go's tables
-against Python's unicodedata) for characters added recently.
+Text is matched as Go holds it: a lone surrogate (which no UTF-8 string holds) is U+FFFD.
+
+Not modelled (Unmodelled): Unicode script names (\\p{Greek}); patterns too large for the engine's memory
+budget; Unicode versions may differ (Go's tables against Python's unicodedata) for recent characters.
+Approximated: Go refuses a parse tree over 1000 high (checkHeight) or over its size limit (checkSize);
+the model refuses groups nested over 1000 deep and leaves size to the engine's budget, so a pattern
+nested near a thousand levels, or one that compiles to millions of instructions, may read differently.
 """
 
 from __future__ import annotations
@@ -27,6 +37,10 @@ import sys
 import unicodedata
 from dataclasses import dataclass, field
 
+# The google-re2 binding. An absolute import: this module is harness.model.re2, and `re2` is the
+# installed package, never this file (tests/test_model_re2_engine.py checks it).
+import re2 as engine
+
 MAX_RUNE = sys.maxunicode
 Ranges = list[tuple[int, int]]
 
@@ -36,14 +50,59 @@ class Re2Error(ValueError):
 
 
 class Unmodelled(ValueError):
-    """A pattern Go accepts whose meaning the model cannot write in Python's re."""
+    """A pattern Go accepts whose meaning the model cannot run (a Unicode script, or too large)."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
 class Translated:
-    python: str
+    text: str  # the pattern in the syntax Go's regexp and C++ RE2 read alike, with Go's meaning
     groups: dict[str, int]  # name -> the last group index with that name
-    pattern: re.Pattern[str] = field(compare=False)
+    pattern: engine._Regexp[str] = field(compare=False)
+
+    def submatches(self, text: str) -> tuple[str, ...] | None:
+        """FindStringSubmatch: the leftmost-first match and its groups ("" for a group that took no
+        part), None without a match; in time linear in the text."""
+        found = self._search(text)
+        if found is None:
+            return None
+        _, match = found
+        return tuple(part.decode() for part in (match.group(0), *match.groups(b"")))
+
+    def spans(self, text: str) -> list[tuple[int, int]] | None:
+        """FindStringSubmatchIndex in characters of `text`: (start, end) of the match and of each
+        group, (-1, -1) for a group that took no part; None without a match."""
+        found = self._search(text)
+        if found is None:
+            return None
+        data, match = found
+        regs = [match.span(i) for i in range(self.pattern.groups + 1)]
+        at = {-1: -1} | {b: len(data[:b].decode()) for span in regs for b in span if b >= 0}
+        return [(at[lo], at[hi]) for lo, hi in regs]
+
+    def _search(self, text: str) -> tuple[bytes, engine._Match[bytes]] | None:
+        """Go tries a match at each character; C++ RE2 at each byte of the UTF-8 text, where \\B holds
+        inside a character (both neighbouring bytes are non-word). No other construct matches there,
+        so a match that starts inside a character is empty and made of \\B: the search goes on from
+        the next character, as Go's would."""
+        data = _SURROGATE.sub("\ufffd", text).encode()
+        match = self.pattern.search(data)
+        while match is not None and _inside_character(data, match.start()):
+            match = self.pattern.search(data, _next_character(data, match.start()))
+        return None if match is None else (data, match)
+
+
+def _inside_character(data: bytes, at: int) -> bool:
+    return at < len(data) and 0x80 <= data[at] < 0xC0  # a UTF-8 continuation byte
+
+
+def _next_character(data: bytes, at: int) -> int:
+    at += 1
+    while _inside_character(data, at):
+        at += 1
+    return at
 
 
 # -- character sets ---------------------------------------------------------------------------------
@@ -168,13 +227,21 @@ def fold(ranges: Ranges) -> Ranges:
 
 
 def _escape(code: int) -> str:
-    return f"\\U{code:08x}"
+    return f"\\x{{{code:x}}}"
+
+
+def _literal_text(code: int) -> str:
+    char = chr(code)
+    return char if char.isascii() and char.isalnum() else _escape(code)
+
+
+NOTHING = f"[^{_escape(0)}-{_escape(MAX_RUNE)}]"  # a class that matches nothing
 
 
 def class_text(ranges: Ranges) -> str:
     ranges = normalize(ranges)
     if not ranges:
-        return f"[^{_escape(0)}-{_escape(MAX_RUNE)}]"  # matches nothing
+        return NOTHING
     return (
         "[" + "".join(_escape(lo) if lo == hi else f"{_escape(lo)}-{_escape(hi)}" for lo, hi in ranges) + "]"
     )
@@ -183,22 +250,87 @@ def class_text(ranges: Ranges) -> str:
 # -- the parser -------------------------------------------------------------------------------------
 
 FOLD, MULTILINE, DOTNL, UNGREEDY = "i", "m", "s", "U"
+MAX_REPEAT = 1000  # Go's repeat counts, and the copies nested counts may make of one thing
+MAX_DEPTH = 1000  # groups nested deeper: "expression nests too deeply"
+MAX_MEM = 256 << 20  # the engine's memory budget: Go accepts \pL{1000}, which needs 1.2 M instructions
+
+_REPEAT_COUNT = re.compile(r"\{(0|[1-9][0-9]*)(,(0|[1-9][0-9]*)?)?\}")
+_HEX_BRACED = re.compile(r"\{([0-9A-Fa-f]+)\}")
+_HEX_TWO = re.compile(r"[0-9A-Fa-f]{2}")
+_POSIX_NAME = re.compile(r"(\^?)([a-z]*)")
+
+
+@dataclass(frozen=True, eq=False)
+class Repeat:
+    """An x{low,high} in the parse tree, with the ones nested in it (Go's repeatIsValid walks them)."""
+
+    low: int
+    high: int  # -1: no upper bound
+    inner: tuple[Repeat, ...]
+
+
+def repeat_is_valid(top: Repeat, limit: int = MAX_REPEAT) -> bool:
+    """Go's repeatIsValid: nested repeat counts make at most `limit` copies of the innermost thing. A
+    {0} is not looked into. Walked with a stack: nesting can run a thousand deep."""
+    todo = [(top, limit)]
+    while todo:
+        repeat, n = todo.pop()
+        m = repeat.high
+        if m == 0:
+            continue
+        if m < 0:
+            m = repeat.low
+        if m > n:
+            return False
+        if m > 0:
+            n //= m
+        todo.extend((inner, n) for inner in repeat.inner)
+    return True
 
 
 @dataclass
 class Item:
-    text: str  # Python pattern text
-    repeated: bool = False  # a repetition was just applied (another one is a nested repetition)
+    """One thing a repetition operator can apply to, written out."""
+
+    text: str
+    repeats: tuple[Repeat, ...] = ()  # the outermost x{n,m} in it
+    captures: int = 0  # capture groups in it
+
+
+@dataclass
+class Frame:
+    """An open group (or the whole pattern): its finished branches and the items of the current one."""
+
+    saved: set[str]  # the flags to restore at its `)`
+    capture: bool
+    captures_before: int
+    branches: list[str] = field(default_factory=list)
+    repeats: list[Repeat] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+
+    def end_branch(self) -> None:
+        self.branches.append("".join(item.text for item in self.items))
+        self.repeats.extend(r for item in self.items for r in item.repeats)
+        self.items = []
+
+    def close(self) -> tuple[str, tuple[Repeat, ...]]:
+        self.end_branch()
+        return "|".join(self.branches), tuple(self.repeats)
 
 
 class Parser:
+    """Go's parser (regexp/syntax parse.go) for the Perl flags regexp.Compile uses: a loop over the
+    pattern with a stack of open groups, as Go's own, so nesting never recurses."""
+
     def __init__(self, pattern: str) -> None:
         self.s = pattern
         self.i = 0
         self.flags: set[str] = set()
         self.groups: dict[str, int] = {}
         self.count = 0
-        self.depth = 0
+        self.stack = [Frame(saved=set(), capture=False, captures_before=0)]
+        self.last_repeat = False  # the previous token was a repetition operator
+        self._posix_close: int | None = None  # where the next `:]` is (a search is never repeated)
 
     def error(self, what: str) -> Re2Error:
         return Re2Error(f"error parsing regexp: {what} at {self.i} in {self.s!r}")
@@ -206,32 +338,37 @@ class Parser:
     def peek(self, n: int = 0) -> str:
         return self.s[self.i + n] if self.i + n < len(self.s) else ""
 
-    def rest(self) -> str:
-        return self.s[self.i :]
+    @property
+    def frame(self) -> Frame:
+        return self.stack[-1]
 
-    # alternation and concatenation
-    def alternation(self) -> str:
-        branches = [self.concatenation()]
-        while self.peek() == "|":
-            self.i += 1
-            branches.append(self.concatenation())
-        return "|".join(branches)
-
-    def concatenation(self) -> str:
-        items: list[Item] = []
-        while self.i < len(self.s) and self.peek() not in "|)":
+    def parse(self) -> str:
+        while self.i < len(self.s):
             c = self.peek()
+            repeat = False
             if c in "*+?" or (c == "{" and self.repeat_count() is not None):
-                self.repetition(items)
-                continue
-            items.extend(self.atom())
-        return "".join(item.text for item in items)
+                self.repetition()
+                repeat = True
+            elif c == "(":
+                self.group()
+            elif c == "|":
+                self.i += 1
+                self.frame.end_branch()
+            elif c == ")":
+                self.close_group()
+            else:
+                self.frame.items.extend(self.atom())
+            self.last_repeat = repeat
+        if len(self.stack) > 1:
+            raise Re2Error(f"error parsing regexp: missing closing ): `{self.s}`")
+        text, _ = self.frame.close()
+        return text
 
     # repetition
     def repeat_count(self) -> tuple[int, int, int] | None:
         """{n}, {n,} or {n,m} at the current position: (min, max or -1, length); None when the braces
         are not a repeat count (then they are literal). Numbers with a leading zero are not counts."""
-        match = re.match(r"\{(0|[1-9][0-9]*)(,(0|[1-9][0-9]*)?)?\}", self.rest())
+        match = _REPEAT_COUNT.match(self.s, self.i)
         if match is None:
             return None
         low = int(match.group(1)) if len(match.group(1)) <= 9 else -1
@@ -241,9 +378,9 @@ class Parser:
             high = -1
         else:
             high = int(match.group(3)) if len(match.group(3)) <= 9 else 10**9
-        return low, high, match.end()
+        return low, high, match.end() - self.i
 
-    def repetition(self, items: list[Item]) -> None:
+    def repetition(self) -> None:
         start = self.i
         c = self.peek()
         low, high = {"*": (0, -1), "+": (1, -1), "?": (0, 1)}.get(c, (0, 0))
@@ -252,37 +389,45 @@ class Parser:
             count = self.repeat_count()
             assert count is not None
             low, high, length = count
-            if low < 0 or low > 1000 or high > 1000 or (high >= 0 and low > high):
+            if low < 0 or low > MAX_REPEAT or high > MAX_REPEAT or (high >= 0 and low > high):
                 raise self.error(f"invalid repeat count: `{self.s[start : start + length]}`")
         self.i += length
         lazy = UNGREEDY in self.flags
         if self.peek() == "?":
             self.i += 1
             lazy = not lazy
+        if self.last_repeat:
+            raise self.error("invalid nested repetition operator")
+        items = self.frame.items
         if not items:
             raise self.error("missing argument to repetition operator")
-        if items[-1].repeated:
-            raise self.error("invalid nested repetition operator")
-        if c == "{":
-            operator = f"{{{low}}}" if low == high else f"{{{low},{'' if high < 0 else high}}}"
-        else:
-            operator = c
-        items[-1] = Item(f"(?:{items[-1].text}){operator}{'?' if lazy else ''}", repeated=True)
+        item = items[-1]
+        if c != "{":
+            items[-1] = Item(f"(?:{item.text}){c}{'?' if lazy else ''}", item.repeats, item.captures)
+            return
+        repeat = Repeat(low, high, item.repeats)
+        if (low >= 2 or high >= 2) and not repeat_is_valid(repeat):
+            raise self.error(f"invalid repeat count: `{self.s[start : start + length]}`")
+        if high == 0:
+            # x{0} matches the empty string and its groups never take part: written without x, so that
+            # C++ RE2 (which, unlike Go, counts the repeats inside a {0}) never sees them.
+            items[-1] = Item(f"(?:{NOTHING}{'()' * item.captures})?", (repeat,), item.captures)
+            return
+        operator = f"{{{low}}}" if low == high else f"{{{low},{'' if high < 0 else high}}}"
+        items[-1] = Item(f"(?:{item.text}){operator}{'?' if lazy else ''}", (repeat,), item.captures)
 
     # atoms
     def atom(self) -> list[Item]:
         c = self.peek()
-        if c == "(":
-            return self.group()
         if c == "[":
             return [Item(class_text(self.char_class()))]
         self.i += 1
         if c == ".":
-            return [Item("(?s:.)" if DOTNL in self.flags else "[^\\n]")]
+            return [Item(class_text([(0, MAX_RUNE)] if DOTNL in self.flags else negate([(10, 10)])))]
         if c == "^":
             return [Item("(?m:^)" if MULTILINE in self.flags else "\\A")]
         if c == "$":
-            return [Item("(?m:$)" if MULTILINE in self.flags else "\\Z")]
+            return [Item("(?m:$)" if MULTILINE in self.flags else "\\z")]
         if c == "\\":
             return self.escape_atom()
         return [self.literal(ord(c))]
@@ -292,11 +437,11 @@ class Parser:
             orbit = fold([(code, code)])
             if orbit != [(code, code)]:
                 return Item(class_text(orbit))
-        return Item(re.escape(chr(code)))
+        return Item(_literal_text(code))
 
     def escape_atom(self) -> list[Item]:
         c = self.peek()
-        simple = {"A": "\\A", "z": "\\Z", "b": "(?a:\\b)", "B": "(?a:\\B)"}
+        simple = {"A": "\\A", "z": "\\z", "b": "\\b", "B": "\\B"}  # \b is ASCII in Go and C++ RE2 alike
         if c in simple:
             self.i += 1
             return [Item(simple[c])]
@@ -360,11 +505,11 @@ class Parser:
                 self.i += 1
             return value
         if c == "x":
-            braced = re.match(r"\{([0-9A-Fa-f]+)\}", self.rest())
+            braced = _HEX_BRACED.match(self.s, self.i)
             if braced is not None and int(braced.group(1), 16) <= MAX_RUNE:
-                self.i += braced.end()
+                self.i = braced.end()
                 return int(braced.group(1), 16)
-            two = re.match(r"[0-9A-Fa-f]{2}", self.rest())
+            two = _HEX_TWO.match(self.s, self.i)
             if self.peek() == "{" or two is None:
                 raise self.error("invalid escape sequence: `\\x`")
             self.i += 2
@@ -392,12 +537,13 @@ class Parser:
                 self.i += 1
                 break
             first = False
-            posix = re.match(r"\[:(\^?)([a-z]*):\]", self.rest()) if self.rest().startswith("[:") else None
-            if self.rest().startswith("[:") and ":]" in self.rest()[2:]:
-                name = self.rest()[2 : self.rest().index(":]", 2)]
+            close = self.posix_close()
+            if close >= 0:  # [:name:] up to the next `:]`, as Go's parseNamedClass looks
+                name = self.s[self.i + 2 : close]
+                posix = _POSIX_NAME.fullmatch(name)
                 if posix is None or posix.group(2) not in POSIX:
                     raise self.error(f"invalid character class range: `[:{name}:]`")
-                self.i += posix.end()
+                self.i = close + 2
                 ranges += self.group_ranges(POSIX[posix.group(2)], negated=bool(posix.group(1)))
                 continue
             if self.peek() == "\\":
@@ -416,6 +562,15 @@ class Parser:
         ranges = normalize(ranges)
         return negate(ranges) if negated else ranges
 
+    def posix_close(self) -> int:
+        """Where the `:]` closing a `[:` at the current position is, or -1 (no `[:` here, or no `:]`
+        after it). Each search starts past the last one found, so a class full of `[:` stays linear."""
+        if not self.s.startswith("[:", self.i):
+            return -1
+        if self._posix_close is None or 0 <= self._posix_close < self.i + 2:
+            self._posix_close = self.s.find(":]", self.i + 2)
+        return self._posix_close
+
     def class_char(self) -> int:
         if self.peek() == "\\":
             return self.char_escape()
@@ -424,42 +579,47 @@ class Parser:
         return ord(c)
 
     # groups
-    def group(self) -> list[Item]:
-        rest = self.rest()
-        saved = set(self.flags)
-        named = (len(rest) > 4 and rest.startswith("(?P<")) or (len(rest) > 3 and rest.startswith("(?<"))
+    def group(self) -> None:
+        s, i = self.s, self.i
+        named = (len(s) - i > 4 and s.startswith("(?P<", i)) or (len(s) - i > 3 and s.startswith("(?<", i))
         if named:
-            end = rest.find(">")
+            end = s.find(">", i)
             if end < 0:
                 raise self.error("invalid named capture")
-            name = rest[rest.index("<") + 1 : end]
+            name = s[s.index("<", i) + 1 : end]
             if not name or not all(c == "_" or (c.isascii() and c.isalnum()) for c in name):
-                raise self.error(f"invalid named capture: `{rest[: end + 1]}`")
-            self.i += end + 1
+                raise self.error(f"invalid named capture: `{s[i : end + 1]}`")
+            self.i = end + 1
             self.count += 1
             self.groups[name] = self.count
-            return [Item("(" + self.group_body(saved) + ")")]
-        if rest.startswith("(?"):
-            return self.flag_group(saved)
-        self.i += 1
-        self.count += 1
-        return [Item("(" + self.group_body(saved) + ")")]
+            self.open(capture=True)
+        elif s.startswith("(?", i):
+            self.flag_group()
+        else:
+            self.i += 1
+            self.count += 1
+            self.open(capture=True)
 
-    def group_body(self, saved: set[str]) -> str:
-        self.depth += 1
-        if self.depth > 1000:
+    def open(self, capture: bool, saved: set[str] | None = None) -> None:
+        before = self.count - 1 if capture else self.count
+        self.stack.append(Frame(set(self.flags) if saved is None else saved, capture, before))
+        if len(self.stack) > MAX_DEPTH + 1:
             raise self.error("expression nests too deeply")
-        body = self.alternation()
-        if self.peek() != ")":
-            raise Re2Error(f"error parsing regexp: missing closing ): `{self.s}`")
-        self.i += 1
-        self.depth -= 1
-        self.flags = saved
-        return body
 
-    def flag_group(self, saved: set[str]) -> list[Item]:
+    def close_group(self) -> None:
+        if len(self.stack) == 1:
+            raise Re2Error(f"error parsing regexp: unexpected ): `{self.s}`")
+        self.i += 1
+        frame = self.stack.pop()
+        body, repeats = frame.close()
+        self.flags = frame.saved
+        text = f"({body})" if frame.capture else f"(?:{body})"
+        self.frame.items.append(Item(text, repeats, self.count - frame.captures_before))
+
+    def flag_group(self) -> None:
         """(?flags) for the rest of the enclosing group, or (?flags:re); Go's parsePerlFlags."""
         start = self.i
+        saved = set(self.flags)
         self.i += 2
         flags, negative, saw = set(self.flags), False, False
         while self.i < len(self.s):
@@ -473,11 +633,10 @@ class Parser:
             elif c in ":)":
                 if negative and not saw:
                     break
-                if c == ")":
-                    self.flags = flags
-                    return []
+                if c == ":":
+                    self.open(capture=False, saved=saved)
                 self.flags = flags
-                return [Item("(?:" + self.group_body(saved) + ")")]
+                return
             else:
                 break
         raise Re2Error(
@@ -485,16 +644,23 @@ class Parser:
         )
 
 
+def _options() -> engine.Options:
+    options = engine.Options()
+    options.log_errors = False  # a refusal is an exception here, not a line on stderr
+    options.max_mem = MAX_MEM
+    return options
+
+
 @functools.lru_cache(maxsize=256)
 def translate(pattern: str) -> Translated:
-    """Go's reading of `pattern` as a Python pattern. Re2Error where Go refuses it; Unmodelled where the
-    model cannot say what it means."""
+    """Go's reading of `pattern`, compiled by the RE2 engine. Re2Error where Go refuses it; Unmodelled
+    where the model cannot say what it means."""
+    if _SURROGATE.search(pattern):  # what Go gets is not UTF-8 (a Go string cannot hold a surrogate)
+        raise Re2Error(f"error parsing regexp: invalid UTF-8: `{pattern!r}`")
     parser = Parser(pattern)
-    text = parser.alternation()
-    if parser.i < len(pattern):
-        raise Re2Error(f"error parsing regexp: unexpected ): `{pattern}`")
+    text = parser.parse()
     try:
-        compiled = re.compile(text)
-    except re.error as exc:  # a translation Python cannot compile is the model's own limit
-        raise Unmodelled(f"{pattern!r} translated to a pattern Python refuses: {exc}") from exc
+        compiled = engine.compile(text, _options())
+    except engine.error as exc:  # a pattern the engine cannot hold is the model's own limit
+        raise Unmodelled(f"{pattern!r}: the RE2 engine refuses its translation: {exc}") from exc
     return Translated(text, dict(parser.groups), compiled)

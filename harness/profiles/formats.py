@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from harness.model.re2 import Translated
 from harness.profiles.oracle import ModelContext, mapped
 from harness.profiles.reading import active_regex
 from harness.types import Role
@@ -56,16 +57,20 @@ def _case_of(word: str) -> str:
     return "upper" if word.isupper() and len(word) > 1 else "title" if word[:1].isupper() else "lower"
 
 
-def learned(regex: re.Pattern[str], example: str) -> PermissionFormat | None:
-    match = regex.search(example)
-    if match is None or match.group("role").lower() not in ("read", "write", "admin", "worker"):
+def learned(regex: Translated, example: str) -> PermissionFormat | None:
+    found = regex.spans(example)
+    if found is None:
         return None
-    spans = sorted([(match.span("namespace"), "{namespace}"), (match.span("role"), "{role}")])
+    namespace, role = found[regex.groups["namespace"]], found[regex.groups["role"]]
+    role_text = example[role[0] : role[1]] if role[0] >= 0 else ""
+    if role_text.lower() not in ("read", "write", "admin", "worker"):
+        return None
+    spans = sorted([(namespace, "{namespace}"), (role, "{role}")])
     (first, first_name), (second, second_name) = spans
     if first[1] > second[0]:
         return None
-    text = match.string[match.start() : match.end()]
-    offset = match.start()
+    text = example[found[0][0] : found[0][1]]
+    offset = found[0][0]
     template = (
         text[: first[0] - offset]
         + first_name
@@ -73,7 +78,7 @@ def learned(regex: re.Pattern[str], example: str) -> PermissionFormat | None:
         + second_name
         + text[second[1] - offset :]
     )
-    return PermissionFormat(template, f"learned from `{example}`", _case_of(match.group("role")))
+    return PermissionFormat(template, f"learned from `{example}`", _case_of(role_text))
 
 
 def from_regex_literal(pattern: str) -> PermissionFormat | None:

@@ -23,6 +23,10 @@ from harness.types import ServerVersion, VersionError
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent.parent / "fixtures" / "profiles" / "profile.schema.json"
 TIME_CLAIMS = ("exp", "iat", "nbf")
+MAX_PROFILE_BYTES = 1 << 20  # a profile is a page of YAML: the cap keeps a wrong file from being parsed
+MAX_PROFILE_DEPTH = 64  # a profile nests six levels deep or so
+# values, aliases expanded: a profile of a hundred principals holds a few thousand
+MAX_PROFILE_VALUES = 50_000
 Path_ = tuple[str | int, ...]
 
 
@@ -35,16 +39,94 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
+class _Refused(Exception):
+    def __init__(self, line: int, what: str) -> None:
+        self.line, self.what = line, what
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that keeps a profile a finite tree of bounded size, checked as each node is composed,
+    before anything is built from it. An alias is a reference: a few hundred bytes of aliases nesting
+    aliases repeat a value millions of times (billion laughs), and `a: &a [*a]` names the value that
+    contains it. Aliases are counted at the size of what they repeat (so `<<: *shared` claims still
+    work), an alias inside its own anchor is refused, and nesting is bounded (the composer recurses)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.values = 0
+        self.open_anchors: set[str] = set()
+        self.measured: dict[int, tuple[int, int]] = {}  # id(node) -> (values, height), values capped
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
+        line = event.start_mark.line + 1 if event.start_mark else 0
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self.open_anchors:
+                raise _Refused(line, f"YAML alias *{event.anchor} is inside the value it names: write it out")
+            target = self.anchors.get(event.anchor)
+            if target is not None:  # else the composer's own error: undefined alias
+                self.count(line, *self.measure(target), alias=True)
+            return super().compose_node(parent, index)
+        self.count(line, 1, 1)
+        anchor = event.anchor if isinstance(event, yaml.NodeEvent) else None
+        if anchor is not None:
+            self.open_anchors.add(anchor)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+            self.open_anchors.discard(anchor or "")
+
+    def count(self, line: int, values: int, height: int, alias: bool = False) -> None:
+        if self.depth + height > MAX_PROFILE_DEPTH:
+            raise _Refused(line, f"the profile nests deeper than {MAX_PROFILE_DEPTH} levels")
+        self.values += values
+        if self.values > MAX_PROFILE_VALUES and alias:
+            raise _Refused(
+                line,
+                f"YAML aliases repeat values past {MAX_PROFILE_VALUES:,} in all: write the values out "
+                "instead of nesting aliases",
+            )
+        if self.values > MAX_PROFILE_VALUES:
+            raise _Refused(line, f"the profile holds more than {MAX_PROFILE_VALUES:,} values")
+
+    def measure(self, root: yaml.Node) -> tuple[int, int]:
+        """The values a finished node holds once its aliases are expanded, and its height; each node is
+        measured once (post-order with a stack: alias chains can be long)."""
+        todo = [(root, False)]
+        while todo:
+            node, ready = todo.pop()
+            if id(node) in self.measured:
+                continue
+            inner: list[yaml.Node] = []
+            if isinstance(node, yaml.SequenceNode):
+                inner = list(node.value)
+            elif isinstance(node, yaml.MappingNode):
+                inner = [part for pair in node.value for part in pair]
+            if not ready:
+                todo.append((node, True))
+                todo.extend((n, False) for n in inner if id(n) not in self.measured)
+                continue
+            sizes = [self.measured[id(n)] for n in inner]
+            values = min(1 + sum(v for v, _ in sizes), MAX_PROFILE_VALUES + 1)
+            self.measured[id(node)] = (values, 1 + max((h for _, h in sizes), default=0))
+        return self.measured[id(root)]
+
+
 class _Located:
     """The document and the line of every field in it."""
 
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.lines: dict[Path_, int] = {}
-        loader = yaml.SafeLoader(text)
+        loader = _BoundedLoader(text)
         try:
             node = loader.get_single_node()
             self.data: Any = loader.construct_document(node) if node is not None else None
+        except _Refused as exc:
+            raise ProfileError(f"{path}:{exc.line}: {exc.what}") from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 0
@@ -140,9 +222,21 @@ def load_profile(path: Path | str, version: str | None = None) -> Profile:
     """Read and check a profile; `version` overrides the profile's server version."""
     path = Path(path)
     try:
-        text = path.read_text()
+        with path.open("rb") as file:
+            raw = file.read(MAX_PROFILE_BYTES + 1)
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read the profile: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_PROFILE_BYTES:
+        raise ProfileError(
+            f"{path}: the profile is larger than {MAX_PROFILE_BYTES:,} bytes (1 MiB), the most a profile may be"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ProfileError(
+            f"{path}:{line}: not UTF-8 text (byte {exc.start}): save the profile as UTF-8"
+        ) from None
     doc = _Located(path, text)
     if not isinstance(doc.data, dict):
         raise ProfileError(

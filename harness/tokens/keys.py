@@ -36,7 +36,8 @@ class SigningKey:
     @property
     def curve(self) -> str:
         if isinstance(self.private, ec.EllipticCurvePrivateKey):
-            return {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}[self.private.curve.name]
+            name = self.private.curve.name
+            return {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}.get(name, name)
         return ""
 
     @functools.cached_property
