@@ -1,12 +1,17 @@
-"""Is anything listening that an anonymous caller can act through as admin? Probes one port with an
-anonymous gRPC cluster/admin call (plaintext, and TLS without a client certificate) and an anonymous
-HTTP API request. The answer names what it saw; it decides nothing about requirements."""
+"""Is anything listening that an anonymous caller can act through as admin? Probes one port with
+anonymous gRPC cluster/admin calls and anonymous HTTP API requests, each over plaintext and over TLS
+without a client certificate (system roots, the CA given, and no verification at all: an attacker need
+not trust a door's certificate to walk through it). The answer names what it saw and over which
+transport; it decides nothing about requirements."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
+import ssl
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +30,16 @@ ADMIN_CALLS = (
 HTTP_PATHS = ("/api/v1/namespaces", "/cluster/namespaces")
 OPEN = "OPEN"
 CLOSED = "closed to anonymous admin calls"
+CALL_TIMEOUT_S = 3.0  # one anonymous call or TLS handshake: a door on loopback or a LAN answers at once
+PLAINTEXT = "plaintext"
+TLS_SYSTEM_ROOTS = "TLS/system-roots"
+TLS_GIVEN_CA = "TLS/given-CA"  # the CA given (--target-ca, a server's internode CA); any host name
+TLS_NO_VERIFY = "TLS/no-verify"
 
 
 @dataclass(frozen=True)
 class DoorAnswer:
-    verdict: str  # CLOSED, or "OPEN: <what answered>"
+    verdict: str  # CLOSED, or "OPEN: <what answered, over which transport>"
     detail: list[str]
 
 
@@ -73,45 +83,135 @@ def listening_ports(server: RunningServer) -> dict[str, int]:
     return {f"{named.get(p, 'unnamed port')} :{p} ({label})": p for p in sorted(ports)}
 
 
+# -- TLS without a client certificate ----------------------------------------------------------------
+
+
+@functools.cache
+def tls_context(transport: str, ca: bytes | None, alpn: str) -> ssl.SSLContext:
+    """A client context per transport and ALPN protocol (cached: loading the system roots costs about
+    40 ms of CPU). gRPC and HTTP get contexts of their own: httpx sets its ALPN on the context it is given."""
+    if transport == TLS_SYSTEM_ROOTS:
+        context = ssl.create_default_context()
+    elif transport == TLS_GIVEN_CA:
+        context = ssl.create_default_context(cadata=(ca or b"").decode())
+        context.check_hostname = False  # a door is named by its address; its certificate by other names
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols([alpn])
+    return context
+
+
+def tls_transports(ca: bytes | None) -> list[str]:
+    return [TLS_SYSTEM_ROOTS, *([TLS_GIVEN_CA] if ca else []), TLS_NO_VERIFY]
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return f"SSLError {exc.reason or exc}"
+    return f"{type(exc).__name__} {str(exc)[:80]}".rstrip()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, failures: list[str]) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except (OSError, ssl.SSLError) as exc:
+        failures.append(_why(exc))  # a server refusing after the handshake (TLS 1.3): its alert
+    finally:
+        writer.close()  # the other direction then reads the end too
+
+
+@contextlib.asynccontextmanager
+async def tls_tunnel(
+    host: str, port: int, context: ssl.SSLContext, failures: list[str]
+) -> AsyncIterator[str]:
+    """A plaintext listener on loopback that carries each connection to host:port over TLS with this
+    context: grpcio cannot be told to skip verifying a server's certificate, so it speaks through this.
+    Yields the listener's address; what failed on the way (a handshake, an alert) goes to `failures`."""
+    handlers: set[asyncio.Task[None]] = set()
+
+    async def carry(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
+        try:
+            async with asyncio.timeout(CALL_TIMEOUT_S):
+                upstream = await asyncio.open_connection(host, port, ssl=context, server_hostname=host)
+        except (OSError, ssl.SSLError, TimeoutError) as exc:
+            failures.append(f"handshake: {_why(exc)}")
+            writer.close()
+            return
+        up_reader, up_writer = upstream
+        await asyncio.gather(_pipe(reader, up_writer, failures), _pipe(up_reader, writer, failures))
+
+    listener = await asyncio.start_server(carry, "127.0.0.1", 0)
+    try:
+        yield f"127.0.0.1:{listener.sockets[0].getsockname()[1]}"
+    finally:
+        listener.close()
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+
+
+# -- the probes --------------------------------------------------------------------------------------
+
+
 async def _grpc(channel: grpc.aio.Channel, method: str) -> str:
     call = channel.unary_unary(method, request_serializer=None, response_deserializer=None)
     try:
-        await call(b"", timeout=3)
+        await call(b"", timeout=CALL_TIMEOUT_S)
     except grpc.aio.AioRpcError as err:
         return f"{err.code().name} {(err.details() or '')[:80]!r}"
     return "OK"
 
 
-async def _grpc_mode(mode: str, channel: grpc.aio.Channel) -> list[tuple[str, bool]]:
-    async with channel:
+async def _grpc_calls(address: str, transport: str, failures: Sequence[str] = ()) -> list[tuple[str, bool]]:
+    async with grpc.aio.insecure_channel(address) as channel:
         answers = await asyncio.gather(*(_grpc(channel, method) for method in ADMIN_CALLS))
-    return [
-        (f"gRPC {mode} {method.rsplit('/', 1)[1]}: {answer}", answer == "OK")
+    lines = [
+        (f"gRPC over {transport} {method.rsplit('/', 1)[1]}: {answer}", answer == "OK")
         for method, answer in zip(ADMIN_CALLS, answers, strict=True)
     ]
+    if failures:
+        lines.append((f"gRPC over {transport}: TLS {failures[0]}", False))
+    return lines
 
 
-async def _http(address: str) -> list[tuple[str, bool]]:
+async def _grpc_tls(host: str, port: int, transport: str, ca: bytes | None) -> list[tuple[str, bool]]:
+    failures: list[str] = []
+    async with tls_tunnel(host, port, tls_context(transport, ca, "h2"), failures) as tunnel:
+        return await _grpc_calls(tunnel, transport, failures)
+
+
+async def _http(base_url: str, transport: str, client: httpx.AsyncClient) -> list[tuple[str, bool]]:
     results = []
-    async with plain_http_client(timeout=3) as http:
+    async with client as http:
         for path in HTTP_PATHS:
             try:
-                response = await http.get(f"http://{address}{path}")
-                results.append((f"HTTP GET {path}: {response.status_code}", response.status_code == 200))
-            except httpx.HTTPError as exc:
-                results.append((f"HTTP GET {path}: {type(exc).__name__}", False))
+                response = await http.get(f"{base_url}{path}")
+                answered = response.status_code == 200
+                results.append((f"HTTP over {transport} GET {path}: {response.status_code}", answered))
+            except (httpx.HTTPError, ssl.SSLError) as exc:
+                results.append((f"HTTP over {transport} GET {path}: {_why(exc)}", False))
     return results
 
 
 async def probe_door(host: str, port: int, ca: bytes | None = None) -> DoorAnswer:
+    """Every anonymous admin call over every transport: OPEN where any of them answered."""
     address = f"{host}:{port}"
-    probes = [_grpc_mode("plaintext", grpc.aio.insecure_channel(address)), _http(address)]
-    if ca is not None:
-        credentials = grpc.ssl_channel_credentials(root_certificates=ca)
-        options = [("grpc.ssl_target_name_override", "localhost")]
-        probes.append(
-            _grpc_mode("tls-no-client-cert", grpc.aio.secure_channel(address, credentials, options))
-        )
+    probes = [
+        _grpc_calls(address, PLAINTEXT),
+        _http(f"http://{address}", PLAINTEXT, plain_http_client(timeout=CALL_TIMEOUT_S)),
+    ]
+    for transport in tls_transports(ca):
+        probes.append(_grpc_tls(host, port, transport, ca))
+        context = tls_context(transport, ca, "http/1.1")
+        client = httpx.AsyncClient(verify=context, timeout=CALL_TIMEOUT_S)
+        probes.append(_http(f"https://{address}", transport, client))
     lines = [line for group in await asyncio.gather(*probes) for line in group]
     opened = [text for text, answered in lines if answered]
     verdict = f"{OPEN}: {'; '.join(opened)}" if opened else CLOSED

@@ -7,7 +7,6 @@ reused. Host networking: the server reaches the JWKS fixture, and the suites rea
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import shutil
@@ -21,6 +20,7 @@ from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.image import DockerImage
 
+from harness.ceiling import in_thread
 from harness.server.backend import RunningServer, ready_or_stopped
 from harness.server.config import RenderedConfig, start_arguments
 from harness.server.provision import ProvisionedBinary
@@ -37,6 +37,17 @@ ENV USER=temporal HOME=/tmp
 ENTRYPOINT ["{BINARY_IN_IMAGE}"]
 """
 _started: dict[str, DockerContainer] = {}
+
+# Every call to the Docker engine has a deadline: a hung engine ends the run's starts with a HarnessError
+# ("the Docker engine did not answer <call> within N s") instead of holding the run forever.
+DOCKER_CLIENT_TIMEOUT_S = 60  # docker-py's per-request socket timeout (its default, made explicit)
+DOCKER_CLIENT = {"timeout": DOCKER_CLIENT_TIMEOUT_S}
+IMAGE_DEADLINE_S = 600.0  # find, pull (about 100 MB) or build (7 s here, once) the server's image
+START_DEADLINE_S = 120.0  # create and start take about a second here; the Ryuk reaper's first start, a minute
+
+
+def _engine(call: str) -> str:
+    return f"the Docker engine did not answer {call}"
 
 
 def official_image(version: str) -> str:
@@ -64,7 +75,7 @@ def _try_pull(client: docker.DockerClient, name: str) -> bool:
 def build_local_image(binary: ProvisionedBinary) -> str:
     """FROM scratch + the binary (static: CGO_ENABLED=0), tagged by version; reused once built."""
     tag = f"{LOCAL_IMAGE}:{binary.version}"
-    client = docker.from_env()
+    client = docker.from_env(**DOCKER_CLIENT)
     try:
         if _image_present(client, tag):
             return tag
@@ -76,13 +87,13 @@ def build_local_image(binary: ProvisionedBinary) -> str:
         shutil.copy2(binary.path, ctx / "temporal-server")
         (ctx / "tmp").mkdir()
         (ctx / "tmp").chmod(0o1777)
-        DockerImage(path=str(ctx), tag=tag, clean_up=False).build()
+        DockerImage(path=str(ctx), tag=tag, clean_up=False, docker_client_kw=DOCKER_CLIENT).build()
     return tag
 
 
 def resolve_image(binary: ProvisionedBinary, requested: str | None) -> tuple[str, str]:
     """Returns (image, how): an explicit or official image if present or pullable, else a local build."""
-    client = docker.from_env()
+    client = docker.from_env(**DOCKER_CLIENT)
     try:
         candidate = requested or official_image(str(binary.version))
         if _image_present(client, candidate):
@@ -122,35 +133,53 @@ def remove_all() -> None:
 class ContainerBackend:
     name = "container"
 
-    def __init__(self, image: str | None = None, ready_deadline: float = 120.0) -> None:
+    def __init__(
+        self,
+        image: str | None = None,
+        ready_deadline: float = 120.0,
+        image_deadline: float = IMAGE_DEADLINE_S,
+        start_deadline: float = START_DEADLINE_S,
+    ) -> None:
         self.requested_image = image
         self.ready_deadline = ready_deadline
+        self.image_deadline, self.start_deadline = image_deadline, start_deadline
         self.image: str | None = None
         self.image_source = ""
 
     async def start(self, binary: ProvisionedBinary, config: RenderedConfig) -> RunningServer:
         if self.image is None:
-            self.image, self.image_source = await asyncio.to_thread(
-                resolve_image, binary, self.requested_image
+            self.image, self.image_source = await in_thread(
+                self.image_deadline,
+                lambda: resolve_image(binary, self.requested_image),
+                _engine(f"the image lookup, pull or build for {self.requested_image or binary.version}"),
             )
         assert self.image is not None
         _readable(config)
-        container = (
-            DockerContainer(self.image)
-            .with_command(start_arguments(binary.version, config.config_file, config.services))
-            # Same absolute path inside: the rendered config's dynamic-config path stays valid.
-            .with_volume_mapping(str(config.directory), str(config.directory), "ro")
-            .with_kwargs(
-                network_mode="host",
-                entrypoint=[BINARY_IN_IMAGE],
-                labels={RUN_LABEL: ENV.run_tag},
-                working_dir="/tmp",
+        image = self.image
+
+        def create_and_start() -> DockerContainer:
+            # Its client asks the engine for its API version as it is made: that call is bounded too.
+            container = (
+                DockerContainer(image, docker_client_kw=DOCKER_CLIENT)
+                .with_command(start_arguments(binary.version, config.config_file, config.services))
+                # Same absolute path inside: the rendered config's dynamic-config path stays valid.
+                .with_volume_mapping(str(config.directory), str(config.directory), "ro")
+                .with_kwargs(
+                    network_mode="host",
+                    entrypoint=[BINARY_IN_IMAGE],
+                    labels={RUN_LABEL: ENV.run_tag},
+                    working_dir="/tmp",
+                )
             )
-        )
-        for mount in config.mounts:
-            container = container.with_volume_mapping(mount, mount, "ro")
+            for mount in config.mounts:
+                container = container.with_volume_mapping(mount, mount, "ro")
+            return container.start()
+
         started = time.monotonic()
-        await asyncio.to_thread(container.start)
+        # A start given up on may still finish: the run label finds that container (remove_all, at exit).
+        container = await in_thread(
+            self.start_deadline, create_and_start, _engine(f"the container start ({image})")
+        )
         name = container.get_container_id()
         _started[name] = container
         log_file = config.directory / "server.log"
@@ -201,7 +230,7 @@ class ContainerBackend:
 
 def leftover_containers(run_tag: str) -> list[Any]:
     """Containers a run with this tag started and did not remove (for tests and cleanup)."""
-    client = docker.from_env()
+    client = docker.from_env(**DOCKER_CLIENT)
     try:
         return list(client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_tag}"}))
     finally:
