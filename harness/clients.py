@@ -11,6 +11,7 @@ from typing import Literal
 from temporalio.client import Client
 from temporalio.service import TLSConfig
 
+from harness.guard import GuardPlugin, gate_at
 from harness.tokens.presentation import DEFAULT, Presentation
 from harness.wait import cancel_and_wait
 
@@ -39,12 +40,17 @@ async def connect(
     carrier: Carrier = Carrier(),
     tls: bool | TLSConfig = False,
 ) -> Client:
-    """Connect with a token. Plaintext by default: api_key would otherwise switch TLS on."""
+    """Connect with a token. Plaintext by default: api_key would otherwise switch TLS on. A cluster the
+    harness does not own is reached through its gate (harness.guard)."""
+    gate = gate_at(address)
+    plugins = [GuardPlugin(gate)] if gate is not None else []
     if token is None:
-        return await Client.connect(address, namespace=namespace, tls=tls)
+        return await Client.connect(address, namespace=namespace, tls=tls, plugins=plugins)
     if carrier.via == "api_key":
-        return await Client.connect(address, namespace=namespace, api_key=token, tls=tls)
-    return await Client.connect(address, namespace=namespace, rpc_metadata=carrier.metadata(token), tls=tls)
+        return await Client.connect(address, namespace=namespace, api_key=token, tls=tls, plugins=plugins)
+    return await Client.connect(
+        address, namespace=namespace, rpc_metadata=carrier.metadata(token), tls=tls, plugins=plugins
+    )
 
 
 def set_token(client: Client, token: str, carrier: Carrier = Carrier()) -> None:

@@ -26,6 +26,8 @@ class Environment:
     fuzz_class: str  # AUTHZ_FUZZ_CLASS: fuzz only these classes (comma-separated; empty: all)
     shards: int  # AUTHZ_SHARDS: concurrent pytest processes for a whole suite run (harness.shards)
     in_shard: bool  # AUTHZ_SHARD: set by harness.shards in each shard (the merge judges the mutants)
+    request_audit: Path | None  # AUTHZ_REQUEST_AUDIT: a line per request to a cluster not the harness's
+    token_audit: Path | None  # AUTHZ_TOKEN_AUDIT: a line per token signed (kid, iat, exp; no token)
 
 
 def _read() -> Environment:
@@ -46,6 +48,8 @@ def _read() -> Environment:
         fuzz_class=env.get("AUTHZ_FUZZ_CLASS") or "",
         shards=int(env.get("AUTHZ_SHARDS") or 4),
         in_shard=bool(env.get("AUTHZ_SHARD")),
+        request_audit=Path(env["AUTHZ_REQUEST_AUDIT"]) if env.get("AUTHZ_REQUEST_AUDIT") else None,
+        token_audit=Path(env["AUTHZ_TOKEN_AUDIT"]) if env.get("AUTHZ_TOKEN_AUDIT") else None,
     )
 
 

@@ -25,7 +25,14 @@ from harness.pytest_plugin import rows
 from harness.server.target import MATRIX_NAMESPACE, Target
 from harness.types import OPERATOR_SERVICE, Outcome
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [
+    pytest.mark.asyncio(loop_scope="session"),
+    # DeleteNamespace and Add/RemoveSearchAttributes are on harness/safety.py's never-list.
+    pytest.mark.own_server_only(
+        "sends DeleteNamespace by id and Add/RemoveSearchAttributes: never sent to a cluster the harness "
+        "does not own (harness/safety.py)"
+    ),
+]
 
 NAMESPACE_IDS: dict[str, str] = {}
 

@@ -19,6 +19,7 @@ from harness.fuzz.servers import FuzzServers
 from harness.fuzz.strategies import names
 from harness.fuzz.strategies.claims import claim_inputs
 from harness.fuzz.strategies.token_bytes import token_byte_inputs
+from harness.tokens.mint import UNBOUNDED_ON_TARGET
 
 
 def fuzz(
@@ -37,6 +38,7 @@ def test_claims(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence
 
 
 @pytest.mark.req("AUTHZ-FUZZ-002")
+@pytest.mark.own_server_only(f"token bytes: {UNBOUNDED_ON_TARGET}")
 def test_token_bytes(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence) -> None:
     fuzz("token-bytes", token_byte_inputs(), fuzz_run, fuzz_servers, evidence)
 

@@ -13,11 +13,13 @@ from harness.cases.evidence import Evidence, check
 from harness.fuzz.check import Checker
 from harness.fuzz.classes import CLASSES, ServerKind
 from harness.fuzz.examples import Example, regression_files
+from harness.fuzz.exercise import UNBOUNDED_CLASSES
 from harness.fuzz.loop import BACKGROUND
 from harness.fuzz.report import disagreement
 from harness.fuzz.rotation import Rotation
 from harness.fuzz.servers import FuzzServers
 from harness.server.target import Target
+from harness.tokens.mint import UNBOUNDED_ON_TARGET
 
 
 def case_files(config: pytest.Config) -> list[Path]:
@@ -40,6 +42,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         marks = [pytest.mark.req(fuzz_class.requirement)]
         if fuzz_class.server is not ServerKind.DEFAULT:
             marks.append(pytest.mark.needs_own_server)
+        if example.fuzz_class in UNBOUNDED_CLASSES:
+            marks.append(pytest.mark.own_server_only(f"{example.fuzz_class}: {UNBOUNDED_ON_TARGET}"))
         params.append(pytest.param(path, marks=marks, id=path.stem))
     metafunc.parametrize("case_file", params)
 

@@ -63,6 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     live.add_argument("--target-tls", action="store_true", help="the target's frontend speaks TLS")
     live.add_argument("--target-ca", type=Path, default=None, help="PEM CA of the target's TLS")
     live.add_argument("--target-server-name", default="", help="TLS server name of the target")
+    live.add_argument(
+        "--target-plaintext",
+        action="store_true",
+        help="send the token to a target off this machine without TLS (prints a warning)",
+    )
 
 
 def _read_claims(source: str) -> Any:
@@ -139,8 +144,15 @@ def run(args: argparse.Namespace) -> int:
     live = None
     if args.target:
         where = ExternalTarget(
-            args.target, tls=args.target_tls, ca=args.target_ca, server_name=args.target_server_name
+            args.target,
+            tls=args.target_tls,
+            ca=args.target_ca,
+            server_name=args.target_server_name,
+            plaintext=args.target_plaintext,
         )
+        warning = where.transport_check()
+        if warning:
+            print(warning, file=sys.stderr)
         live = (args.target, asyncio.run(probe_live(where, decoded, keys, ctx, chosen[0], now)))
     checks = token_checks(decoded, keys, reading, ctx, now)
     print("\n".join(explain_lines(decoded, ctx, checks, reading, derivation, live)))

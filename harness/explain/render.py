@@ -106,11 +106,22 @@ def live_lines(address: str, probes: Sequence[LiveProbe]) -> list[str]:
     out = ["", f"live server {address} (one harmless probe per group, sent with this token):"]
     for p in probes:
         where = f" in `{p.namespace}`" if p.namespace else ""
+        if p.server is None:  # irreversible on a cluster the harness does not own: the model alone
+            out.append(
+                f"  {'model':<6} {p.group:<18} {p.method}{where}: model {p.model.outcome.value}, {p.answer}"
+            )
+            continue
         mark = "agree" if p.agrees else "DIFFER"
         out.append(
             f"  {mark:<6} {p.group:<18} {p.method}{where}: model {p.model.outcome.value}, server {p.server.value} ({p.answer})"
         )
     differ = [p for p in probes if not p.agrees]
+    unsent = [p for p in probes if not p.probed]
+    if unsent:
+        out.append(
+            f"  {len(unsent)} not probed (irreversible on a cluster the harness does not own): the model's "
+            f"answer stands alone"
+        )
     if differ and differ[0].group == "(exempt)":
         out.append(
             "  the server refuses the token itself (even GetSystemInfo): it does not trust the signing key, or "

@@ -16,6 +16,7 @@ import grpc
 from grpc_reflection.v1alpha import reflection_pb2
 from temporalio.bridge.proto.health.v1 import HealthCheckRequest
 
+from harness.guard import gate_at
 from harness.probes.grpc import Observation
 from harness.types import REQUEST_UNAUTHORIZED, Outcome
 
@@ -104,6 +105,9 @@ async def probe_stream(
     options: Sequence[tuple[str, str]] = (),
     deadline: float = 15.0,
 ) -> Observation:
+    gate = gate_at(address)  # a cluster the harness does not own: the stream passes its gate too
+    if gate is not None:
+        gate.admit(method.full_method, None)
     started = time.monotonic()
     outcome, status, message = await asyncio.to_thread(
         _open, address, method, headers, credentials, options, deadline

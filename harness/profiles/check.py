@@ -1,10 +1,15 @@
 """Check a profile live: each principal's token minted from its claims, every call of its intent probed
-through harness.cases.runner.observe() (which also asks the model), then compared (harness.profiles.result)."""
+through harness.cases.runner.observe() (which also asks the model), then compared (harness.profiles.result).
+
+On a cluster the harness does not own, the calls of harness/safety.py's list that would touch the user's
+namespaces (DeprecateNamespace, UpdateNamespace, terminate, delete, ...) are not sent: the model answers
+alone and the report says "not probed: irreversible"."""
 
 from __future__ import annotations
 
 from harness.cases.calls import Call
 from harness.cases.runner import observe
+from harness.cases.unprobed import model_only, not_probed_minimal
 from harness.errors import HarnessConfigError
 from harness.probes.grpc import ApiMethod, sdk_methods
 from harness.profiles.compare import PrincipalCheck, Probed
@@ -33,21 +38,24 @@ async def check_principal(
     token = target.mint(None, key=key, omit_sub=True, extra=dict(principal.claims))
     intended = expand(principal, profile.namespaces, ctx.table)
     methods = {(m.service, m.name): m for m in sdk_methods()}
-    calls = [
-        Call(f"{i.call.name}@{i.namespace}", _sdk_method(methods, i.call.service, i.call.name), i.namespace)
-        for i in intended
-    ]
-    run = await observe(target, calls, token)
-    probed = [
-        Probed(
-            i,
-            run.observed[c.label],
-            run.answers[c.label].value,
-            run.answers[c.label].reason,
-            run.observed.observations[c.label].answer(),
-        )
-        for i, c in zip(intended, calls, strict=True)
-    ]
+    chosen = [(i, _sdk_method(methods, i.call.service, i.call.name)) for i in intended]
+    calls = [Call(f"{i.call.name}@{i.namespace}", m, i.namespace) for i, m in chosen]
+    # On a cluster the harness does not own: the destructive calls aimed at the user's namespaces.
+    unsent = {
+        c.label: why
+        for (i, m), c in zip(chosen, calls, strict=True)
+        if (why := not_probed_minimal(target, m, i.namespace))
+    }
+    run = await observe(target, [c for c in calls if c.label not in unsent], token)
+    probed = []
+    for i, c in zip(intended, calls, strict=True):
+        if c.label in unsent:
+            model = model_only(target, token, c.target)
+            probed.append(Probed(i, model.value, model.value, model.reason, unsent[c.label], probed=False))
+        else:
+            answer = run.answers[c.label]
+            observation = run.observed.observations[c.label]
+            probed.append(Probed(i, observation.outcome, answer.value, answer.reason, observation.answer()))
     return finish(profile, principal, token.claims, probed, ctx, fmt)
 
 

@@ -54,6 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target.add_argument("--target-tls", action="store_true", help="the target's frontend speaks TLS")
     target.add_argument("--target-ca", type=Path, default=None, help="PEM CA of the target's TLS")
     target.add_argument("--target-server-name", default="", help="TLS server name of the target")
+    target.add_argument(
+        "--target-plaintext",
+        action="store_true",
+        help="send tokens to a target off this machine without TLS (prints a warning)",
+    )
     parser.add_argument(
         "--dry-run", action="store_true", help="no server: the model's answers stand in for the server's"
     )
@@ -91,7 +96,12 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"  .. {message}", file=sys.stderr)
 
-    choice = RunChoice(version=args.temporal_version, backend=args.backend, binary=args.temporal_binary)
+    choice = RunChoice(
+        version=args.temporal_version,
+        backend=args.backend,
+        binary=args.temporal_binary,
+        plaintext=args.target_plaintext,
+    )
     if args.dry_run:
         result = dry_run(profile, args.temporal_version)
     else:

@@ -15,6 +15,7 @@ from harness.profiles.intent import IntendedCall
 from harness.profiles.oracle import ModelContext
 from harness.profiles.profile import ExpectedDifference
 from harness.profiles.reading import ClaimReading, role_name
+from harness.safety import NOT_PROBED
 from harness.types import Outcome
 
 MAPPER_REFUSED = "claim mapper refused the token: "
@@ -28,7 +29,8 @@ class Probed:
     observed: Outcome
     model: Outcome
     model_reason: str
-    answer: str  # the server's status and message
+    answer: str  # the server's status and message (or why it was not asked: "not probed: irreversible")
+    probed: bool = True  # False: irreversible on a cluster not the harness's (`observed`: the model's)
 
     @property
     def differs(self) -> bool:
@@ -37,7 +39,12 @@ class Probed:
 
     @property
     def disagrees(self) -> bool:
-        return self.observed is not self.model
+        return self.probed and self.observed is not self.model
+
+    @property
+    def name(self) -> str:
+        """The method as a difference line names it: marked where the model's answer stands in."""
+        return self.intended.call.name + ("" if self.probed else f" ({NOT_PROBED}: the model's answer)")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -45,7 +52,7 @@ class Probed:
             "namespace": self.intended.namespace,
             "intended": "allow" if self.intended.allowed else "deny",
             "intents": list(self.intended.terms),
-            "server": self.observed.value,
+            "server": self.observed.value if self.probed else NOT_PROBED,
             "model": self.model.value,
             "model_reason": self.model_reason,
             "server_answer": self.answer,
@@ -140,7 +147,7 @@ class PrincipalCheck:
                 key = (rule.scope, rule.access, p.model_reason.startswith(MAPPER_REFUSED))
                 if key not in hints:  # the hint depends on the call's class, not its name
                     hints[key] = self._hint(p, server)
-                by_text.setdefault(hints[key], []).append(p.intended.call.name)
+                by_text.setdefault(hints[key], []).append(p.name)
             for (cause, fix), names in by_text.items():
                 self.differences.append(Difference(self.name, term, namespace, server, names, cause, fix))
         return self.differences

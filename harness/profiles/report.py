@@ -9,6 +9,7 @@ from typing import Any
 from harness.atomic import write_text_atomic
 from harness.profiles.reading import role_name
 from harness.profiles.result import ProfileRun
+from harness.safety import NOT_PROBED
 
 SCHEMA = "temporal-authz-profile/1"
 
@@ -34,7 +35,18 @@ def lines(run: ProfileRun, out: Path | None = None) -> list[str]:
         "principals (what the server derives from each token):",
     ]
     for p in run.principals:
-        text.append(f"  {p.name}: {roles_line(p.reading.claims, p.refused)}; {len(p.probed)} calls probed")
+        skipped = [c for c in p.probed if not c.probed]
+        sent = f"{len(p.probed) - len(skipped)} calls probed"
+        if skipped:
+            sent += f", {len(skipped)} {NOT_PROBED} (the model's answer stands in)"
+        text.append(f"  {p.name}: {roles_line(p.reading.claims, p.refused)}; {sent}")
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for c in skipped:
+            grouped.setdefault((c.intended.namespace, c.model.value), []).append(c.intended.call.name)
+        text += [
+            f"    {NOT_PROBED}{' in ' + namespace if namespace else ''}, the model says {said}: {', '.join(names)}"
+            for (namespace, said), names in grouped.items()
+        ]
         text += [f"    note: {n}" for n in p.reading.notes()]
     unexpected, expected = run.unexpected, [d for d in run.differences if d.expected is not None]
     text += ["", f"unexpected differences ({len(unexpected)}):"]

@@ -4,6 +4,7 @@ the harness's JWKS), or the external target the profile names (signed for with t
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ class RunChoice:
     version: str | None = None
     backend: str = "process"
     binary: str | None = None
+    plaintext: bool = False  # --target-plaintext: a target off this machine without TLS, knowingly
 
 
 def admin_permission(fmt: PermissionFormat, ctx: ModelContext) -> str:
@@ -70,7 +72,12 @@ async def _external(profile: Profile, choice: RunChoice) -> Target:
     keys = profile.external
     assert keys is not None
     fallback = parse_requested(choice.version or profile.version or DEFAULT_VERSION)
-    where = ExternalTarget(keys.target, tls=keys.tls, ca=keys.ca, server_name=keys.server_name)
+    where = ExternalTarget(
+        keys.target, tls=keys.tls, ca=keys.ca, server_name=keys.server_name, plaintext=choice.plaintext
+    )
+    warning = where.transport_check()
+    if warning:
+        print(warning, file=sys.stderr)
     running = await ExternalBackend(where, fallback).attach()
     signing = _load_signing_key(keys.signing_key, keys.kid)
     table = load_table(str(running.version), generate_missing=True)
@@ -84,6 +91,8 @@ async def _external(profile: Profile, choice: RunChoice) -> Target:
         tls=where.tls_config(),
         name="external",
     )
+    # Not the harness's cluster (no rendered config): the Target's gate refuses destructive calls on the
+    # user's namespaces, and the key it trusts signs only tokens that expire within minutes.
     await guard(target)  # read-only: an anonymous call must be refused, and the key trusted
     return target
 

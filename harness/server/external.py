@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from temporalio.service import ConnectConfig, ServiceClient, TLSConfig
 
 from harness.errors import HarnessConfigError
 from harness.server.backend import RunningServer
+from harness.tokens.mint import RESTRICTED_LIFETIME_S
 from harness.types import ServerVersion, VersionError
 
 
@@ -21,6 +23,35 @@ class ExternalTarget:
     tls: bool = False  # the frontend speaks TLS (system roots unless `ca` is given)
     ca: Path | None = None
     server_name: str = ""
+    plaintext: bool = False  # --target-plaintext: the user accepts tokens in plaintext to a remote host
+
+    @property
+    def loopback(self) -> bool:
+        """The target is this machine (127.0.0.0/8, ::1, localhost): plaintext never leaves it."""
+        host = self.address.rsplit(":", 1)[0].strip("[]") if ":" in self.address else self.address
+        if host == "localhost" or host.endswith(".localhost"):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False  # a host name: it may resolve anywhere
+
+    def transport_check(self) -> str:
+        """A warning to print ("" for none); HarnessConfigError where tokens would cross the network in
+        plaintext without the user saying so (--target-plaintext)."""
+        if self.tls or self.ca or self.loopback:
+            return ""
+        if not self.plaintext:
+            raise HarnessConfigError(
+                f"--target {self.address} is not a loopback address and the connection has no TLS: tokens the "
+                f"cluster trusts would cross the network in plaintext. Pass --target-tls (or --target-ca PEM) "
+                f"if its frontend speaks TLS, or --target-plaintext to send them in plaintext anyway"
+            )
+        return (
+            f"WARNING: --target-plaintext: tokens for {self.address} cross the network unencrypted (no TLS); "
+            f"anyone on the path can read them and use them until they expire (the harness's expire within "
+            f"{RESTRICTED_LIFETIME_S} s)"
+        )
 
     def tls_config(self) -> bool | TLSConfig:
         if not (self.tls or self.ca):
@@ -43,6 +74,7 @@ class ExternalBackend:
         self.fallback_version = fallback_version
 
     async def attach(self) -> RunningServer:
+        self.target.transport_check()  # the callers print its warning; here only the refusal counts
         version = await self._detect_version()
         now = time.monotonic()
         return RunningServer(

@@ -19,15 +19,17 @@ from temporalio.service import ConnectConfig, ServiceClient, TLSConfig
 
 from harness.clients import Carrier, connect
 from harness.errors import HarnessError
+from harness.guard import Gate, GuardedServiceClient, RawGuard, register
 from harness.jwks.fixture import JwksServer
 from harness.jwks.timeline import FetchedKeys, FixtureSource, KeyTimeline
 from harness.model import ApiTable, AuthConfig, Credential, ServerRules, rules_for
 from harness.probes.grpc import Prober
-from harness.probes.http import plain_http_client
+from harness.probes.http import guard_hook, plain_http_client
+from harness.safety import Ownership
 from harness.server.backend import RunningServer
 from harness.server.config import CLIENT_SUBJECTS, ServerSettings
 from harness.tokens.keys import SigningKey
-from harness.tokens.mint import MintedToken, TokenSpec, mint
+from harness.tokens.mint import MintedToken, TokenSpec, mint, restrict
 from harness.tokens.presentation import DEFAULT, Presentation
 from harness.types import ServerVersion
 
@@ -66,7 +68,27 @@ class Target:
     nexus_endpoints: dict[str, str] = field(default_factory=dict)  # endpoint id -> target namespace (ours)
     # The namespaces the harness registered on a server it started (None: a cluster it does not own).
     namespaces: set[str] | None = None
+    # What the harness may touch here (harness.safety): everything on a server it started; on a cluster it
+    # does not own (no rendered config), only what it creates there, through a guarded transport.
+    ownership: Ownership = field(default_factory=Ownership)
     _service_client: ServiceClient | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.running.config is None and self.ownership.owned:
+            self.ownership = Ownership.foreign()  # nothing on a cluster it did not start is the harness's
+        if not self.owned:
+            register(self.gate)
+            for key in (self.signing_key, *self.extra_keys):  # the cluster trusts them: short tokens only
+                restrict(key, f"the cluster at {self.address}")
+
+    @property
+    def owned(self) -> bool:
+        """The harness started this server (everything on it is its own)."""
+        return self.ownership.owned
+
+    @property
+    def gate(self) -> Gate:
+        return Gate(self.address, self.ownership)
 
     @property
     def address(self) -> str:
@@ -176,17 +198,21 @@ class Target:
 
     async def service_client(self) -> ServiceClient:
         if self._service_client is None:
-            self._service_client = await ServiceClient.connect(
-                ConnectConfig(target_host=self.address, lazy=True, tls=self.tls)
+            config = ConnectConfig(target_host=self.address, lazy=True, tls=self.tls)
+            self._service_client = (
+                await ServiceClient.connect(config)
+                if self.owned
+                else await GuardedServiceClient.open(config, self.gate)
             )
         return self._service_client
 
     def grpc_channel(self) -> grpc.aio.Channel:
         """An asyncio grpcio channel to the frontend (calls by name the SDK cannot make)."""
         credentials, options = self.channel_credentials()
+        interceptors = [] if self.owned else [RawGuard(self.gate)]
         if credentials is None:
-            return grpc.aio.insecure_channel(self.address)
-        return grpc.aio.secure_channel(self.address, credentials, options)
+            return grpc.aio.insecure_channel(self.address, interceptors=interceptors)
+        return grpc.aio.secure_channel(self.address, credentials, options, interceptors=interceptors)
 
     def channel_credentials(self) -> tuple[grpc.ChannelCredentials | None, list[tuple[str, str]]]:
         """How grpcio reaches the frontend (for calls the SDK cannot make: streams, repeated headers)."""
@@ -205,8 +231,12 @@ class Target:
         if address is None:
             raise HarnessError("this server's HTTP API address is not known (an external target: pass it)")
         if isinstance(self.tls, TLSConfig):
-            return httpx.AsyncClient(base_url=f"https://{address}", timeout=15, verify=http_tls(self.tls))
-        return plain_http_client(f"http://{address}")
+            client = httpx.AsyncClient(base_url=f"https://{address}", timeout=15, verify=http_tls(self.tls))
+        else:
+            client = plain_http_client(f"http://{address}")
+        if not self.owned:
+            client.event_hooks = {"request": [guard_hook(self.gate)]}
+        return client
 
     async def prober(self) -> Prober:
         return Prober(await self.service_client())

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from harness.tokens.keys import SigningKey
-from harness.tokens.mint import MintedToken, TokenSpec, decode_header, mint, payload_for
+from harness.tokens.mint import MintedToken, TokenSpec, admit, decode_header, mint, payload_for
 
 
 def b64(raw: bytes) -> str:
@@ -64,13 +64,35 @@ def _es256_raw(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
+def signed_payload(signing_input: bytes) -> Any:
+    """The claims a signing input carries as a verifier reads them (None when they do not read as a JSON
+    object): what mint.admit() checks before a real key signs hand-made bytes."""
+    try:
+        segment = signing_input.decode("ascii").split(".")[1]
+        normal = segment.replace("+", "-").replace("/", "_").rstrip("=")
+        value = json.loads(base64.urlsafe_b64decode(normal + "=" * (-len(normal) % 4)))
+    except (UnicodeDecodeError, IndexError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _admitted(key: SigningKey, sign: Callable[[bytes], bytes]) -> Callable[[bytes], bytes]:
+    """`sign`, after mint.admit() let the key sign these claims (a restricted key's need a short exp)."""
+
+    def checked(data: bytes) -> bytes:
+        admit(key, signed_payload(data))
+        return sign(data)
+
+    return checked
+
+
 def signer(key: SigningKey) -> Callable[[bytes], bytes]:
     """A correct RS256 or ES256 signature with the key (raw R||S for ECDSA, as JWS wants)."""
     private = key.private
     if isinstance(private, rsa.RSAPrivateKey):
-        return lambda data: private.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        return _admitted(key, lambda data: private.sign(data, padding.PKCS1v15(), hashes.SHA256()))
     if isinstance(private, ec.EllipticCurvePrivateKey):
-        return lambda data: _es256_raw(private, data)
+        return _admitted(key, lambda data: _es256_raw(private, data))
     raise TypeError(f"cannot sign with {key}")
 
 
@@ -83,7 +105,7 @@ def signed_raw(key: SigningKey, header: Mapping[str, Any], payload: bytes | Mapp
 
 
 def alg_none(key: SigningKey, spec: TokenSpec, alg: str = "none") -> MintedToken:
-    return assemble({"alg": alg, "kid": key.kid, "typ": "JWT"}, payload_for(spec), None, None)
+    return assemble({"alg": alg, "kid": key.kid, "typ": "JWT"}, payload_for(spec, key=key), None, None)
 
 
 def hs256_with_public_key(key: SigningKey, spec: TokenSpec) -> MintedToken:
@@ -91,7 +113,7 @@ def hs256_with_public_key(key: SigningKey, spec: TokenSpec) -> MintedToken:
     secret = key.public_pem()
     return assemble(
         {"alg": "HS256", "kid": key.kid, "typ": "JWT"},
-        payload_for(spec),
+        payload_for(spec, key=key),
         lambda data: hmac.new(secret, data, hashlib.sha256).digest(),
         None,
     )
@@ -116,7 +138,8 @@ def other_alg(key: SigningKey, spec: TokenSpec, alg: str) -> MintedToken:
             return r.to_bytes(size, "big") + s.to_bytes(size, "big")
     else:
         raise ValueError(f"{alg} does not fit {key}")
-    return assemble({"alg": alg, "kid": key.kid, "typ": "JWT"}, payload_for(spec), sign, key.fingerprint)
+    header = {"alg": alg, "kid": key.kid, "typ": "JWT"}
+    return assemble(header, payload_for(spec, key=key), _admitted(key, sign), key.fingerprint)
 
 
 def eddsa(kid: str, spec: TokenSpec) -> tuple[MintedToken, dict[str, Any]]:
@@ -133,7 +156,7 @@ def with_kid(key: SigningKey, spec: TokenSpec, kid: Any) -> MintedToken:
     header: dict[str, Any] = {"alg": key.alg, "typ": "JWT"}
     if kid is not None:
         header["kid"] = kid
-    return assemble(header, payload_for(spec), signer(key), key.fingerprint)
+    return assemble(header, payload_for(spec, key=key), signer(key), key.fingerprint)
 
 
 def tampered_payload(token: MintedToken, changes: Mapping[str, Any]) -> MintedToken:
@@ -172,7 +195,7 @@ def padded(token: MintedToken) -> MintedToken:
 def zero_ecdsa_signature(key: SigningKey, spec: TokenSpec) -> MintedToken:
     """CVE-2022-21449 ("psychic signatures"): r = s = 0 must never verify."""
     return assemble(
-        {"alg": "ES256", "kid": key.kid, "typ": "JWT"}, payload_for(spec), lambda _: bytes(64), None
+        {"alg": "ES256", "kid": key.kid, "typ": "JWT"}, payload_for(spec, key=key), lambda _: bytes(64), None
     )
 
 
@@ -187,14 +210,14 @@ def attacker_with_header(
 ) -> MintedToken:
     """Signed by a key the server does not trust, pointing at it through jku / x5u / jwk."""
     header = {"alg": attacker.alg, "kid": kid, "typ": "JWT", **extra}
-    return assemble(header, payload_for(spec), signer(attacker), attacker.fingerprint)
+    return assemble(header, payload_for(spec, key=attacker), signer(attacker), attacker.fingerprint)
 
 
 def duplicate_claim_keys(key: SigningKey, first: list[str], last: list[str], sub: str = "dup") -> MintedToken:
     """`permissions` twice in the payload text; Go's encoding/json (and Python's) keep the last."""
     text = (
         f'{{"sub":{json.dumps(sub)},"permissions":{json.dumps(first)},"permissions":{json.dumps(last)},'
-        f'"exp":{int(payload_for(TokenSpec())["exp"])}}}'
+        f'"exp":{int(payload_for(TokenSpec(), key=key)["exp"])}}}'
     ).encode()
     return signed_raw(key, {"alg": key.alg, "kid": key.kid, "typ": "JWT"}, text)
 
