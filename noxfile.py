@@ -22,7 +22,8 @@ LINTED = ["harness", "tests", "suites", "fixtures", "noxfile.py", "conftest.py"]
 
 
 def _install(session: nox.Session, dev: bool = False) -> None:
-    session.install("-e", ".[dev]" if dev else ".")
+    # constraints.txt: the versions the verdicts were made with (temporalio's protos, grpc's error texts).
+    session.install("-c", "constraints.txt", "-e", ".[dev]" if dev else ".")
 
 
 def _terminate_as_interrupt(signum: int, frame: object) -> None:

@@ -18,12 +18,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.report import tool_versions
 from harness.report.gate import (
     as_snapshot,
     changes,
     not_this_run,
     packaged_baseline,
     print_changes,
+    security_changes,
     write_diff_html,
 )
 from harness.server.provision import ProvisionError, parse_requested
@@ -85,8 +87,11 @@ def between(
         baseline_label=f"{older} ({before_from})",
         current_label=f"{newer} ({after_from})",
     )
-    found = changes(as_snapshot(before), as_snapshot(after))
-    return print_changes(found, older, newer, page)
+    old_snapshot, new_snapshot = as_snapshot(before), as_snapshot(after)
+    found = changes(old_snapshot, new_snapshot)
+    if warning := tool_versions.warning(before, after):
+        print(warning)
+    return print_changes(found, older, newer, page, security_changes(old_snapshot, new_snapshot))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

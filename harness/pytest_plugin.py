@@ -35,10 +35,14 @@ from harness.report.grades import MIN_PASSED_SHARE, passed_share, shows_evidence
 from harness.report.html import write_html
 from harness.report.mutants import replay
 from harness.report.recorder import CaseRecord, Recorder
+from harness.report.verdict_lines import two_verdicts, verdict_properties
 from harness.requirements import CatalogueError, load_catalogue
+from harness.security.catalogue import path_of
+from harness.security.checks import PropertyViolated
 from harness.server.backend import ServerStartError
 from harness.server.config import ServerSettings
 from harness.server.external import ExternalTarget
+from harness.server.leftovers import remove_created
 from harness.server.pool import NotConfigurable, RunOptions, ServerPool
 from harness.server.provision import ProvisionError, parse_requested
 from harness.server.setup import AuthNotEnforced, KeysNotTrusted
@@ -87,6 +91,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--target-tls", action="store_true", help="the --target frontend speaks TLS (system roots)")
     add("--target-ca", default=None, help="PEM CA certificate for the --target frontend's TLS")
     add("--target-server-name", default="", help="TLS server name of the --target frontend")
+    add(
+        "--target-plaintext",
+        action="store_true",
+        help="send tokens to a --target that is not on this machine without TLS (prints a warning)",
+    )
     add(
         "--target-http",
         default=None,
@@ -193,6 +202,10 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--model-mutant {mutant!r}: choose one of {', '.join(MUTANTS)}")
         config.add_cleanup(activate(mutant))
         config.stash[RECORDER].server["model_mutant"] = mutant
+    config.addinivalue_line(
+        "markers",
+        "own_server_only(reason): run only on servers the harness started (skipped on --target, saying why)",
+    )
 
 
 def _options(config: pytest.Config) -> RunOptions:
@@ -213,6 +226,7 @@ def _options(config: pytest.Config) -> RunOptions:
             tls=config.getoption("--target-tls"),
             ca=Path(ca) if ca else None,
             server_name=config.getoption("--target-server-name"),
+            plaintext=config.getoption("--target-plaintext"),
         )
         if target
         else None,
@@ -239,9 +253,13 @@ def pytest_collection_modifyitems(
     for item in items:
         marks = list(item.iter_markers("req"))
         in_suites = "suites" in Path(str(item.path)).parts
+        prop = item.get_closest_marker("prop")
+        if prop is not None:
+            problems.extend(_property_problems(item.nodeid, prop.args, bool(marks)))
+            continue
         if not marks:
             if in_suites:
-                problems.append(f"{item.nodeid}: no @pytest.mark.req(ID)")
+                problems.append(f"{item.nodeid}: no @pytest.mark.req(ID) or @pytest.mark.prop(ID, path)")
             continue
         rid = marks[0].args[0] if marks[0].args else ""
         if rid not in catalogue:
@@ -258,6 +276,20 @@ def pytest_collection_modifyitems(
         function = getattr(item, "obj", None)
         if "suites" in Path(str(item.path)).parts and inspect.iscoroutinefunction(function):
             item.obj = bounded(function, ceiling)  # type: ignore[attr-defined]
+
+
+def _property_problems(nodeid: str, args: tuple[Any, ...], has_req: bool) -> list[str]:
+    """A security test names one property and one of its paths, and no requirement: its verdict is the
+    property's, never conformance's."""
+    if has_req:
+        return [f"{nodeid}: a security test (prop) carries no requirement (req): two verdicts, never mixed"]
+    if len(args) != 2:
+        return [f"{nodeid}: use @pytest.mark.prop(PROPERTY_ID, PATH)"]
+    try:
+        path_of(f"{args[0]}/{args[1]}")
+    except CatalogueError as exc:
+        return [f"{nodeid}: {exc}"]
+    return []
 
 
 @pytest.hookimpl(wrapper=True)
@@ -293,6 +325,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     `since(version, what)`: skipped on a server older than the release that added `what`."""
     if item.get_closest_marker("needs_own_server") and item.config.getoption("--target"):
         pytest.skip(NEEDS_OWN_SERVER)
+    own_only = item.get_closest_marker("own_server_only")
+    if own_only is not None and item.config.getoption("--target"):
+        pytest.skip(str(own_only.args[0]))
     since = item.get_closest_marker("since")
     if since is not None:
         first, what = since.args
@@ -328,6 +363,12 @@ async def server_pool(request: pytest.FixtureRequest) -> AsyncIterator[ServerPoo
             recorder.metric(name, value)
 
     options = _options(request.config)
+    try:
+        warning = options.target.transport_check() if options.target is not None else ""
+    except HarnessConfigError as exc:
+        pytest.exit(f"temporal-authz: {exc}", returncode=4)
+    if warning:
+        Progress(request.config)(warning)
     pool = ServerPool(options, on_metric=on_metric, progress=Progress(request.config))
     POOL["pool"] = pool
     try:
@@ -352,8 +393,10 @@ async def server_pool(request: pytest.FixtureRequest) -> AsyncIterator[ServerPoo
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def target(server_pool: ServerPool, request: pytest.FixtureRequest) -> Target:
-    """The server under test with the default config: guarded, namespaces registered."""
+async def target(server_pool: ServerPool, request: pytest.FixtureRequest) -> AsyncIterator[Target]:
+    """The server under test with the default config: guarded, namespaces registered. On a cluster the
+    harness does not own, what it created there is removed at the end where the server allows it, and
+    reported (conformance.json server.created_on_target)."""
     recorder = request.config.stash[RECORDER]
     started = time.monotonic()
     tgt = await _pooled(server_pool, request.config, None)
@@ -367,7 +410,9 @@ async def target(server_pool: ServerPool, request: pytest.FixtureRequest) -> Tar
         }
     )
     recorder.metric("default_server_ready_s", round(time.monotonic() - started, 3))
-    return tgt
+    yield tgt
+    if not tgt.owned:
+        recorder.server["created_on_target"] = await remove_created(tgt)
 
 
 async def _pooled(pool: ServerPool, config: pytest.Config, settings: ServerSettings | None) -> Target:
@@ -451,10 +496,13 @@ def pytest_runtest_makereport(
     report = yield
     _redact(report)
     marks = list(item.iter_markers("req"))
-    if not marks:
+    prop = item.get_closest_marker("prop")
+    if not marks and prop is None:
         return report
-    if report.when == "setup" and ("requirement", marks[0].args[0]) not in item.user_properties:
-        item.user_properties.append(("requirement", marks[0].args[0]))  # junit.xml <property>: group by it
+    # What the test checks, as junit.xml <property> entries (CI tools group by them).
+    labels = [("property", f"{prop.args[0]}/{prop.args[1]}")] if prop else [("requirement", marks[0].args[0])]
+    if report.when == "setup" and labels[0] not in item.user_properties:
+        item.user_properties.extend(labels)
     verdict = verdict_of(report, call)
     if verdict is None:
         return report
@@ -462,6 +510,11 @@ def pytest_runtest_makereport(
     message = ""
     if report.failed or report.skipped:
         message = _short(report)
+    if prop is not None and verdict is Verdict.FAIL and not _violated(call):
+        # A property is violated only by what the test shows (PropertyViolated): a server error on the
+        # way (a setup step refused, a wait past its deadline) shows nothing about the property.
+        verdict = Verdict.HARNESS_ERROR
+        report.sections.append(("verdict", "not shown: the case did not get as far as the property"))
     if verdict is Verdict.HARNESS_ERROR and report.when == "call":
         report.sections.append(("verdict", "HARNESS_ERROR: the harness itself broke (not the server)"))
     mismatch = call.excinfo is not None and call.excinfo.errisinstance(Mismatch)
@@ -470,16 +523,22 @@ def pytest_runtest_makereport(
     item.config.stash[RECORDER].add(
         CaseRecord(
             nodeid=item.nodeid,
-            requirement=marks[0].args[0],
+            requirement=prop.args[0] if prop else marks[0].args[0],
             verdict=verdict,
             duration_s=report.duration,
             evidence=ev.as_dict() if ev is not None else {},
             message=message,
             cell=ev.cell if ev is not None and ev.cell else None,
             asked=list(ev.asked) if ev is not None else [],
+            prop=prop.args[0] if prop else "",
+            path=prop.args[1] if prop else "",
         )
     )
     return report
+
+
+def _violated(call: pytest.CallInfo[None]) -> bool:
+    return call.excinfo is not None and call.excinfo.errisinstance(PropertyViolated)
 
 
 def is_server_deviation(exc: BaseException) -> bool:
@@ -550,13 +609,25 @@ def _save_logs(config: pytest.Config, pool: ServerPool, reason: str) -> None:
         (reports / "jwks-fetches.log").write_text("\n".join(pool.jwks.log_lines()) + "\n")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     pool = POOL.get("pool")
+    _junit_verdicts(session)
     try:
         _write_reports(session, exitstatus, pool)
     finally:
         if pool is not None:
             pool.remove_directories()  # what a failure needed from them is in reports/logs by now
+
+
+def _junit_verdicts(session: pytest.Session) -> None:
+    """Both verdicts as junit.xml <testsuite> properties (written by pytest's junitxml after this hook)."""
+    recorder = session.config.stash.get(RECORDER, None)
+    xml = getattr(session.config, "_xml", None)
+    if recorder is None or xml is None or not recorder.records:
+        return
+    for name, value in verdict_properties(recorder.summary(), recorder.security()).items():
+        xml.add_global_property(name, value)
 
 
 def _write_reports(session: pytest.Session, exitstatus: int, pool: ServerPool | None) -> None:
@@ -596,6 +667,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         f"server {server.get('version')} on {server.get('backend')} backend (era {server.get('era')}); "
         f"verdicts: " + ", ".join(f"{v.value}={summary[v.value]}" for v in Verdict)
     )
+    for line in two_verdicts(summary, recorder.security(), str(server.get("version"))):
+        terminalreporter.write_line(line, red=line.startswith(("VULNERABLE", "Security: 1", "Security: 2")))
     for name, figures in (recorder.metrics.get("fuzz") or {}).items():
         terminalreporter.write_line(
             f"fuzz {name}: {figures['examples']} examples in {figures['seconds']:.0f}s, "

@@ -32,7 +32,9 @@ from harness.atomic import write_bytes_atomic, write_text_atomic
 from harness.report.grades import passed_share, shows_evidence
 from harness.report.html import write_html
 from harness.report.recorder import SCHEMA_VERSION, CaseRecord, Recorder
+from harness.report.verdict_lines import two_verdicts, verdict_properties
 from harness.requirements import load_catalogue
+from harness.security.verdicts import security_summary
 from harness.settings import ENV, child_environment
 from harness.types import Verdict
 
@@ -267,8 +269,13 @@ def run(shards: int, reports: Path, pytest_args: Sequence[str]) -> int:
         return _exit_status(codes, {}, missing=missing or [0])
     counts = ", ".join(f"{k}={v}" for k, v in merged["summary"].items() if isinstance(v, int))
     print(f"[authz] {len(dealt)} shards in {wall:.1f}s: {counts}", flush=True)
+    version = str((merged.get("server") or {}).get("version"))
+    for line in two_verdicts(merged["summary"], merged["security"], version):
+        print(f"[authz] {line}", flush=True)
     if not shows_evidence(merged["summary"]):
-        print(f"[authz] NOTHING SHOWN: {passed_share(merged['summary']):.0%} of the tests passed (exit status 5)")
+        print(
+            f"[authz] NOTHING SHOWN: {passed_share(merged['summary']):.0%} of the tests passed (exit status 5)"
+        )
     for i in missing:
         print(f"[authz] shard {i} wrote no report (exit status {codes[i - 1]}): this run is incomplete")
     if merged.get("mutants"):
@@ -357,7 +364,11 @@ def merge(
     data["run"]["complete"] = len(parts) == len(dirs)
     reports.mkdir(parents=True, exist_ok=True)
     write_text_atomic(reports / "conformance.json", json.dumps(data, indent=1, default=str) + "\n")
-    merge_junit([d / "junit.xml" for d in dirs], reports / "junit.xml")
+    merge_junit(
+        [d / "junit.xml" for d in dirs],
+        reports / "junit.xml",
+        verdict_properties(data["summary"], data["security"]),
+    )
     write_html(data, reports / "report.html")
     logs = [p for d in dirs for p in sorted((d / "logs").glob("*"))]
     for log in logs:
@@ -378,7 +389,8 @@ def merge_reports(parts: Sequence[dict[str, Any]], wall_s: float | None = None) 
     recorder = Recorder(catalogue=load_catalogue())
     recorder.records = [
         CaseRecord(t["nodeid"], t["requirement"], Verdict(t["verdict"]), float(t.get("duration_s") or 0.0),
-                   t.get("evidence") or {}, t.get("message") or "")
+                   t.get("evidence") or {}, t.get("message") or "", prop=t.get("property") or "",
+                   path=t.get("path") or "")
         for t in tests
     ]  # fmt: skip
     metrics: dict[str, Any] = {}
@@ -416,6 +428,7 @@ def merge_reports(parts: Sequence[dict[str, Any]], wall_s: float | None = None) 
         "server": server,
         "metrics": metrics,
         "summary": recorder.summary(),
+        "security": security_summary([t for t in tests if t.get("property")], server.get("version")),
         "findings": recorder.findings(),
         "coverage": coverage,
         "grid": grid,
@@ -452,8 +465,9 @@ def merge_mutants(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def merge_junit(paths: Iterable[Path], out: Path) -> None:
-    """The shards' <testsuite>s under one <testsuites> (what CI tools read)."""
+def merge_junit(paths: Iterable[Path], out: Path, verdicts: Mapping[str, str] | None = None) -> None:
+    """The shards' <testsuite>s under one <testsuites> (what CI tools read); each suite's verdict
+    properties become the whole run's."""
     root = ET.Element("testsuites")
     for path in paths:
         if not path.exists():
@@ -461,8 +475,22 @@ def merge_junit(paths: Iterable[Path], out: Path) -> None:
         tree = ET.parse(path)
         element = tree.getroot()
         for suite in element.iter("testsuite") if element.tag == "testsuites" else [element]:
+            if verdicts:
+                _set_properties(suite, verdicts)
             root.append(suite)
     write_bytes_atomic(out, ET.tostring(root, encoding="utf-8", xml_declaration=True))
+
+
+def _set_properties(suite: ET.Element, values: Mapping[str, str]) -> None:
+    properties = suite.find("properties")
+    if properties is None:
+        properties = ET.Element("properties")
+        suite.insert(0, properties)
+    for prop in list(properties):
+        if prop.get("name") in values:
+            properties.remove(prop)
+    for name, value in values.items():
+        ET.SubElement(properties, "property", name=name, value=value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,6 +4,8 @@ worker trust whoever reaches them: internode mTLS (a certificate made for the ru
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
 
@@ -14,6 +16,7 @@ from harness.probes.doors import listening_ports, probe_doors
 from harness.probes.grpc import Observation, minimal_request, wf
 from harness.probes.grpc_raw import probe_raw
 from harness.probes.http import plain_http_client, probe_http, routes
+from harness.security.checks import hold
 from harness.server.config import ServerSettings
 from harness.server.pool import ServerPool
 from harness.server.target import SUITE_NAMESPACE, Target
@@ -39,7 +42,7 @@ async def test_no_port_answers_an_anonymous_admin_call(
     evidence.expected = {name: "closed to anonymous admin calls" for name in answers}
     evidence.observed = {name: answer.verdict for name, answer in answers.items()}
     evidence.extra["details"] = {name: answer.detail for name, answer in answers.items()}
-    evidence.api = "gRPC ListNamespaces, OperatorService ListClusters, AdminService DescribeCluster; HTTP GET /api/v1/namespaces"
+    evidence.api = "gRPC ListNamespaces, OperatorService ListClusters, AdminService DescribeCluster; HTTP GET /api/v1/namespaces; each over plaintext and TLS without a client certificate"
     check(evidence, "AUTHZ-DOOR-001")
     assert any("internal-frontend" in name for name in answers), "internal-frontend's ports were not probed"
 
@@ -132,6 +135,11 @@ async def test_internode_mtls_leaves_internal_http_open(server_pool: ServerPool,
 CHART_PORTS = (7233, 7243, 7236, 7246, 7234, 7235, 7239)
 
 
+def _target_ca(config: pytest.Config) -> bytes | None:
+    path = config.getoption("--target-ca")
+    return Path(path).read_bytes() if path else None
+
+
 @pytest.mark.req("AUTHZ-DOOR-004")
 async def test_the_clusters_ports(request: pytest.FixtureRequest, target: Target, evidence: Evidence) -> None:
     """--target mode: every port named with --check-doors (or the chart's defaults on the target's host)
@@ -141,8 +149,9 @@ async def test_the_clusters_ports(request: pytest.FixtureRequest, target: Target
         pytest.skip("--target only: AUTHZ-DOOR-001 checks the harness's own servers")
     host = target.address.rsplit(":", 1)[0]
     doors = named.split(",") if named else [f"{host}:{port}" for port in CHART_PORTS]
+    ca = _target_ca(request.config)  # besides system roots and no verification
     answers = await probe_doors(
-        {door: (door.rsplit(":", 1)[0], int(door.rsplit(":", 1)[1]), None) for door in doors}
+        {door: (door.rsplit(":", 1)[0], int(door.rsplit(":", 1)[1]), ca) for door in doors}
     )
     opened = {door: a.verdict for door, a in answers.items() if a.verdict.startswith("OPEN")}
     evidence.expected = {door: "closed to anonymous admin calls" for door in answers}
@@ -150,6 +159,27 @@ async def test_the_clusters_ports(request: pytest.FixtureRequest, target: Target
     evidence.extra["details"] = {door: a.detail for door, a in answers.items()}
     evidence.extra["open_doors"] = opened
     evidence.api = (
-        "anonymous gRPC ListNamespaces/ListClusters/DescribeCluster and HTTP GET /api/v1/namespaces"
+        "anonymous gRPC ListNamespaces/ListClusters/DescribeCluster and HTTP GET /api/v1/namespaces, "
+        "over plaintext and TLS (system roots, --target-ca, no verification) without a client certificate"
     )
     check(evidence, "AUTHZ-DOOR-004")
+
+
+@pytest.mark.prop("SEC-P4", "doors")
+@pytest.mark.needs_own_server
+async def test_no_door_of_the_recommended_config(
+    target: Target, server_pool: ServerPool, evidence: Evidence
+) -> None:
+    """Every port the default (recommended) server listens on, plaintext and TLS, gRPC and HTTP: none
+    answers an anonymous admin call, whatever the release."""
+    server = target.running
+    internode = server.config.internode if server.config is not None else None
+    ca = internode.ca.read_bytes() if internode is not None else None
+    doors = {name: ("127.0.0.1", port, ca) for name, port in listening_ports(server).items()}
+    answers = dict(sorted((await probe_doors(doors)).items()))
+    violations = [f"{name}: {a.verdict}" for name, a in answers.items() if a.verdict.startswith("OPEN")]
+    evidence.api, evidence.claims = "every listening port, no token, no client certificate", {"token": None}
+    evidence.extra["answers"] = {name: a.verdict for name, a in answers.items()}
+    if not any("internal-frontend" in name for name in answers):
+        pytest.fail("internal-frontend's ports were not found: nothing shown")
+    hold(evidence, "SEC-P4/doors", violations, len(answers), "ports of the recommended config")

@@ -17,15 +17,18 @@ from harness.cases.calls import Call
 from harness.cases.evidence import Evidence, check
 from harness.cases.grid import COLUMNS, shape_tokens
 from harness.cases.runner import Case, facts_of, fixed, observe, run_case
+from harness.cases.unprobed import not_probed_minimal, said
+from harness.ceiling import GRID_DEADLINE_S, within
 from harness.probes.grpc import Observation
 from harness.probes.http import HttpRoute, probe_http, routes
 from harness.pytest_plugin import rows
 from harness.report.recorder import Recorder
+from harness.security.checks import EXEMPT_METHODS, REFUSED, has_no_rights_in, hold
 from harness.server.config import ServerSettings
-from harness.server.target import SUITE_NAMESPACE, Target
+from harness.server.target import MATRIX_NAMESPACE, OTHER_NAMESPACE, SUITE_NAMESPACE, Target
 from harness.tokens.mint import MintedToken
 from harness.tokens.presentation import Header, Presentation, under
-from harness.tokens.shapes import GRID_SHAPES
+from harness.tokens.shapes import GRID_SHAPES, TokenShape
 from harness.types import Outcome
 
 NS = SUITE_NAMESPACE
@@ -45,7 +48,7 @@ class HttpGrid:
 
     def question(self, shape: str, route: HttpRoute, column: str) -> HttpCallQuestion:
         token = self.tokens[shape]
-        observation = self.observations[cell_id(shape, route, column)]
+        observation = self.observations.get(cell_id(shape, route, column))
         namespace = COLUMNS[column] if route.method.has_namespace else ""
         call = Call("cell", route, namespace)
         return HttpCallQuestion(
@@ -53,8 +56,15 @@ class HttpGrid:
             self.target.headers(token),
             token.signed_by if token else None,
             call.target,
-            Window.between(observation.started, observation.ended),
+            # A cell not probed (harness/safety.py) is asked for this moment.
+            Window.between(observation.started, observation.ended) if observation else Window.open().closed(),
             route=(route.verb, route.template),
+        )
+
+    def not_probed(self, route: HttpRoute, column: str) -> str:
+        """On a cluster the harness does not own: why a cell is not sent (harness/safety.py), else ""."""
+        return not_probed_minimal(
+            self.target, route.method, COLUMNS[column] if route.method.has_namespace else ""
         )
 
 
@@ -68,12 +78,15 @@ async def http_grid(target: Target, recorder: Recorder, request: pytest.FixtureR
 
         async def one(shape: str, route: HttpRoute, column: str) -> None:
             namespace = COLUMNS[column] if route.method.has_namespace else ""
+            if grid.not_probed(route, column):
+                return
             async with gate:
                 grid.observations[cell_id(shape, route, column)] = await probe_http(
                     client, route, namespace, target.headers(grid.tokens[shape])
                 )
 
-        await asyncio.gather(*(one(s.name, r, c) for s, r, c in CELLS))
+        probing = asyncio.gather(*(one(s.name, r, c) for s, r, c in CELLS))
+        await within(GRID_DEADLINE_S, probing, "the HTTP grid did not finish")
     recorder.coverage["http_routes_probed"] = len(ROUTES)
     return grid
 
@@ -86,6 +99,8 @@ def test_http_cell(shape: str, route: str, column: str, http_grid: HttpGrid, evi
     http_route = BY_NAME[route]
     question = http_grid.question(shape, http_route, column)
     answer = question.answer()
+    if refused := http_grid.not_probed(http_route, column):
+        pytest.skip(f"{refused}; the model says {said(answer)}")
     observation = http_grid.observations[cell_id(shape, http_route, column)]
     evidence.asked.append(Asked(question, answer, observation.outcome))
     token = http_grid.tokens[shape]
@@ -200,3 +215,46 @@ async def test_two_token_headers(target: Target, evidence: Evidence) -> None:
     evidence.extra = {"answers": seen, "requests": 120}
     evidence.finding_holds = len(seen) > 1
     check(evidence, "AUTHZ-HTTP-004")
+
+
+# -- security properties from the same probes (never from the model) ------------------------------------
+
+
+def _not_refused(grid: HttpGrid, cells: list[tuple[TokenShape, HttpRoute, str]]) -> tuple[list[str], int]:
+    violations, shown = [], 0
+    for shape, route, column in cells:
+        observed = grid.observations.get(cell_id(shape.name, route, column))
+        if (
+            observed is None
+            or route.method.full_method in EXEMPT_METHODS
+            or observed.outcome is Outcome.ERROR
+        ):
+            continue
+        shown += 1
+        if observed.outcome not in REFUSED:
+            violations.append(
+                f"{cell_id(shape.name, route, column)}: {observed.outcome.value} {observed.status} {observed.message[:100]!r}"
+            )
+    return violations, shown
+
+
+@pytest.mark.prop("SEC-P1", "http")
+def test_anonymous_http_callers_get_nothing(http_grid: HttpGrid, evidence: Evidence) -> None:
+    violations, shown = _not_refused(http_grid, [c for c in CELLS if c[0].anonymous])
+    evidence.surface, evidence.api, evidence.claims = "http", "every routed method", {"token": None}
+    hold(evidence, "SEC-P1/http", violations, shown, "anonymous HTTP calls outside the exempt ones")
+
+
+@pytest.mark.prop("SEC-P2", "http")
+def test_tenants_get_nothing_of_b_over_http(http_grid: HttpGrid, evidence: Evidence) -> None:
+    tenants = [
+        s for s in GRID_SHAPES if s.anonymous or has_no_rights_in(s.claim(MATRIX_NAMESPACE), OTHER_NAMESPACE)
+    ]
+    cells = [c for c in CELLS if c[2] == "Other" and c[0] in tenants]
+    violations, shown = _not_refused(http_grid, cells)
+    evidence.surface, evidence.namespace = "http", OTHER_NAMESPACE
+    evidence.api, evidence.extra["tokens"] = (
+        "every routed method naming B (or no namespace)",
+        [s.name for s in tenants],
+    )
+    hold(evidence, "SEC-P2/http", violations, shown, "HTTP calls by tenants of another namespace")

@@ -12,12 +12,15 @@ from harness.cases.ask import Asked, CallQuestion, Window
 from harness.cases.evidence import Evidence, check
 from harness.cases.grid import Cell, GridRun, all_cells, reprobe, run_grid, shape_tokens
 from harness.cases.runner import facts_of
+from harness.cases.unprobed import model_only, not_probed_minimal, said
+from harness.ceiling import GRID_DEADLINE_S, within
 from harness.probes.grpc import Observation, sdk_methods
 from harness.probes.grpc_raw import probe_raw
 from harness.report.recorder import Recorder
+from harness.security.checks import EXEMPT_METHODS, REFUSED, has_no_rights_in, hold
 from harness.server.config import ServerSettings
 from harness.server.pool import ServerPool
-from harness.server.target import MATRIX_NAMESPACE, Target
+from harness.server.target import MATRIX_NAMESPACE, OTHER_NAMESPACE, Target
 from harness.tokens.mint import MintedToken
 from harness.tokens.shapes import GRID_SHAPES
 from harness.types import CallTarget, Outcome, full_method
@@ -28,9 +31,10 @@ COLUMNS = ("Own", "Other")
 
 
 # DeprecateNamespace cannot be undone (a deprecated namespace never returns to registered): a system
-# admin's cell really deprecates the grid's namespaces, so the grid runs on a server of its own.
+# admin's cell really deprecates the grid's namespaces, so the grid runs on a server of its own. On a
+# cluster the harness does not own, the calls of harness/safety.py's list are left out where they would
+# touch what the harness did not create (DeprecateNamespace everywhere): the model answers alone.
 GRID_SERVER = ServerSettings(purpose="the grid (DeprecateNamespace deprecates its namespaces for good)")
-IRREVERSIBLE = {"DeprecateNamespace"}
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -41,13 +45,16 @@ async def grid(
     concurrency = request.config.getoption("--probe-concurrency")
     if server_pool.configurable:
         target = await server_pool.target(GRID_SERVER)
-    run = await run_grid(target, [c for c in CELLS if _probed_on(target, c)], concurrency)
+    cells = [c for c in CELLS if _probed_on(target, c)]
+    run = await within(GRID_DEADLINE_S, run_grid(target, cells, concurrency), "the gRPC grid did not finish")
     for _ in range(3):
         moving = [c for c in CELLS if c.id in run.observations and not run.answer(c).determinate]
         if not moving:
             break
         await target.keys.settle(30)
-        await reprobe(run, moving, concurrency)
+        await within(
+            GRID_DEADLINE_S, reprobe(run, moving, concurrency), "the gRPC grid's reprobe did not finish"
+        )
     recorder.metric("grid_cells", len(run.observations))
     recorder.metric("grid_wall_s", round(run.wall_s, 3))
     recorder.metric("grid_cells_per_s", round(run.cells_per_s, 1))
@@ -69,12 +76,12 @@ def _probed_on(target: Target, cell: Cell) -> bool:
 
 
 def _not_probed_because(target: Target, cell: Cell) -> str:
-    """Why a cell is left out ("" when it is probed): on a cluster the harness does not own, calls it
-    cannot undo; before 1.23, DeleteNamespace, whose request has no namespace_id to make it fail after
-    authorization: an allowed call really deletes the namespace and waits for the deletion (past any
-    probe's deadline)."""
-    if cell.method.name in IRREVERSIBLE and target.running.config is None:
-        return f"{cell.method.name} cannot be undone: not called on a cluster the harness does not own"
+    """Why a cell is left out ("" when it is probed): on a cluster the harness does not own, the
+    destructive calls of harness/safety.py aimed at what it did not create ("not probed: irreversible");
+    before 1.23, DeleteNamespace, whose request has no namespace_id to make it fail after authorization:
+    an allowed call really deletes the namespace and waits for the deletion (past any probe's deadline)."""
+    if refused := not_probed_minimal(target, cell.method, cell.namespace):
+        return refused
     if cell.method.name == "DeleteNamespace" and target.version < (1, 23, 0):
         return "DeleteNamespace before 1.23 deletes for real and waits for it: not called"
     return ""
@@ -85,7 +92,9 @@ def _not_probed_because(target: Target, cell: Cell) -> str:
 def test_cell(cell_id: str, grid: GridRun, evidence: Evidence) -> None:
     cell = BY_ID[cell_id]
     if cell.id not in grid.observations:
-        pytest.skip(_not_probed_because(grid.target, cell))
+        token = grid.tokens.get(cell.shape.name)
+        model = said(model_only(grid.target, token, cell.target)) if cell.shape.name in grid.tokens else ""
+        pytest.skip(_not_probed_because(grid.target, cell) + (f"; the model says {model}" if model else ""))
     asked = grid.ask(cell)
     observed = grid.observations[cell.id]
     token = grid.tokens[cell.shape.name]
@@ -266,3 +275,66 @@ def test_every_listed_method_is_probed(target: Target, raw_cells: RawCells, evid
     evidence.expected, evidence.observed = [], sorted(f"{s}/{m}" for s, m in listed - probed)
     evidence.extra = {"sdk_only_methods": sorted(f"{s}/{m}" for s, m in probed - listed)}
     check(evidence, "AUTHZ-MATRIX-008")
+
+
+# -- security properties, read from the same probes (never from the model) -----------------------------
+
+# Cluster-wide changes a namespace admin must never make (SEC-P5), whatever the release's access classes.
+CLUSTER_WIDE_CHANGES = {
+    "AddOrUpdateRemoteCluster", "RemoveRemoteCluster", "CreateNexusEndpoint", "UpdateNexusEndpoint",
+    "DeleteNexusEndpoint",
+}  # fmt: skip
+NAMESPACE_ADMINS = ("NamespaceAdmin", "NamespaceAllFour")
+
+
+def _refusals(
+    grid: GridRun, cells: Iterable[Cell], exempt: frozenset[str] = EXEMPT_METHODS
+) -> tuple[list[str], int]:
+    """Cells that were not refused: `Cell: OUTCOME STATUS message`, and how many cells were looked at."""
+    violations, shown = [], 0
+    for cell in cells:
+        observed = grid.observations.get(cell.id)
+        if observed is None or cell.method.full_method in exempt or observed.outcome is Outcome.ERROR:
+            continue  # not probed here, exempt, or no answer (the conformance cell fails for that)
+        shown += 1
+        if observed.outcome not in REFUSED:
+            violations.append(
+                f"{cell.id}: {observed.outcome.value} {observed.status} {observed.message[:120]!r}"
+            )
+    return violations, shown
+
+
+@pytest.mark.prop("SEC-P1", "grpc")
+def test_anonymous_callers_get_nothing(grid: GridRun, evidence: Evidence) -> None:
+    cells = [c for c in CELLS if c.shape.anonymous]
+    violations, shown = _refusals(grid, cells)
+    evidence.api, evidence.claims = "every WorkflowService and OperatorService method", {"token": None}
+    hold(evidence, "SEC-P1/grpc", violations, shown, "anonymous calls outside the exempt ones")
+
+
+@pytest.mark.prop("SEC-P2", "grpc")
+def test_tenants_of_a_get_nothing_of_b(grid: GridRun, evidence: Evidence) -> None:
+    """Every token without rights in the grid's other namespace (read from its permissions, release by
+    release the same), on every call naming that namespace or none."""
+    tenants = [
+        s for s in {c.shape.name: c.shape for c in CELLS}.values()
+        if s.anonymous or has_no_rights_in(s.claim(MATRIX_NAMESPACE), OTHER_NAMESPACE)
+    ]  # fmt: skip
+    cells = [c for c in CELLS if c.column == "Other" and c.shape in tenants]
+    violations, shown = _refusals(grid, cells)
+    evidence.namespace = OTHER_NAMESPACE
+    evidence.api = f"every method naming {OTHER_NAMESPACE!r} (or no namespace)"
+    evidence.extra["tokens"] = sorted(s.name for s in tenants)
+    hold(evidence, "SEC-P2/grpc", violations, shown, "calls by tenants of another namespace")
+
+
+@pytest.mark.prop("SEC-P5", "grpc")
+def test_namespace_admins_change_nothing_cluster_wide(grid: GridRun, evidence: Evidence) -> None:
+    cells = [
+        c for c in CELLS
+        if c.shape.name in NAMESPACE_ADMINS
+        and (c.method.name in CLUSTER_WIDE_CHANGES or (c.method.name == "RegisterNamespace" and c.column == "Other"))
+    ]  # fmt: skip
+    violations, shown = _refusals(grid, cells)
+    evidence.api = "remote clusters, Nexus endpoints, another namespace's registration"
+    hold(evidence, "SEC-P5/grpc", violations, shown, "cluster-wide calls by namespace admins")

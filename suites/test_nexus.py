@@ -21,6 +21,7 @@ from harness.cases.nexus_handler import PROBE_HEADER, NexusHandler, create_endpo
 from harness.cases.runner import CallSet, Case, run_case
 from harness.probes.nexus import CallbackRoute, NexusRoute, probe_nexus
 from harness.pytest_plugin import rows
+from harness.security.checks import REFUSED, hold
 from harness.server.config import ServerSettings
 from harness.server.target import OTHER_NAMESPACE, SUITE_NAMESPACE, Target
 from harness.tokens import forge
@@ -266,3 +267,24 @@ async def _sent_headers(
         headers=[*headers, ("Content-Type", "application/json"), ("Request-Timeout", "10s")],
     )  # fmt: skip
     return list(request.headers.multi_items())
+
+
+@pytest.mark.prop("SEC-P1", "nexus")
+async def test_anonymous_nexus_dispatch_gets_nothing(target: Target, evidence: Evidence) -> None:
+    """Both Nexus start routes, no token: refused, whatever the release (no handler listens: a request
+    let through would wait for one and time out, past authorization)."""
+    if target.running.http_address is None:
+        pytest.skip("the HTTP API address of this target is not known")
+    routes_tried = [NexusRoute("by-namespace", namespace=NS, task_queue="sec-anonymous")]
+    async with target.http_client() as client:
+        answers = {r.name: await probe_nexus(client, r, []) for r in routes_tried}
+    if all(a.outcome is Outcome.ABSENT for a in answers.values()):
+        pytest.skip("this release has no Nexus HTTP routes")
+    violations = [
+        f"{n}: {a.outcome.value} {a.status} {a.message[:100]!r}"
+        for n, a in answers.items()
+        if a.outcome not in REFUSED
+    ]
+    evidence.surface, evidence.api, evidence.claims = "nexus", "Nexus HTTP dispatch", {"token": None}
+    evidence.extra["answers"] = {n: f"{a.status} {a.message}" for n, a in answers.items()}
+    hold(evidence, "SEC-P1/nexus", violations, len(answers), "anonymous Nexus dispatches")

@@ -158,6 +158,17 @@ def rich_recorder() -> Recorder:
     rec.server.update(
         {"version": VERSION, "backend": "process", "era": "1.29+", "model_mutant": "", "mutations": {}}
     )
+    # What a --target run created on the cluster, removed and left (harness/server/leftovers.py).
+    rec.server["created_on_target"] = {
+        "target": "staging:7233",
+        "namespaces": [{"name": OWN, "state": "registered", "removed": False}],
+        "nexus_endpoints": [{"id": "e-1", "name": "authz-1a2b3c4d", "removed": True}],
+        "schedules": 1,
+        "runs_started": 3,
+        "removed": {"nexus_endpoints": 1, "schedules": 1, "open_runs_terminated": 2},
+        "left": [{"what": [OWN], "why": "namespaces are left"}],
+        "errors": {},
+    }
     for sample in (0.517, 0.8821, 1.2387):
         rec.add_metric_sample("server_start_to_ready_s", sample)
     rec.metric("default_server_ready_s", 6.537)
@@ -213,6 +224,25 @@ def rich_recorder() -> Recorder:
     _case(
         rec, "suites/test_stream.py::test_reflection", "AUTHZ-STREAM-002", Verdict.SKIP, message="since 1.30"
     )
+    # Security property tests: one path held, one violated (an advisory's case), one skipped.
+    rec.add(
+        CaseRecord(
+            "suites/test_streams.py::test_anonymous_replication_stream", "SEC-P1", Verdict.FAIL, 0.02,
+            {"expected": "refused", "observed": "opened (InvalidArgument past authorization)"},
+            "SEC-P1/replication-stream VIOLATED", prop="SEC-P1", path="replication-stream",
+        )
+    )  # fmt: skip
+    rec.add(
+        CaseRecord(
+            "suites/test_security.py::test_batch", "SEC-P2", Verdict.PASS, 1.5, prop="SEC-P2", path="batch"
+        )
+    )
+    rec.add(
+        CaseRecord(
+            "suites/test_security.py::test_compute", "SEC-P7", Verdict.SKIP, 0.0, message="not on 1.32.2",
+            prop="SEC-P7", path="compute-provider",
+        )
+    )  # fmt: skip
     rec.mutants = {
         "total": 2,
         "killed": 1,
@@ -247,4 +277,6 @@ def rich_recorder() -> Recorder:
 
 
 def rich_report() -> dict[str, Any]:
-    return rich_recorder().to_json(exit_status=1)
+    data = rich_recorder().to_json(exit_status=1)
+    data["run"]["complete"] = True  # a sharded run's merge says whether every shard reported
+    return data

@@ -104,7 +104,11 @@ def test_presentations_write_the_scheme_in_one_place() -> None:
         (RPCStatusCode.UNKNOWN, "shutting down", Outcome.ERROR),
         (RPCStatusCode.DATA_LOSS, "lost", Outcome.ERROR),
         # ... but a handler's known post-authorization fault is past the authorizer.
-        (RPCStatusCode.INTERNAL, "runtime error: invalid memory address or nil pointer dereference", Outcome.ALLOWED),
+        (
+            RPCStatusCode.INTERNAL,
+            "runtime error: invalid memory address or nil pointer dereference",
+            Outcome.ALLOWED,
+        ),
     ],
 )
 def test_classification_is_exact(status: RPCStatusCode, message: str, outcome: Outcome) -> None:
@@ -135,7 +139,11 @@ def test_sdk_errors_are_classified_by_the_rpc_error_inside() -> None:
         (503, {"code": 14, "message": "Socket closed"}, Outcome.ERROR),
         (500, {"code": 13, "message": "something broke"}, Outcome.ERROR),
         (502, "<html>Bad Gateway</html>", Outcome.ERROR),
-        (500, {"code": 13, "message": "runtime error: invalid memory address or nil pointer dereference"}, Outcome.ALLOWED),
+        (
+            500,
+            {"code": 13, "message": "runtime error: invalid memory address or nil pointer dereference"},
+            Outcome.ALLOWED,
+        ),
     ],
 )
 def test_http_classification_is_exact(status: int, payload: object, outcome: Outcome) -> None:
@@ -148,11 +156,13 @@ def test_a_worker_error_is_read_by_the_status_it_carries() -> None:
     """sdk-core reports a refused worker as a RuntimeError holding tonic's Status: read whole, code and
     exact message, never by a substring."""
     refused = RuntimeError(
-        'Worker validation failed: Namespace x was not found or otherwise could not be described: Status '
+        "Worker validation failed: Namespace x was not found or otherwise could not be described: Status "
         '{ code: PermissionDenied, message: "Request unauthorized.", details: b"..." }'
     )
     assert classify_exception(refused) == (Outcome.DENIED, "PERMISSION_DENIED", REQUEST_UNAUTHORIZED)
-    crashed = RuntimeError('Poll failure: Status { code: Unavailable, message: "transport error", source: None }')
+    crashed = RuntimeError(
+        'Poll failure: Status { code: Unavailable, message: "transport error", source: None }'
+    )
     assert classify_exception(crashed)[0] is Outcome.ERROR
     other = RuntimeError('Status { code: PermissionDenied, message: "Namespace is not active" }')
     assert classify_exception(other)[0] is Outcome.ALLOWED  # not the authorizer's refusal

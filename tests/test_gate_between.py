@@ -86,3 +86,21 @@ def test_a_report_another_run_wrote_is_never_compared(
     stale = FakeRunner({"v1.31.1": _on("v1.31.1")}, tag="an-earlier-run")
     assert gate_between.between("v1.31.1", "v1.32.2", tmp_path, runner=stale) == 2
     assert "written by run 'an-earlier-run'" in capsys.readouterr().err
+
+
+def test_runs_on_different_temporalio_versions_are_compared_with_a_one_line_warning(
+    tmp_path: Path, baselines: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The decisions are still compared; the line says a change may be the tool's, not the server's."""
+    older, newer = _on("v1.31.1"), _on("v1.32.2")
+    older["tool"]["versions"]["temporalio"], newer["tool"]["versions"]["temporalio"] = "1.35.0", "1.36.0"
+    runner = FakeRunner({"v1.31.1": older, "v1.32.2": newer})
+    assert gate_between.between("v1.31.1", "v1.32.2", tmp_path, live=True, runner=runner) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if "WARNING" in line] == [
+        "gate: WARNING: the runs used different temporalio (1.35.0 vs 1.36.0): a difference may be the "
+        "tool's, not the server's"
+    ]
+    same = FakeRunner({"v1.31.1": _on("v1.31.1"), "v1.32.2": _on("v1.32.2")})
+    assert gate_between.between("v1.31.1", "v1.32.2", tmp_path, live=True, runner=same) == 0
+    assert "WARNING" not in capsys.readouterr().out  # the same versions: no warning

@@ -66,7 +66,7 @@ def _part(
     tests: list[dict[str, Any]], *, coverage: dict[str, Any] | None = None, **extra: Any
 ) -> dict[str, Any]:
     return {
-        "schema_version": "1.1",
+        "schema_version": "1.2",
         "tool": {"name": "temporal-authz-conformance"},
         "run": {
             "started_at": "2026-01-01T00:00:00Z",

@@ -60,6 +60,14 @@ CLASSES: dict[str, FuzzClass] = {
             ServerKind.OWN_JWKS,
         ),
         FuzzClass(
+            "tenancy",
+            "SEC-P2",
+            "a tenant of namespace A with every right there, mixing every path into namespace B it has "
+            "(commands, batches, the batcher's input, multi-operations, task tokens, calls by id, callbacks); "
+            "the invariant is SEC-P2 read from B after every step (harness/security/machine.py)",
+            ServerKind.DEFAULT,
+        ),
+        FuzzClass(
             "rotation",
             "AUTHZ-FUZZ-006",
             "the key source over time (publish, retire, rotate, faults, refreshes): the key provider's "

@@ -26,7 +26,15 @@ from harness.settings import ENV
 
 # Examples per class in the CI profile (regex: strings over CI_REGEXES patterns; rotation: state
 # machine runs of up to ROTATION_STEPS steps).
-CI_EXAMPLES = {"claims": 120, "token-bytes": 150, "names": 120, "regex": 100, "jwks": 20, "rotation": 6}
+CI_EXAMPLES = {
+    "claims": 120,
+    "token-bytes": 150,
+    "names": 120,
+    "regex": 100,
+    "jwks": 20,
+    "rotation": 6,
+    "tenancy": 3,
+}
 CI_REGEXES = 4
 PROGRESS_EVERY = 10.0  # seconds between progress lines
 DATABASE = ENV.cache_root / "hypothesis"

@@ -5,6 +5,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from harness.model.fixes import (
+    BATCH_NAMESPACE_CHECK,
+    CALLBACK_SOURCE_IGNORED,
+    CALLBACK_SOURCE_KNOB,
+    CROSS_NAMESPACE_REAUTHORIZATION,
+    FIXES,
+    INTERNAL_CALLBACK_BOUND,
+    MULTI_OPERATION_NAMESPACE_CHECK,
+    STREAM_AUTHORIZATION,
+)
 from harness.types import ServerVersion
 
 
@@ -22,12 +32,11 @@ class ServerRules:
     audience_supported: bool  # audience, 1.29+
     header_name_configurable: bool  # authHeaderName, 1.23+
     header_name_case_insensitive: bool  # md.Get, 1.24+
-    # Commands aimed at another namespace are re-authorized there: v1.29.2+ (the module's source has
-    # authorizeTargetNamespaces from v1.29.2, not in v1.29.1; live v1.29.7 re-authorizes).
+    # Commands aimed at another namespace are re-authorized there (CVE-2025-14987; per line: fixes.py).
     cross_namespace_reauthorized: bool
     cross_namespace_commands_default: bool  # system.enableCrossNamespaceCommands default (false since 1.30)
-    # Streams (reflection, health Watch, AdminService streams) authorized when they open: InterceptStream
-    # is in 1.29.6+, 1.30.4+ and 1.31.2+, but not in 1.31.0 and 1.31.1 (released without the backport).
+    # Streams (reflection, health Watch, AdminService streams) authorized when they open (CVE-2026-5724):
+    # 1.28.4+, 1.29.6+, 1.30.4+, 1.31.2+ and 1.32, but not 1.31.0 and 1.31.1 (released without the backport).
     streams_authorized: bool
     file_key_sources: bool  # file:// keySourceURIs read from disk (1.32.0+, #9590)
     # frontend.enablePrincipalPropagation stamps the caller on history events (1.31.0+); inbound
@@ -44,6 +53,22 @@ class ServerRules:
     # Before 1.24 a task completion reached the task token's namespace, whatever namespace the request
     # named (workflow_handler.go: namespace.ID(taskToken.GetNamespaceId()) to 1.22; seen live on 1.23.1).
     completion_follows_token: bool = False
+    # Security fixes back-ported per line (harness.model.fixes), besides the two above:
+    multi_operation_namespace_checked: bool = (
+        True  # ExecuteMultiOperation refuses an inner namespace (CVE-2025-14986)
+    )
+    batch_namespace_checked: bool = True  # the batcher refuses a forged inner namespace (CVE-2026-5199)
+    # A completion callback's `source` header routes it to internal-frontend unless callback.inspectSourceHeader
+    # is false (CVE-2026-87858): the knob exists from 1.30.7/1.31.3 (default true), 1.32 defaults it to false.
+    callback_source_knob: bool = True
+    callback_source_ignored_by_default: bool = True
+    internal_callback_bound: bool = (
+        True  # temporal://internal callbacks bound to the caller's namespace (CVE-2026-89140)
+    )
+
+    def fixed(self, fix: str) -> bool:
+        """Whether this release has a security fix of harness.model.fixes (by its name)."""
+        return FIXES[fix].has(self.version)
 
     @property
     def era(self) -> str:
@@ -71,15 +96,20 @@ def _rules_for(v: ServerVersion) -> ServerRules:
         audience_supported=v >= (1, 29, 0),
         header_name_configurable=v >= (1, 23, 0),
         header_name_case_insensitive=v >= (1, 24, 0),
-        cross_namespace_reauthorized=v >= (1, 29, 2),
+        cross_namespace_reauthorized=CROSS_NAMESPACE_REAUTHORIZATION.has(v),
         cross_namespace_commands_default=v < (1, 30, 0),
-        streams_authorized=_streams_authorized(v),
+        streams_authorized=STREAM_AUTHORIZATION.has(v),
         file_key_sources=v >= (1, 32, 0),
         principal_propagation=v >= (1, 31, 0),
         authorization_first=v >= (1, 22, 4),
         internal_http=v >= (1, 29, 0),
         absent_streams=_absent_streams(v),
         completion_follows_token=v < (1, 24, 0),
+        multi_operation_namespace_checked=MULTI_OPERATION_NAMESPACE_CHECK.has(v),
+        batch_namespace_checked=v < (1, 29, 0) or BATCH_NAMESPACE_CHECK.has(v),
+        callback_source_knob=CALLBACK_SOURCE_KNOB.has(v),
+        callback_source_ignored_by_default=CALLBACK_SOURCE_IGNORED.has(v),
+        internal_callback_bound=v < (1, 30, 0) or INTERNAL_CALLBACK_BOUND.has(v),
     )
 
 
@@ -94,16 +124,6 @@ def _absent_streams(v: ServerVersion) -> frozenset[str]:
     if v < (1, 21, 0):
         absent.add(REPLICATION_STREAM)
     return frozenset(absent)
-
-
-def _streams_authorized(v: ServerVersion) -> bool:
-    if v.minor == 29 and v.major == 1:
-        return v >= (1, 29, 6)
-    if v.minor == 30 and v.major == 1:
-        return v >= (1, 30, 4)
-    if v.minor == 31 and v.major == 1:
-        return v >= (1, 31, 2)
-    return v >= (1, 32, 0)
 
 
 @dataclass(frozen=True)

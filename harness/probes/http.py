@@ -6,12 +6,13 @@ Routes are read from the SDK's proto descriptors (their google.api.http options)
 from __future__ import annotations
 
 import functools
+import json
 import re
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from google.api import annotations_pb2
@@ -21,6 +22,9 @@ from temporalio.service import RPCStatusCode
 
 from harness.probes.grpc import ApiMethod, Observation, classify, minimal_request, sdk_methods
 from harness.types import REQUEST_UNAUTHORIZED, Outcome
+
+if TYPE_CHECKING:
+    from harness.guard import Gate
 
 PATH_VARIABLE = re.compile(r"\{([^}=]+)(=[^}]*)?\}")
 PLACEHOLDER = "authz-probe"
@@ -114,6 +118,50 @@ def request_for(route: HttpRoute, namespace: str) -> tuple[str, str, dict[str, A
         document = json_format.MessageToDict(message, preserving_proto_field_name=False)
         body = document if route.body == "*" else document.get(route.body, {})
     return route.verb, path, body
+
+
+@functools.cache
+def _matchers() -> list[tuple[str, re.Pattern[str], HttpRoute]]:
+    """(verb, path pattern, route) for every binding of every routed method (not only the /api/v1 one)."""
+    found = []
+    for method in sdk_methods():
+        for verb, template, body in _bindings(method):
+            pattern = PATH_VARIABLE.sub(lambda m: f"(?P<{m.group(1).replace('.', '__')}>[^/]*)", template)
+            found.append((verb.upper(), re.compile(f"^{pattern}$"), HttpRoute(method, verb, template, body)))
+    return found
+
+
+def request_from_http(verb: str, path: str, content: bytes) -> tuple[str, Message | None]:
+    """The gRPC method and request an HTTP API request stands for, as the gateway reads it (path variables,
+    then the JSON body); ("HTTP <verb> <path>", None) for a path no route has (Nexus, anything else)."""
+    for route_verb, pattern, route in _matchers():
+        matched = pattern.match(path) if route_verb == verb.upper() else None
+        if matched is None:
+            continue
+        message = route.method.request_type()
+        try:
+            document = json.loads(content) if content else {}
+            if route.body and isinstance(document, dict):
+                if route.body == "*":
+                    json_format.ParseDict(document, message, ignore_unknown_fields=True)
+                else:
+                    json_format.ParseDict({route.body: document}, message, ignore_unknown_fields=True)
+        except (ValueError, json_format.ParseError):
+            pass  # the variables in the path still say what the request names
+        for variable, value in matched.groupdict().items():
+            _set_field(message, variable.replace("__", "."), value)
+        return route.full_method, message
+    return f"HTTP {verb.upper()} {path}", None
+
+
+def guard_hook(gate: Gate) -> Callable[[httpx.Request], Awaitable[None]]:
+    """An httpx request hook that puts every HTTP API request through the gate (harness.guard)."""
+
+    async def hook(request: httpx.Request) -> None:
+        method, message = request_from_http(request.method, request.url.path, request.content)
+        gate.admit(method, message)
+
+    return hook
 
 
 def classify_http(status: int, payload: Any) -> Outcome:

@@ -17,12 +17,14 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.atomic import write_text_atomic
+from harness.errors import HarnessConfigError
+from harness.report import tool_versions
 from harness.report.diff_view import KINDS, build_diff_view
 from harness.report.grid_view import cell_key
 from harness.report.html import asset, environment
@@ -72,14 +74,72 @@ def snapshot(report: dict[str, Any]) -> dict[str, Any]:
     tests = {
         t["nodeid"]: stable(_observed(t))
         for t in report.get("tests", [])
-        if not any(name in t["nodeid"] for name in GRID_TESTS)
+        if not any(name in t["nodeid"] for name in GRID_TESTS) and not t.get("property")
     }
-    return {
+    snap: dict[str, Any] = {
         "server_version": report.get("server", {}).get("version"),
         "schema_version": report.get("schema_version"),
         "grid": dict(sorted(cells.items())),
         "tests": dict(sorted(tests.items())),
     }
+    if report.get("security"):
+        snap["security"] = security_snapshot(report["security"])
+    if versions := tool_versions.recorded(report):
+        snap["tool_versions"] = versions  # which versions made the decisions (the gate warns on a change)
+    return snap
+
+
+def security_snapshot(security: Mapping[str, Any]) -> dict[str, Any]:
+    """The security verdict as the gate compares it: each property path's status and each advisory's."""
+    paths = {
+        f"{pid}/{name}": path["status"]
+        for pid, prop in (security.get("properties") or {}).items()
+        for name, path in (prop.get("paths") or {}).items()
+    }
+    advisories = {aid: row["status"] for aid, row in (security.get("advisories") or {}).items()}
+    return {"paths": dict(sorted(paths.items())), "advisories": dict(sorted(advisories.items()))}
+
+
+@dataclass(frozen=True)
+class SecurityChange:
+    """An advisory that reproduces or stopped reproducing, a property path whose status changed."""
+
+    kind: str  # "advisory" or "path"
+    key: str
+    before: str
+    after: str
+
+    def line(self) -> str:
+        if self.kind == "advisory":
+            if self.before == "VULNERABLE" and self.after != "VULNERABLE":
+                what = "fixed" if self.after == "not reproduced" else f"no longer shown ({self.after})"
+            elif self.after == "VULNERABLE":
+                what = "now VULNERABLE"
+            else:
+                what = f"{self.before} -> {self.after}"
+            return f"advisory {self.key}: {what}"
+        if self.after == "violated":
+            return f"property {self.key}: newly violated (was {self.before})"
+        return f"property {self.key}: {self.before} -> {self.after}"
+
+    @property
+    def worse(self) -> bool:
+        return self.after in ("VULNERABLE", "violated")
+
+
+def security_changes(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> list[SecurityChange]:
+    """Worse first (newly violated, now vulnerable), then fixed; nothing when a side has no verdict (a
+    baseline written before security verdicts)."""
+    old, new = baseline.get("security"), current.get("security")
+    if not old or not new:
+        return []
+    found = []
+    for kind, section in (("advisory", "advisories"), ("path", "paths")):
+        for key in sorted(set(old.get(section, {})) | set(new.get(section, {}))):
+            before, after = old[section].get(key, "absent"), new[section].get(key, "absent")
+            if before != after:
+                found.append(SecurityChange(kind, key, before, after))
+    return sorted(found, key=lambda c: (not c.worse, c.kind != "advisory"))
 
 
 def as_snapshot(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -220,16 +280,50 @@ def packaged_baseline_versions() -> list[str]:
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
-    """The file's JSON object, or None (the reason printed) when it cannot be read."""
+    """The file's JSON object, or None (the reason printed) when it cannot be read; HarnessConfigError
+    when it holds JSON of another kind."""
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         print(f"gate: cannot read {path}: {exc}", file=sys.stderr)
         return None
     if not isinstance(data, dict):
-        print(f"gate: {path} holds no report or baseline (a JSON object)", file=sys.stderr)
-        return None
+        raise HarnessConfigError(f"{path} is {kind_of(data)}, not {REPORT} or {BASELINE}")
     return data
+
+
+REPORT = "a run's conformance.json"
+BASELINE = "a baseline (decisions only, as fixtures/baselines/ and `snapshot` write them)"
+
+
+def kind_of(data: Any) -> str:
+    """What a JSON document is, as a person names it: a run's report, a baseline, or another file."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__.replace('dict', 'object').replace('list', 'array')}"
+    if isinstance(data.get("tests"), list):
+        return REPORT
+    if isinstance(data.get("tests"), dict) and isinstance(data.get("grid"), dict):
+        return BASELINE
+    known = (
+        ("matrix_version", "a version matrix (matrix-merge's matrix.json)"),
+        ("principals", "a profile or its report"),
+        ("input", "a fuzz case"),
+        ("keys", "a JWKS key set"),
+    )
+    for key, kind in known:
+        if key in data:
+            return kind
+    return f"a JSON object with {', '.join(sorted(map(str, data))[:4]) or 'no members'}"
+
+
+def require_kind(data: Any, path: Path, role: str, accepted: Sequence[str]) -> None:
+    """HarnessConfigError (bad input) naming what the file is and what was expected."""
+    kind = kind_of(data)
+    if kind not in accepted:
+        hint = (
+            ": pass it as --baseline, and a run's conformance.json as the report" if kind == BASELINE else ""
+        )
+        raise HarnessConfigError(f"the {role} {path} is {kind}, not {' or '.join(accepted)}{hint}")
 
 
 def not_this_run(report: Mapping[str, Any], run_tag: str) -> str:
@@ -248,10 +342,12 @@ def diff_files(
 ) -> int:
     """Compare a conformance.json with a baseline (default: the packaged one of its version); print every
     change, and with html write them as a page. With run_tag, the report must be that run's (complete).
-    Exit status: 0 no change, 1 changed, 2 bad input or not this run's report."""
+    Exit status: 0 no change, 1 changed, 2 an unreadable file or not this run's report; a file of the
+    wrong kind (a baseline given as the report) is a HarnessConfigError (`temporal-authz gate`: exit 4)."""
     report = read_json(report_path)
     if report is None:
         return 2
+    require_kind(report, report_path, "report", (REPORT,))
     if run_tag and (why := not_this_run(report, run_tag)):
         print(f"gate: {report_path} is refused: {why}; nothing was compared", file=sys.stderr)
         return 2
@@ -267,8 +363,11 @@ def diff_files(
     baseline_data = read_json(baseline_path)
     if baseline_data is None:
         return 2
+    require_kind(baseline_data, baseline_path, "baseline", (BASELINE, REPORT))
     baseline = as_snapshot(baseline_data)
     found = changes(baseline, current)
+    if warning := tool_versions.warning(baseline_data, report):
+        print(warning)
     if html is not None:
         write_diff_html(
             baseline,
@@ -278,14 +377,36 @@ def diff_files(
             current_label=str(report_path),
             report_html=report_path.with_name("report.html"),
         )
-    return print_changes(found, str(baseline.get("server_version")), str(current["server_version"]), html)
+    return print_changes(
+        found,
+        str(baseline.get("server_version")),
+        str(current["server_version"]),
+        html,
+        security_changes(baseline, current),
+    )
 
 
-def print_changes(found: list[Change], older: str, newer: str, html: Path | None = None) -> int:
-    """Print each change, authorization decisions first (methods a version lacks are listed after:
-    they are not what bites). Exit status 1 when anything changed, else 0."""
+def print_changes(
+    found: list[Change],
+    older: str,
+    newer: str,
+    html: Path | None = None,
+    security: Sequence[SecurityChange] = (),
+) -> int:
+    """Print each change: security first (advisories fixed or reproduced, properties newly violated),
+    then authorization decisions (methods a version lacks are listed after: they are not what bites).
+    Exit status 1 when anything changed, else 0."""
     decisions = [c for c in found if not c.presence]
     presence = [c for c in found if c.presence]
+    if security:
+        fixed = sum(1 for c in security if c.kind == "advisory" and c.before == "VULNERABLE")
+        worse = sum(1 for c in security if c.worse)
+        print(
+            f"gate: {older} -> {newer}: security: {len(security)} change(s) "
+            f"({fixed} advisory(ies) fixed, {worse} newly violated or vulnerable)"
+        )
+        for sec in security:
+            print("  " + sec.line())
     print(
         f"gate: {older} -> {newer}: {len(decisions)} authorization decision(s) changed, "
         f"{len(presence)} cell(s) or test(s) appeared or disappeared (methods added or removed)"
@@ -294,7 +415,7 @@ def print_changes(found: list[Change], older: str, newer: str, html: Path | None
         print("  " + change.line())
     if html is not None:
         print(f"gate: the changes as a page: {html}")
-    return 1 if found else 0
+    return 1 if found or security else 0
 
 
 def main(argv: list[str]) -> int:
@@ -306,12 +427,19 @@ def main(argv: list[str]) -> int:
     dif.add_argument("report", type=Path)
     dif.add_argument("--baseline", type=Path, default=None, help="default: fixtures/baselines/<version>.json")
     dif.add_argument("--html", type=Path, default=None, help="also write the changes as a page here")
-    dif.add_argument("--run-tag", default="", help="refuse a report that this run (AUTHZ_RUN_TAG) did not write")
+    dif.add_argument(
+        "--run-tag", default="", help="refuse a report that this run (AUTHZ_RUN_TAG) did not write"
+    )
     args = parser.parse_args(argv)
-    if args.command == "diff":
-        return diff_files(args.report, args.baseline, args.html, args.run_tag)
-    report = read_json(args.report)
-    if report is None:
+    try:
+        if args.command == "diff":
+            return diff_files(args.report, args.baseline, args.html, args.run_tag)
+        report = read_json(args.report)
+        if report is None:
+            return 2
+        require_kind(report, args.report, "report", (REPORT,))
+    except HarnessConfigError as exc:
+        print(f"gate: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(snapshot(report), indent=1))
     return 0

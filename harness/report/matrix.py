@@ -261,6 +261,7 @@ def merge_runs(runs: Sequence[Run]) -> dict[str, Any]:
                 "era": (r.report.get("server") or {}).get("era"),
                 "exit_status": (r.report.get("run") or {}).get("exit_status"),
                 "conformant": is_conformant(r.report.get("summary") or {}),
+                "security": _security_of(r.report),
                 "summary": {k: v for k, v in (r.report.get("summary") or {}).items() if k != "by_area"},
                 "timing": _timing(r),
             }
@@ -269,9 +270,36 @@ def merge_runs(runs: Sequence[Run]) -> dict[str, Any]:
         "timings": _timings(runs),
         "access_labels": {**ACCESS_LABELS, NOT_IN_TABLE: "Methods not in the version's API table"},
         "requirements": _requirements(runs),
+        "security": _security_table(runs),
         "grid": _grid(runs),
         "changes": [_changes(older, newer) for older, newer in pairwise(runs)],
     }
+
+
+def _security_of(report: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's security verdict as the matrix lists it (None-safe for reports before schema 1.2)."""
+    security = report.get("security") or {}
+    return {
+        "verdict": security.get("verdict", "not judged"),
+        "line": security.get("line", "Security: not judged (a report before security verdicts)"),
+        "vulnerable_to": list(security.get("vulnerable_to") or []),
+        "violated": list(security.get("violated") or []),
+    }
+
+
+def _security_table(runs: Sequence[Run]) -> dict[str, Any]:
+    """Per property and per advisory, its status on each version: which properties hold, which
+    advisories reproduce (found by running each version, not copied from the advisories)."""
+    properties: dict[str, dict[str, str]] = {}
+    advisories: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        security = run.report.get("security") or {}
+        for pid, prop in (security.get("properties") or {}).items():
+            properties.setdefault(pid, {})[run.version] = prop.get("status", "")
+        for aid, row in (security.get("advisories") or {}).items():
+            entry = advisories.setdefault(aid, {"title": row.get("title", ""), "versions": {}})
+            entry["versions"][run.version] = {"status": row.get("status", ""), "line": row.get("line", "")}
+    return {"properties": properties, "advisories": advisories}
 
 
 def _timing(run: Run) -> dict[str, Any]:

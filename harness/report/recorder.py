@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.atomic import write_text_atomic
+from harness.report.tool_versions import installed
 from harness.requirements import Requirement
+from harness.security.verdicts import security_summary
 from harness.types import Verdict
 
 if TYPE_CHECKING:
     from harness.cases.ask import Asked
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 @dataclass
@@ -32,6 +34,10 @@ class CaseRecord:
     message: str = ""
     cell: dict[str, Any] | None = None
     asked: list[Asked] = field(default_factory=list, repr=False)  # for the mutant replay only
+    # A security property test (fixtures/properties.yaml): its verdict is the property's on this path,
+    # counted in the security verdict and never in conformance's.
+    prop: str = ""
+    path: str = ""
 
     @property
     def finding_holds(self) -> bool | None:
@@ -45,6 +51,8 @@ class CaseRecord:
             "verdict": self.verdict.value,
             "duration_s": round(self.duration_s, 4),
         }
+        if self.prop:
+            data["property"], data["path"] = self.prop, self.path
         if self.evidence:
             data["evidence"] = self.evidence
         if self.message:
@@ -120,9 +128,13 @@ class Recorder:
             if r.cell is not None
         ]
 
+    @property
+    def conformance_records(self) -> list[CaseRecord]:
+        return [r for r in self.records if not r.prop]
+
     def findings(self) -> list[dict[str, Any]]:
         by_req: dict[str, list[CaseRecord]] = {}
-        for r in self.records:
+        for r in self.conformance_records:
             by_req.setdefault(r.requirement, []).append(r)
         found = []
         for rid, records in sorted(by_req.items()):
@@ -132,23 +144,32 @@ class Recorder:
         return found
 
     def summary(self) -> dict[str, Any]:
-        verdicts = Counter(r.verdict.value for r in self.records)
+        """Conformance's counts: the property tests are the security verdict's (security())."""
+        records = self.conformance_records
+        verdicts = Counter(r.verdict.value for r in records)
         by_area: dict[str, Counter[str]] = {}
-        for r in self.records:
+        for r in records:
             area = r.requirement.split("-")[1] if r.requirement.count("-") >= 2 else "UNTAGGED"
             by_area.setdefault(area, Counter())[r.verdict.value] += 1
         return {
-            "total": len(self.records),
+            "total": len(records),
             **{v.value: verdicts.get(v.value, 0) for v in Verdict},
             "by_area": {area: dict(c) for area, c in sorted(by_area.items())},
-            "requirements_exercised": len({r.requirement for r in self.records}),
+            "requirements_exercised": len({r.requirement for r in records}),
         }
+
+    def security(self) -> dict[str, Any]:
+        return security_summary([r.as_dict() for r in self.records if r.prop], self.server.get("version"))
 
     def to_json(self, exit_status: int | None = None) -> dict[str, Any]:
         finished = time.time()
         data = {
             "schema_version": SCHEMA_VERSION,
-            "tool": {"name": "temporal-authz-conformance", "python": platform.python_version()},
+            "tool": {
+                "name": "temporal-authz-conformance",
+                "python": platform.python_version(),
+                "versions": installed(),  # the packages a verdict depends on (constraints.txt pins them)
+            },
             "run": {
                 "started_at": _iso(self.started_at),
                 "finished_at": _iso(finished),
@@ -159,6 +180,7 @@ class Recorder:
             "server": self.server,
             "metrics": self.metrics,
             "summary": self.summary(),
+            "security": self.security(),
             "findings": self.findings(),
             "coverage": self.coverage,
             "grid": self.grid(),

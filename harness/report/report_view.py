@@ -19,7 +19,9 @@ from harness.report.grades import (
     shows_evidence,
 )
 from harness.report.grid_view import CELL_FIELDS, GridView, build_grid
+from harness.report.verdict_lines import conformance_line
 from harness.requirements import CatalogueError, load_catalogue
+from harness.security.catalogue import load_properties
 
 _WHAT_FAILED_SHOWN = 4
 
@@ -35,6 +37,7 @@ class TestRow:
     duration: str
     surface: str
     grid_shape: str = ""  # the token shape of the grid cell whose evidence this test holds ("": none)
+    path: str = ""  # a security test: its property path ("SEC-P2/batch"); "" for a conformance test
 
     @property
     def name(self) -> str:
@@ -47,6 +50,83 @@ class TestRow:
     @property
     def in_grid(self) -> bool:
         return bool(self.grid_shape)
+
+
+@dataclass(frozen=True)
+class PathView:
+    id: str
+    title: str
+    status: str
+    tests: list[TestRow]
+
+
+@dataclass(frozen=True)
+class AdvisoryView:
+    id: str
+    names: str
+    title: str
+    status: str
+    line: str
+    fix: str
+    url: str
+    cases: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class SecurityView:
+    verdict: str
+    line: str
+    vulnerable: list[str]
+    properties: list[tuple[str, str, str, list[PathView]]]  # id, title, status, paths
+    advisories: list[AdvisoryView]
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "holds"
+
+
+def _security(data: Mapping[str, Any], rows: list[TestRow]) -> SecurityView:
+    security = data.get("security")
+    if not security:
+        return SecurityView(
+            "not shown", "Security: not judged (this report predates security verdicts)", [], [], []
+        )
+    by_path: dict[str, list[TestRow]] = {}
+    for r in rows:
+        if r.path:
+            by_path.setdefault(r.path, []).append(r)
+    try:
+        titles = {p.id: p.title for prop in load_properties().values() for p in prop.paths.values()}
+    except (CatalogueError, OSError):
+        titles = {}
+    properties = [
+        (
+            pid,
+            str(prop.get("title", "")),
+            str(prop.get("status", "")),
+            [
+                PathView(f"{pid}/{name}", titles.get(f"{pid}/{name}", ""), str(path.get("status", "")),
+                         by_path.get(f"{pid}/{name}", []))
+                for name, path in (prop.get("paths") or {}).items()
+            ],
+        )
+        for pid, prop in (security.get("properties") or {}).items()
+    ]  # fmt: skip
+    advisories = [
+        AdvisoryView(
+            aid, str(row.get("names", aid)), str(row.get("title", "")), str(row.get("status", "")),
+            str(row.get("line", "")), str(row.get("fix", "")), str(row.get("url", "")),
+            [(str(c), str(st)) for c, st in (row.get("cases") or {}).items()],
+        )
+        for aid, row in (security.get("advisories") or {}).items()
+    ]  # fmt: skip
+    return SecurityView(
+        verdict=str(security.get("verdict", "")),
+        line=str(security.get("line", "")),
+        vulnerable=[a.line for a in advisories if a.status == "VULNERABLE"],
+        properties=properties,
+        advisories=advisories,
+    )
 
 
 @dataclass(frozen=True)
@@ -114,6 +194,8 @@ class ReportView:
     run: list[tuple[str, str]]
     conformant: bool
     verdict_line: str
+    headline_verdict: str  # "Conformant to v1.32.2's rules: yes." (the security verdict follows it)
+    security: SecurityView
     findings_confirmed: int
     total: int
     grades: list[tuple[Grade, int]]
@@ -277,14 +359,16 @@ def build_view(data: Mapping[str, Any]) -> ReportView:
             duration=seconds(float(t.get("duration_s") or 0)),
             surface=str((t.get("evidence") or {}).get("surface") or ""),
             grid_shape=grid_shapes.get(i, ""),
+            path=f"{t['property']}/{t.get('path', '')}" if t.get("property") else "",
         )
         for i, t in enumerate(tests)
     ]
     by_nodeid = {r.nodeid: r for r in rows}
     titles = titles_of(data)
     summary = data.get("summary") or {}
-    grade_counts = Counter(r.grade for r in rows)
-    failed = [r for r in rows if r.grade in (Grade.FAIL, Grade.HARNESS_ERROR)]
+    grade_counts = Counter(r.grade for r in rows if not r.path)
+    # Conformance's failures; a violated property is the security verdict's (its own section).
+    failed = [r for r in rows if r.grade in (Grade.FAIL, Grade.HARNESS_ERROR) and not r.path]
     findings = list(data.get("findings") or [])
     confirmed = sum(1 for f in findings if f.get("status") == "confirmed")
     conformant = is_conformant(summary) and not failed
@@ -309,8 +393,10 @@ def build_view(data: Mapping[str, Any]) -> ReportView:
         ],
         conformant=conformant,
         verdict_line=_verdict_line(conformant, summary, confirmed, failed),
+        headline_verdict=conformance_line(summary, str(server.get("version") or "this server")),
+        security=_security(data, rows),
         findings_confirmed=confirmed,
-        total=len(rows),
+        total=sum(1 for r in rows if not r.path),
         grades=[(g, grade_counts[g]) for g in DISPLAY_ORDER if grade_counts[g] or g is Grade.PASS],
         failures=[
             FailureView(

@@ -18,10 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
 from harness.api_tables import ApiTableMissing, load_table
+from harness.ceiling import in_thread
 from harness.errors import HarnessConfigError
 from harness.jwks.fixture import DEFAULT_PATH, JwksServer
 from harness.jwks.timeline import FetchedKeys, FixtureSource, Source, StaticKeys
@@ -40,10 +38,15 @@ from harness.server.provision import ProvisionedBinary, provision
 from harness.server.setup import ensure_namespaces, guard
 from harness.server.target import SUITE_NAMESPACES, Target
 from harness.settings import ENV
+from harness.tokens.external_key import load_external_key
 from harness.tokens.keys import SigningKey, ec_key, rsa_key
 from harness.types import ServerVersion
 
 Progress = Callable[[str], None]
+
+# open()'s waits, in a thread each so a hang ends (harness.ceiling.in_thread): ceilings only a hang reaches.
+PROVISION_DEADLINE_S = 1200.0  # a cold build takes 4-5 min here; a shard may first wait that long for a lock
+API_TABLE_DEADLINE_S = 600.0  # a table not shipped is generated with go run: a minute or two, cold
 
 
 class NotConfigurable(HarnessConfigError):
@@ -104,11 +107,20 @@ class ServerPool:
         self._backend = make_backend(self.backend_name)
         started = time.monotonic()
         self.progress(f"provision: temporal-server {self.options.version}")
-        self.binary = provision(self.options.version, self.options.binary, self.progress)
+        self.binary = await in_thread(
+            PROVISION_DEADLINE_S,
+            lambda: provision(self.options.version, self.options.binary, self.progress),
+            f"provisioning temporal-server {self.options.version} (a cached binary or a build) did not finish",
+        )
         self.progress(
             f"provision: {self.binary.source} binary {self.binary.path} ({time.monotonic() - started:.1f}s)"
         )
-        self.table = _table(self.binary.version)
+        version = self.binary.version
+        self.table = await in_thread(
+            API_TABLE_DEADLINE_S,
+            lambda: _table(version),
+            f"loading the API table of {version} did not finish",
+        )
         if self.binary.build_seconds is not None:
             self.on_metric("server_build_seconds", round(self.binary.build_seconds, 1))
         atexit.register(self.remove_directories, all_of_them=True)  # also after Ctrl-C
@@ -367,12 +379,4 @@ def _table(version: ServerVersion) -> ApiTable:
 
 
 def _load_signing_key(path: Path, kid: str) -> SigningKey:
-    try:
-        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError) as exc:
-        raise HarnessConfigError(f"--external-signing-key {path}: {exc}") from exc
-    if isinstance(private, rsa.RSAPrivateKey):
-        return SigningKey(kid, "RS256", private)
-    if isinstance(private, ec.EllipticCurvePrivateKey):
-        return SigningKey(kid, "ES256", private)
-    raise HarnessConfigError(f"{path}: only RSA and EC P-256 keys can sign tokens the server accepts")
+    return load_external_key(path, kid)  # one HarnessConfigError for a key the server cannot verify

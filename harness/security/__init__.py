@@ -1,0 +1,1 @@
+"""Security properties and advisories: statements that hold on every release, never from the model."""
