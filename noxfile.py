@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import uuid
 
 import nox
@@ -18,11 +19,14 @@ nox.options.sessions = ["tests"]
 PYTHON = "3.11"
 REPORTS = "reports"
 FUZZ_SUITES = [f"suites/test_fuzz{part}.py" for part in ("", "_config", "_rotation", "_regressions")]
+FUZZ_SUITES += ["suites/test_security_machine.py"]  # the tenancy class: a state machine looking for SEC-P2
 LINTED = ["harness", "tests", "suites", "fixtures", "noxfile.py", "conftest.py"]
 
 
 def _install(session: nox.Session, dev: bool = False) -> None:
     # constraints.txt: the versions the verdicts were made with (temporalio's protos, grpc's error texts).
+    if session.venv_backend == "none":  # --no-venv: the packages of the Python running nox, as they are
+        return
     session.install("-c", "constraints.txt", "-e", ".[dev]" if dev else ".")
 
 
@@ -40,7 +44,8 @@ def _python(session: nox.Session, *args: str, env: dict[str, str] | None = None)
     command into its own status 1, and ours differ (1 a test failed or a decision changed, 2 interrupted
     or nothing compared, 3 FATAL or internal error, 4 bad input, 5 nothing shown)."""
     session.log("python " + " ".join(args))
-    command = [os.path.join(str(session.bin), "python"), *args]
+    venv = session.venv_backend != "none"  # --no-venv: the Python running nox
+    command = [os.path.join(str(session.bin), "python") if venv else sys.executable, *args]
     proc = subprocess.Popen(command, env={**os.environ, **(env or {})})
     try:
         return proc.wait()

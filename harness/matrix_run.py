@@ -22,18 +22,24 @@ from pathlib import Path
 from harness import shards
 from harness.atomic import write_text_atomic
 from harness.report.gate import packaged_baseline, snapshot
+from harness.report.grades import is_conformant
 from harness.report.matrix import TIMING_NAME, write_matrix
 from harness.server.provision import ProvisionError, parse_requested, provision
 from harness.settings import ENV
 from harness.types import ServerVersion
 
-# One release of every line 1.20-1.32 that builds here, and the boundaries where authorization changed
-# (temporal-authz-facts.md): 1.21.0 system scope rename, 1.22.0 metadata authorizer, 1.29.1/1.29.2
-# cross-namespace re-authorization, 1.30.3/1.30.4 and 1.31.1/1.31.2 stream authorization, 1.30.9, 1.32
-# access. v1.31.3-v1.31.5 cannot be built here (a dependency the proxy refuses): 1.31.2 ends the line.
+# One release of every line 1.20-1.32 that builds here, the boundaries where authorization changed
+# (temporal-authz-facts.md): 1.21.0 system scope rename, 1.22.0 metadata authorizer, 1.30.9, 1.32 access;
+# and the releases that bound each advisory's fix in its line (fixtures/advisories.yaml), where they build:
+# 1.29.1/1.29.2 cross-namespace commands and ExecuteMultiOperation (CVE-2025-14987, -14986); 1.29.7 and
+# 1.30.1/1.30.3 batches (CVE-2026-5199); 1.30.3/1.30.4, 1.31.1/1.31.2 the replication stream (CVE-2026-5724);
+# 1.30.6/1.30.7 and 1.32.0 the callback source header (CVE-2026-87858); 1.30.7/1.30.8 and 1.32.0/1.32.1
+# internal callbacks (CVE-2026-89140); 1.32.1/1.32.2 compute providers (CVE-2026-120091). v1.31.3-v1.31.5
+# cannot be built here (a dependency the proxy refuses): 1.31.2 ends the line.
 DEFAULT_VERSIONS = (
     "v1.20.5", "v1.21.0", "v1.22.0", "v1.23.1", "v1.24.2", "v1.25.2", "v1.26.2", "v1.27.3", "v1.28.1",
-    "v1.29.1", "v1.29.2", "v1.30.3", "v1.30.4", "v1.30.9", "v1.31.1", "v1.31.2", "v1.32.2",
+    "v1.29.1", "v1.29.2", "v1.29.7", "v1.30.1", "v1.30.3", "v1.30.4", "v1.30.6", "v1.30.7", "v1.30.8",
+    "v1.30.9", "v1.31.1", "v1.31.2", "v1.32.0", "v1.32.1", "v1.32.2",
 )  # fmt: skip
 
 
@@ -138,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return write_from_reports(versions, args.reports_dir, args.write_baselines)
     started = time.monotonic()
     failed: list[str] = []
+    vulnerable: dict[str, list[str]] = {}
     for i, version in enumerate(versions):
         progress(f"{i + 1}/{len(versions)}: {version}")
         try:
@@ -146,8 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress(f"{version}: cannot be provisioned: {exc}")
             failed.append(str(version))
             continue
-        if timing["exit_status"] != 0:
+        verdicts = _verdicts(args.reports_dir / str(version))
+        if not verdicts["conformant"] or timing["exit_status"] not in (0, 1):  # 1: a property violated
             failed.append(str(version))
+        if verdicts["vulnerable_to"]:
+            vulnerable[str(version)] = verdicts["vulnerable_to"]
         if args.write_baselines:
             write_baseline(version, args.reports_dir)
     runs = runs_in(args.reports_dir, versions)
@@ -157,7 +167,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress(
         f"{len(versions)} versions in {time.monotonic() - started:.0f}s; not conformant: {failed or 'none'}"
     )
+    for version, advisories in vulnerable.items():
+        progress(f"{version}: VULNERABLE to {', '.join(advisories)}")
+    # A release with a published vulnerability is expected in a matrix: the security verdict is shown per
+    # release (index.html) and does not make the matrix fail; a run that is not conformant, or broke, does.
     return 1 if failed else 0
+
+
+def _verdicts(where: Path) -> dict[str, object]:
+    """A run's two verdicts, from its report (no report: not conformant, nothing known of security)."""
+    try:
+        data = json.loads((where / "conformance.json").read_text())
+    except (OSError, ValueError):
+        return {"conformant": False, "vulnerable_to": []}
+    return {
+        "conformant": is_conformant(data.get("summary") or {}),
+        "vulnerable_to": list((data.get("security") or {}).get("vulnerable_to") or []),
+    }
 
 
 if __name__ == "__main__":

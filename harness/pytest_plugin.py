@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 import pytest
 import pytest_asyncio
+from _pytest import junitxml
 from hypothesis import settings as hypothesis_settings
 from temporalio.exceptions import TemporalError
 from temporalio.service import RPCError
@@ -623,7 +624,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _junit_verdicts(session: pytest.Session) -> None:
     """Both verdicts as junit.xml <testsuite> properties (written by pytest's junitxml after this hook)."""
     recorder = session.config.stash.get(RECORDER, None)
-    xml = getattr(session.config, "_xml", None)
+    xml = session.config.stash.get(junitxml.xml_key, None)
     if recorder is None or xml is None or not recorder.records:
         return
     for name, value in verdict_properties(recorder.summary(), recorder.security()).items():

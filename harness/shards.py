@@ -428,7 +428,11 @@ def merge_reports(parts: Sequence[dict[str, Any]], wall_s: float | None = None) 
         "server": server,
         "metrics": metrics,
         "summary": recorder.summary(),
-        "security": security_summary([t for t in tests if t.get("property")], server.get("version")),
+        "security": security_summary(
+            [t for t in tests if t.get("property")],
+            server.get("version"),
+            cluster=server.get("backend") == "external",
+        ),
         "findings": recorder.findings(),
         "coverage": coverage,
         "grid": grid,

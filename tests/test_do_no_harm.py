@@ -48,7 +48,6 @@ NEVER = {
     "RemoveRemoteCluster",
     "AddSearchAttributes",
     "RemoveSearchAttributes",
-    "StreamWorkflowReplicationMessages",
 }
 
 
@@ -200,7 +199,8 @@ def test_the_suites_on_a_target_touch_only_what_they_created(tmp_path: Path) -> 
         result = run_pytest(
             reports, "-q", "-rs", *user.target_args(), "--target-http", user.config.http_address,
             "suites/test_matrix.py", "suites/test_admin.py", "suites/test_nexus.py", "suites/test_streams.py",
-            "suites/test_smoke.py", env=env,
+            "suites/test_smoke.py", "suites/test_security_tenancy.py", "suites/test_security_callers.py",
+            "suites/test_security_machine.py", env=env,
         )  # fmt: skip
         left = asyncio.run(_endpoints(user))
     output = result.stdout + result.stderr
@@ -221,6 +221,12 @@ def test_the_suites_on_a_target_touch_only_what_they_created(tmp_path: Path) -> 
     assert f"{NOT_PROBED} (WorkflowService/DeprecateNamespace" in output  # the grid's skip, with the model
     assert report["summary"]["FAIL"] == 0 and report["summary"]["HARNESS_ERROR"] == 0
     assert long_lived(audited(tokens), user.key.kid) == []
+    # The security checks ran on the cluster, only on what the harness created there, and say per advisory
+    # whether it is exploitable on this cluster.
+    security = report["security"]
+    assert security["properties"]["SEC-P2"]["status"] == "holds", security["line"]
+    assert "CVE-2026-5199: not exploitable on this cluster" in security["advisories"]["CVE-2026-5199"]["line"]
+    assert {"authz-sec-tenant", "authz-sec-victim"} <= set(registered)
 
 
 async def _endpoints(user: Cluster) -> list[str]:

@@ -159,7 +159,11 @@ class Recorder:
         }
 
     def security(self) -> dict[str, Any]:
-        return security_summary([r.as_dict() for r in self.records if r.prop], self.server.get("version"))
+        return security_summary(
+            [r.as_dict() for r in self.records if r.prop],
+            self.server.get("version"),
+            cluster=self.server.get("backend") == "external",
+        )
 
     def to_json(self, exit_status: int | None = None) -> dict[str, Any]:
         finished = time.time()

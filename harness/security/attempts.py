@@ -342,19 +342,20 @@ async def by_id(scene: Scene, tenant: MintedToken) -> Attempted:
             DescribeNamespaceRequest(id=b_id), metadata=scene.metadata(tenant), retry=False
         )
     )
-    deleted = await scene.prober.observe(
-        scene.client.operator_service.delete_namespace(
-            DeleteNamespaceRequest(namespace=scene.b, namespace_id=b_id),
-            metadata=scene.metadata(tenant),
-            retry=False,
+    answers = [("DescribeNamespace(id of B)", described)]
+    notes = {"delete": "not probed: a cluster the harness does not own (harness/safety.py never sends it)"}
+    if scene.server.owned:
+        deleted = await scene.prober.observe(
+            scene.client.operator_service.delete_namespace(
+                DeleteNamespaceRequest(namespace=scene.b, namespace_id=b_id),
+                metadata=scene.metadata(tenant),
+                retry=False,
+            )
         )
-    )
-    attempted = Attempted(
-        "DescribeNamespace / DeleteNamespace by B's id",
-        described,
-        {"delete": f"{deleted.status} {deleted.message}"},
-    )
-    for api, answer in (("DescribeNamespace(id of B)", described), ("DeleteNamespace(id of B)", deleted)):
+        answers.append(("DeleteNamespace(id of B)", deleted))
+        notes["delete"] = f"{deleted.status} {deleted.message}"
+    attempted = Attempted("DescribeNamespace / DeleteNamespace by B's id", described, notes)
+    for api, answer in answers:
         if answer.outcome not in REFUSED:
             attempted.carried_out.append(
                 f"{api}: {answer.outcome.value} {answer.status} {answer.message[:120]!r}"

@@ -33,8 +33,11 @@ def security_summary(
     version: str | None,
     properties: Mapping[str, Property] | None = None,
     advisories: Mapping[str, Advisory] | None = None,
+    cluster: bool = False,
 ) -> dict[str, Any]:
-    """`tests`: a report's test entries; those naming a `property` and `path` count here."""
+    """`tests`: a report's test entries; those naming a `property` and `path` count here. `cluster`: the run
+    was against a cluster the harness does not own (--target): advisories are said to be exploitable or not
+    exploitable there."""
     properties = load_properties() if properties is None else properties
     advisories = load_advisories() if advisories is None else advisories
     by_path: dict[str, list[Mapping[str, Any]]] = {}
@@ -62,7 +65,7 @@ def security_summary(
             "shown": sum(1 for s in statuses if s != NOT_SHOWN),
         }
     parsed = _version(version)
-    advisory_rows = {aid: _advisory(adv, props, parsed) for aid, adv in advisories.items()}
+    advisory_rows = {aid: _advisory(adv, props, parsed, cluster) for aid, adv in advisories.items()}
     violated = [pid for pid, p in props.items() if p["status"] == VIOLATED]
     shown = [pid for pid, p in props.items() if p["status"] != NOT_SHOWN]
     errors = sum(p["harness_errors"] for prop in props.values() for p in prop["paths"].values())
@@ -84,7 +87,9 @@ def _version(version: str | None) -> ServerVersion | None:
         return None
 
 
-def _advisory(adv: Advisory, props: Mapping[str, Any], version: ServerVersion | None) -> dict[str, Any]:
+def _advisory(
+    adv: Advisory, props: Mapping[str, Any], version: ServerVersion | None, cluster: bool
+) -> dict[str, Any]:
     cases = {}
     for case in adv.cases:
         pid, _, name = case.partition("/")
@@ -98,9 +103,12 @@ def _advisory(adv: Advisory, props: Mapping[str, Any], version: ServerVersion | 
     else:
         status = NOT_RUN
     fix = adv.fix_for(version) if version is not None else ""
+    held = ", ".join(c for c, s in cases.items() if s == HOLDS)
+    vulnerable = "EXPLOITABLE on this cluster:" if cluster else "VULNERABLE to"
+    reproduced = "not exploitable on this cluster" if cluster else "not reproduced on this server"
     line = {
-        VULNERABLE: f"VULNERABLE to {adv.id}: {adv.lets}; {fix}",
-        NOT_REPRODUCED: f"{adv.id}: not reproduced on this server ({', '.join(c for c, s in cases.items() if s == HOLDS)} held)",
+        VULNERABLE: f"{vulnerable} {adv.id}: {adv.lets}; {fix}",
+        NOT_REPRODUCED: f"{adv.id}: {reproduced} ({held} held)",
         NOT_RUN: f"{adv.id}: not run here (its cases were skipped)",
         CANNOT: f"{adv.id}: not reproducible here: {adv.not_reproduced}",
     }[status]
