@@ -153,11 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress(f"{version}: cannot be provisioned: {exc}")
             failed.append(str(version))
             continue
-        verdicts = _verdicts(args.reports_dir / str(version))
-        if not verdicts["conformant"] or timing["exit_status"] not in (0, 1):  # 1: a property violated
+        conformant, advisories = _verdicts(args.reports_dir / str(version))
+        if not conformant or timing["exit_status"] not in (0, 1):  # 1: a property violated
             failed.append(str(version))
-        if verdicts["vulnerable_to"]:
-            vulnerable[str(version)] = verdicts["vulnerable_to"]
+        if advisories:
+            vulnerable[str(version)] = advisories
         if args.write_baselines:
             write_baseline(version, args.reports_dir)
     runs = runs_in(args.reports_dir, versions)
@@ -167,23 +167,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress(
         f"{len(versions)} versions in {time.monotonic() - started:.0f}s; not conformant: {failed or 'none'}"
     )
-    for version, advisories in vulnerable.items():
-        progress(f"{version}: VULNERABLE to {', '.join(advisories)}")
+    for name, found in vulnerable.items():
+        progress(f"{name}: VULNERABLE to {', '.join(found)}")
     # A release with a published vulnerability is expected in a matrix: the security verdict is shown per
     # release (index.html) and does not make the matrix fail; a run that is not conformant, or broke, does.
     return 1 if failed else 0
 
 
-def _verdicts(where: Path) -> dict[str, object]:
-    """A run's two verdicts, from its report (no report: not conformant, nothing known of security)."""
+def _verdicts(where: Path) -> tuple[bool, list[str]]:
+    """A run's two verdicts, from its report: conformant, and the advisories it reproduced (no report: not
+    conformant, nothing known of security)."""
     try:
         data = json.loads((where / "conformance.json").read_text())
     except (OSError, ValueError):
-        return {"conformant": False, "vulnerable_to": []}
-    return {
-        "conformant": is_conformant(data.get("summary") or {}),
-        "vulnerable_to": list((data.get("security") or {}).get("vulnerable_to") or []),
-    }
+        return False, []
+    advisories = [str(a) for a in (data.get("security") or {}).get("vulnerable_to") or []]
+    return is_conformant(data.get("summary") or {}), advisories
 
 
 if __name__ == "__main__":

@@ -285,13 +285,24 @@ def run(shards: int, reports: Path, pytest_args: Sequence[str]) -> int:
 
 
 def _run_until_done(commands: Sequence[list[str]], envs: Sequence[Mapping[str, str]]) -> list[int]:
-    """Run the shards; Ctrl-C (asyncio.Runner cancels the main task on SIGINT) and SIGTERM stop them all
-    before this returns or raises."""
+    """Run the shards; the first Ctrl-C or SIGTERM stops them all before this returns or raises (where the
+    loop cannot handle signals, asyncio.Runner cancels the main task on SIGINT: _wait)."""
     with asyncio.Runner() as runner:
         loop = runner.get_loop()
         task = loop.create_task(_run(commands, envs))
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        stopping = False
+
+        def stop() -> None:
+            # Once: a terminal's Ctrl-C reaches the runner and nox, which passes it on; a second signal
+            # must not cut the shards' teardown short (stop_all bounds it: SIGKILL after its grace).
+            nonlocal stopping
+            if not stopping:
+                stopping = True
+                task.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop)
         try:
             return runner.run(_wait(task))
         except asyncio.CancelledError:

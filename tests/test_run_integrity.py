@@ -435,11 +435,11 @@ def test_a_signal_to_the_runner_stops_every_shard_and_server(
         output = run.output
         left = left_by(tag, reports)  # at once: the runner waits for its shards, they for their servers
 
+    assert left == [], f"left running after the runner exited: {left}"
     assert code == 2, output[-3000:]
     assert "[authz] stopping 2 shard(s) and their servers" in output
     assert "[authz] interrupted" in output and "Traceback" not in output, output[-3000:]
     assert " shards in " not in output, "the run finished before the signal: it proved nothing"
-    assert left == [], f"left running after the runner exited: {left}"
 
 
 @pytest.mark.slow
@@ -468,12 +468,12 @@ def test_a_signal_to_nox_stops_the_runner_its_shards_and_servers(
         output = run.output
         left = left_by(tag, reports)
 
+    assert left == [], f"left running after nox exited: {left}"
     assert code >= 0, f"nox died of signal {-code} instead of stopping the run: {output[-3000:]}"
     assert code not in (0, 1), output[-3000:]
     assert "Session conformance interrupted" in output, output[-3000:]
     assert "[authz] stopping 2 shard(s) and their servers" in output
     assert "Traceback" not in output, output[-4000:]
-    assert left == [], f"left running after nox exited: {left}"
 
 
 # --- 4. a crash in the merge ------------------------------------------------------------------------------
@@ -494,7 +494,7 @@ def test_a_crash_in_the_merge_is_status_3_and_the_gate_exits_2_without_a_diff(tm
         run.wait_for(
             lambda lines: any(x.startswith("[authz] shard 1:") for x in lines), "shard", RUN_DEADLINE_S
         )
-        (reports / "report.html").mkdir()
+        (reports / "report.html").mkdir(parents=True)
         code = run.finish()
         output = run.output
 

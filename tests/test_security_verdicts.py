@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness.report.gate import security_changes, security_snapshot, snapshot
+from harness.report.gate import render_diff_html, security_changes, security_snapshot, snapshot
 from harness.report.verdict_lines import two_verdicts
 from harness.security.catalogue import load_advisories, load_properties
 from harness.security.checks import has_no_rights_in, tenant_namespaces
@@ -145,6 +145,8 @@ def test_the_gate_lists_security_changes_first() -> None:
     assert "advisory CVE-2026-5724: fixed" in lines
     assert security_changes(snapshot(before), snapshot(before)) == []
     assert security_snapshot(before["security"])["advisories"]["CVE-2026-5724"] == "VULNERABLE"
+    page = render_diff_html(before, after)
+    assert 'id="security-changes"' in page and "advisory CVE-2026-5724: fixed" in page
 
 
 @pytest.mark.parametrize(

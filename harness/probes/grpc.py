@@ -48,6 +48,8 @@ _PAST_AUTHORIZATION: dict[RPCStatusCode, tuple[str, ...]] = {
     RPCStatusCode.INTERNAL: (
         # A handler's panic on an empty request, recovered by the server (AdminService DLQ task calls).
         "runtime error: invalid memory address or nil pointer dereference",
+        # A handler that returned no response (1.20's DeprecateNamespace): grpc-go cannot marshal nil.
+        "grpc: error while marshaling: proto: Marshal called with nil",
     ),
 }
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.report.formatting import anchor_ids
 from harness.report.grid_view import cell_key, cell_tests, compact_claims, shape_claims
+from harness.report.security_diff import security_changes
 
 NOT_RUN = "(not run)"
 NEW = "(new)"
@@ -78,6 +79,7 @@ class DiffView:
     changes: list[Change]
     shape_claims: dict[str, str]
     test_links: dict[str, str]
+    security: list[str] = field(default_factory=list)  # advisories fixed or reproduced, paths newly violated
 
     def of(self, kind: Kind) -> list[Change]:
         return [c for c in self.changes if c.kind is kind]
@@ -211,4 +213,5 @@ def build_diff_view(
         changes=classify(baseline, current),
         shape_claims=claims,
         test_links=links,
+        security=[c.line() for c in security_changes(baseline, current)],
     )

@@ -28,6 +28,9 @@ from harness.report import tool_versions
 from harness.report.diff_view import KINDS, build_diff_view
 from harness.report.grid_view import cell_key
 from harness.report.html import asset, environment
+from harness.report.security_diff import SecurityChange, security_changes, security_snapshot
+
+__all__ = ["SecurityChange", "security_changes", "security_snapshot"]
 
 BASELINES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "baselines"
 # Tests whose observation is a measurement or a random sample, not a decision: compared by verdict only.
@@ -87,59 +90,6 @@ def snapshot(report: dict[str, Any]) -> dict[str, Any]:
     if versions := tool_versions.recorded(report):
         snap["tool_versions"] = versions  # which versions made the decisions (the gate warns on a change)
     return snap
-
-
-def security_snapshot(security: Mapping[str, Any]) -> dict[str, Any]:
-    """The security verdict as the gate compares it: each property path's status and each advisory's."""
-    paths = {
-        f"{pid}/{name}": path["status"]
-        for pid, prop in (security.get("properties") or {}).items()
-        for name, path in (prop.get("paths") or {}).items()
-    }
-    advisories = {aid: row["status"] for aid, row in (security.get("advisories") or {}).items()}
-    return {"paths": dict(sorted(paths.items())), "advisories": dict(sorted(advisories.items()))}
-
-
-@dataclass(frozen=True)
-class SecurityChange:
-    """An advisory that reproduces or stopped reproducing, a property path whose status changed."""
-
-    kind: str  # "advisory" or "path"
-    key: str
-    before: str
-    after: str
-
-    def line(self) -> str:
-        if self.kind == "advisory":
-            if self.before == "VULNERABLE" and self.after != "VULNERABLE":
-                what = "fixed" if self.after == "not reproduced" else f"no longer shown ({self.after})"
-            elif self.after == "VULNERABLE":
-                what = "now VULNERABLE"
-            else:
-                what = f"{self.before} -> {self.after}"
-            return f"advisory {self.key}: {what}"
-        if self.after == "violated":
-            return f"property {self.key}: newly violated (was {self.before})"
-        return f"property {self.key}: {self.before} -> {self.after}"
-
-    @property
-    def worse(self) -> bool:
-        return self.after in ("VULNERABLE", "violated")
-
-
-def security_changes(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> list[SecurityChange]:
-    """Worse first (newly violated, now vulnerable), then fixed; nothing when a side has no verdict (a
-    baseline written before security verdicts)."""
-    old, new = baseline.get("security"), current.get("security")
-    if not old or not new:
-        return []
-    found = []
-    for kind, section in (("advisory", "advisories"), ("path", "paths")):
-        for key in sorted(set(old.get(section, {})) | set(new.get(section, {}))):
-            before, after = old[section].get(key, "absent"), new[section].get(key, "absent")
-            if before != after:
-                found.append(SecurityChange(kind, key, before, after))
-    return sorted(found, key=lambda c: (not c.worse, c.kind != "advisory"))
 
 
 def as_snapshot(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -61,6 +61,7 @@ from harness.wait import until_async
 
 E = EventType
 ALLOWED_CALLBACK_HOST = "sec-callbacks.invalid:80"  # never resolves: a callback sent there goes nowhere
+NO_CALLBACKS = "none registered: this release has no completion callbacks"
 
 
 @dataclass
@@ -445,6 +446,12 @@ async def _callback_attempted(scene: Scene, workflow_id: str) -> str:
                 CallbackState.CALLBACK_STATE_BACKING_OFF, CallbackState.CALLBACK_STATE_BLOCKED,
             ) or info.attempt > 0:  # fmt: skip
                 return f"{CallbackState.Name(info.state)} {info.last_attempt_failure.message[:160]}"
+        closed = (
+            described.workflow_execution_info.status
+            != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+        )
+        if closed and not described.callbacks:
+            return NO_CALLBACKS  # a release without completion callbacks ignores the field
         return None
 
     found: str = await until_async(tried, deadline=60, interval=0.2, what="the callback's first attempt")
