@@ -107,7 +107,10 @@ async def test_callback_aimed_at_internal_frontend(server_for: Any, evidence: Ev
     host): the start must be refused, or the callback never reach it."""
     server = await server_for(CALLBACKS)
     assert server.running.config is not None
-    internal_http = f"127.0.0.1:{server.running.config.ports['internal-frontend']['httpPort']}"
+    port = server.running.config.ports["internal-frontend"].get("httpPort")
+    if port is None or not server.rules.internal_http:
+        pytest.skip("internal-frontend serves no HTTP API on this release (1.29+)")
+    internal_http = f"127.0.0.1:{port}"
     scene = await open_scene(server)
     victim = await scene.victim()
     tenant = scene.tenant()

@@ -44,6 +44,8 @@ _PAST_AUTHORIZATION: dict[RPCStatusCode, tuple[str, ...]] = {
         # AddOrUpdateRemoteCluster's handlers dial the address they are given (the probe gives 127.0.0.1:1).
         "Unable connect to remote cluster",
         'connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:1',
+        # 1.20's grpc-go words the same dial failure so.
+        'last connection error: connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:1',
     ),
     RPCStatusCode.INTERNAL: (
         # A handler's panic on an empty request, recovered by the server (AdminService DLQ task calls).

@@ -62,6 +62,9 @@ from harness.wait import until_async
 E = EventType
 ALLOWED_CALLBACK_HOST = "sec-callbacks.invalid:80"  # never resolves: a callback sent there goes nowhere
 NO_CALLBACKS = "none registered: this release has no completion callbacks"
+NO_BATCHER_INPUT = (
+    "not run: this release's batcher takes no such input (its workflow task failed, or the start was refused)"
+)
 
 
 @dataclass
@@ -302,7 +305,7 @@ async def forged_batch(scene: Scene, kind: str, victim: str, tenant: MintedToken
             retry=False,
         )
     )  # fmt: skip
-    fate = await _batcher_ran(scene, workflow_id) if _ok(answer) else ""
+    fate = await _batcher_ran(scene, workflow_id) if _ok(answer) else "start refused"
     await scene.terminate(scene.a, [workflow_id])
     return Attempted(
         f"StartWorkflowExecution [{BATCHER_WORKFLOW}, {kind} naming B]", answer, {"batcher": fate}
@@ -325,7 +328,13 @@ async def _batcher_ran(scene: Scene, workflow_id: str) -> str:
         if status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING:
             return WorkflowExecutionStatus.Name(status)
         failed = [a for a in described.pending_activities if a.HasField("last_failure")]
-        return f"activity failed: {failed[0].last_failure.message[:200]}" if failed else None
+        if failed:
+            return f"activity failed: {failed[0].last_failure.message[:200]}"
+        if described.pending_workflow_task.attempt > 1:
+            # The per-namespace worker failed its workflow task: it has no such batcher workflow (the proto
+            # batch input arrived with 1.29).
+            return NO_BATCHER_INPUT
+        return None
 
     found: str = await until_async(ran, deadline=90, interval=0.25, what="the batcher's workflow to run")
     return found
