@@ -145,9 +145,15 @@ def test_admin_cell(shape: str, method: str, admin_grid: AdminGrid, evidence: Ev
         pytest.skip(f"{refused}; the model says {model}")
     if key not in admin_grid.observations:
         pytest.skip(f"not probed: the server stopped answering after {admin_grid.down_at} (AUTHZ-ADMIN-002)")
-    if key == admin_grid.down_at and admin_grid.observations[key].outcome is Outcome.ERROR:
-        # No answer: the server went down handling this request. Its decision cannot be observed (a crash
-        # is no ALLOWED), and the crash is AUTHZ-ADMIN-002's to report.
+    expected_allowed = Outcome.ALLOWED in admin_grid.asked[key].answer.values
+    if (
+        key == admin_grid.down_at
+        and admin_grid.observations[key].outcome is Outcome.ERROR
+        and expected_allowed
+    ):
+        # No answer: the server went down handling a request the model lets through. Its decision cannot be
+        # observed (a crash is no ALLOWED), and the crash is AUTHZ-ADMIN-002's to report. (A crash on a
+        # request the model refuses stays a FAIL: the authorizer should have answered first.)
         observed = admin_grid.observations[key]
         pytest.skip(
             f"not shown: the server went down handling this request ({observed.status} {observed.message[:120]!r}; "
