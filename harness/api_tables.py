@@ -2,22 +2,37 @@
 
 Before 1.22 a release has no metadata table: fixtures/api/methods/<version>.json lists the methods it
 has (scope and access unknown), which is what the pre-1.22 model needs (a method it lacks is ABSENT).
-Regenerate: `python -m harness.api_tables generate v1.32.2` (needs Go and the module proxy).
+From 1.22 a release also has its HTTP API routes (fixtures/api/http/<version>.json, harness.model.http_routes).
+
+    python -m harness.api_tables generate-all            # every release fixtures/releases.yaml lists as
+                                                         # served and buildable that lacks one (niced)
+    python -m harness.api_tables generate v1.32.2        # one release's table (and routes), regenerated
+
+Both need Go and the module proxy: each release's module source and its line's toolchain
+(fixtures/releases.yaml); a run with a container image or a cached binary reads the committed files only.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from harness.model import http_routes
 from harness.model.apis import ApiTable, MethodRule
 from harness.server.gomodule import MODULE, go_environment, verify_pin
+from harness.server.releases import RELEASES_FILE, load_releases
 from harness.settings import ENV
 from harness.types import (
     ADMIN_SERVICE,
@@ -175,17 +190,140 @@ def _source(release: ServerVersion) -> str:
     return f"{methods} (no metadata before 1.22: scope and access unknown)"
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] != "generate":
-        print("usage: python -m harness.api_tables generate vX.Y.Z", file=sys.stderr)
-        return 2
-    version = argv[1]
+# -- every served release: fixtures/releases.yaml is the one list ------------------------------------
+
+
+def routes_path(version: str) -> Path:
+    return http_routes.ROUTES_DIR / f"{version}.json"
+
+
+def missing_files(version: ServerVersion) -> list[Path]:
+    """What a release should have committed and has not: its table (or method list), and from 1.22 its
+    HTTP routes."""
+    wanted = [table_path(str(version))]
+    if version >= METADATA_SINCE:  # the HTTP API (grpc-gateway) came with 1.22 too
+        wanted.append(routes_path(str(version)))
+    return [p for p in wanted if not p.exists()]
+
+
+def tables_unavailable(path: Path = RELEASES_FILE) -> dict[ServerVersion, str]:
+    """Releases fixtures/releases.yaml lists as buildable whose tables could not be generated, and why
+    (a line's `no_tables`)."""
+    document = yaml.safe_load(path.read_text())
+    return {
+        ServerVersion.parse(str(v)): str(why).strip()
+        for line in document["lines"].values()
+        for v, why in (line.get("no_tables") or {}).items()
+    }
+
+
+def served_releases() -> list[ServerVersion]:
+    """Every release fixtures/releases.yaml lists as served (pinned ones included) and buildable."""
+    return load_releases().buildable()
+
+
+def write_table(version: str) -> Path:
     table = generate(version)
     path = table_path(version)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
-    print(f"wrote {path}")
+    return path
+
+
+def write_routes(version: str) -> Path:
+    """The release's HTTP routes from the grpc-gateway code of the go.temporal.io/api its go.mod requires
+    (downloaded first where the module cache lacks it)."""
+    go = shutil.which("go")
+    if go is None:
+        raise RuntimeError("Go is needed to read a release's HTTP routes: install Go 1.26+")
+    release = ServerVersion.parse(version)
+    env = go_environment(release, GOFLAGS="-mod=mod")
+    for module in (f"{MODULE}@{version}", f"go.temporal.io/api@{_api_requirement(go, release, env)}"):
+        out = subprocess.run([go, "mod", "download", module], env=env, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"`go mod download {module}` failed: {out.stderr.strip()[-800:]}")
+    try:
+        return http_routes.generate(version)
+    except SystemExit as exc:  # the generator's own one-line errors
+        raise RuntimeError(str(exc)) from exc
+
+
+def _api_requirement(go: str, release: ServerVersion, env: dict[str, str]) -> str:
+    out = subprocess.run(
+        [go, "mod", "download", "-json", f"{MODULE}@{release}"], env=env, capture_output=True, text=True
+    )
+    info = json.loads(out.stdout) if out.stdout.strip().startswith("{") else {}
+    if out.returncode != 0 or not info.get("GoMod"):
+        raise RuntimeError(f"could not download {MODULE}@{release}: {info.get('Error') or out.stderr[-400:]}")
+    match = re.search(r"^\s*go\.temporal\.io/api (v\S+)", Path(info["GoMod"]).read_text(), re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"{release}: no go.temporal.io/api requirement in its go.mod")
+    return match.group(1)
+
+
+def generate_all(versions: Sequence[ServerVersion] = (), *, force: bool = False) -> int:
+    """Generate what each served, buildable release lacks (or everything, with force). One line per
+    release; 0 when every release has its files (or a recorded reason), 1 when one could not be made."""
+    unavailable = tables_unavailable()
+    chosen = list(versions) or served_releases()
+    failed: dict[ServerVersion, str] = {}
+    for version in chosen:
+        if version in unavailable and not force:
+            print(f"{version}: skipped ({unavailable[version]})", flush=True)
+            continue
+        wanted = missing_files(version) if not force else [table_path(str(version))]
+        if force and version >= METADATA_SINCE:
+            wanted.append(routes_path(str(version)))
+        if not wanted:
+            continue
+        started = time.monotonic()
+        try:
+            for path in wanted:
+                if path.parent == http_routes.ROUTES_DIR:
+                    write_routes(str(version))
+                else:
+                    write_table(str(version))
+        except (RuntimeError, subprocess.CalledProcessError, OSError, ValueError) as exc:
+            failed[version] = " ".join(str(exc).split())[:600]
+            print(f"{version}: FAILED: {failed[version]}", flush=True)
+            continue
+        names = ", ".join(str(p.relative_to(API_DIR.parent.parent)) for p in wanted)
+        print(f"{version}: wrote {names} ({time.monotonic() - started:.0f} s)", flush=True)
+    if failed:
+        print(
+            f"{len(failed)} release(s) could not be generated: {', '.join(map(str, failed))}. Fix the cause, "
+            f"or record why under the line's `no_tables` in {RELEASES_FILE.name}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+USAGE = (
+    "usage: python -m harness.api_tables generate vX.Y.Z\n"
+    "       python -m harness.api_tables generate-all [--force] [vX.Y.Z ...]"
+)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "generate":
+        version = argv[1]
+        print(f"wrote {write_table(version)}")
+        if ServerVersion.parse(version) >= METADATA_SINCE:
+            print(f"wrote {write_routes(version)}")
+        return 0
+    if argv and argv[0] == "generate-all":
+        force = "--force" in argv[1:]
+        try:
+            versions = [ServerVersion.parse(v) for v in argv[1:] if v != "--force"]
+        except VersionError as exc:
+            print(f"{exc}\n{USAGE}", file=sys.stderr)
+            return 2
+        if hasattr(os, "nice"):
+            os.nice(10)  # hours of compiling on a machine others use: yield to them
+        return generate_all(versions, force=force)
+    print(USAGE, file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -324,6 +324,10 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """`needs_own_server`: skipped, with one reason, where servers of the harness's own cannot be had.
     `since(version, what)`: skipped on a server older than the release that added `what`."""
+    pool = POOL.get("pool")
+    if pool is not None and pool.engine_gone:
+        # The Docker engine stopped answering: every later server start would fail the same way.
+        pytest.exit(f"temporal-authz: {pool.engine_gone}", returncode=4)
     if item.get_closest_marker("needs_own_server") and item.config.getoption("--target"):
         pytest.skip(NEEDS_OWN_SERVER)
     own_only = item.get_closest_marker("own_server_only")

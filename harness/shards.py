@@ -79,24 +79,27 @@ def split_selection(args: Sequence[str]) -> tuple[dict[Path, list[str]], list[st
 
 
 def provision_first(pytest_args: Sequence[str]) -> str | None:
-    """Build (or find) the server binary once, before any shard starts: a release that cannot be built
-    is one error here, not one per shard, and a cold build is not raced by every shard. Returns the
-    error, or None. Nothing to do for an external cluster or a binary given by path."""
-    from harness.server.provision import ProvisionError, parse_requested, provision
+    """Choose the backend and have what it runs once, before any shard starts (harness.server.choose): an
+    image where one will do (nothing built), else the binary, built or found, and a container's image
+    around it. A release that cannot be built, or `--backend container` where no Docker engine answers,
+    is one error here, not one per shard, and a cold build is not raced by every shard. Returns the error,
+    or None. Nothing to do for an external cluster; for a binary given by path, only the backend's check."""
+    from harness.server.choose import prepare_run
+    from harness.server.provision import ProvisionError, parse_requested
 
     # The plugin's own options, as pytest would read them (`--x v` or `--x=v`); everything else is ignored.
     options = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    for name in ("--target", "--temporal-binary", "--temporal-version"):
+    for name in ("--target", "--temporal-binary", "--temporal-version", "--backend"):
         options.add_argument(name)
     given, _ = options.parse_known_args(pytest_args)
-    if given.target or ENV.target or given.temporal_binary:
+    if given.target or ENV.target:
         return None
     try:
         version = parse_requested(given.temporal_version or ENV.temporal_version)
-        provision(version, progress=lambda m: print(f"[authz] {m}", flush=True))
     except ProvisionError as exc:
         return str(exc)
-    return None
+    backend, progress = given.backend or ENV.backend, lambda m: print(f"[authz] {m}", flush=True)
+    return prepare_run(version, backend, given.temporal_binary, progress, provision=not given.temporal_binary)
 
 
 def durations(report: Path) -> dict[str, float]:

@@ -158,6 +158,26 @@ def rich_recorder() -> Recorder:
     rec.server.update(
         {"version": VERSION, "backend": "process", "era": "1.29+", "model_mutant": "", "mutations": {}}
     )
+    # The container backend's image and how its first server ran (harness/server/container.py).
+    rec.server.update(
+        binary_source="image",
+        image="temporalio/server:1.32.2",
+        image_source="present",
+        image_id="sha256:" + "0" * 64,
+        image_digest="temporalio/server@sha256:" + "1" * 64,
+        container={
+            "user": "1000:1000 (temporal): the image's USER temporal",
+            "uid": 1000,
+            "gid": 1000,
+            "groups": [1000],
+            "capabilities_effective": "0000000000000000",
+            "no_new_privs": True,
+            "read_only_rootfs": True,
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges:true"],
+            "network_mode": "host",
+        },
+    )
     # What a --target run created on the cluster, removed and left (harness/server/leftovers.py).
     rec.server["created_on_target"] = {
         "target": "staging:7233",

@@ -3,6 +3,8 @@ version the release's go.mod requires (workflowservice/v1/service.pb.gw.go), one
 fixtures/api/http/ (operatorservice's gateway too, where the release has one). A route the release lacks answers 404/501 from the gateway, before any authorization.
 
     python -m harness.model.http_routes v1.22.0 v1.24.2 ...   # regenerate (needs the Go module cache)
+    python -m harness.api_tables generate-all                 # every served release's that is missing
+                                                              # (downloads the modules first)
 
 A route is (gRPC method, HTTP verb, path shape): the path with each variable replaced by `*` (`**` for a
 multi-segment one), so the harness's template and the release's pattern compare as strings.

@@ -1,11 +1,33 @@
-"""Pick the backend: auto means a container where a Docker engine answers, else a local process."""
+"""Pick the backend, and what it runs.
+
+auto means a container where a Docker engine answers, else a local process; `--backend container` where
+none answers is one error naming the fix. A container runs an image that needs no binary wherever there
+is one (the requested or official image present or pulled, or the harness's own build of an earlier run):
+then nothing is provisioned and no Go is needed. Otherwise a binary is provisioned (cached, or built with
+Go) and the container backend builds its official-shaped image around it, once, before any server starts.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from harness.errors import HarnessConfigError
+from harness.server import provision as provisioning
 from harness.server.backend import Backend
+from harness.server.provision import NoGo, ProvisionedBinary, ProvisionError
 from harness.settings import ENV
+from harness.types import ServerVersion
 
 BACKENDS = ("auto", "container", "process", "external")
+Progress = Callable[[str], None]
+
+
+class NoEngine(HarnessConfigError):
+    """--backend container where no Docker engine answers."""
+
+
+class EngineGone(HarnessConfigError):
+    """The Docker engine stopped answering during the run: no server can be started on it any more."""
 
 
 def docker_answers() -> bool:
@@ -27,6 +49,12 @@ def resolve_backend_name(requested: str) -> str:
         raise ValueError(f"--backend {requested!r}: choose one of {', '.join(BACKENDS)}")
     if requested == "auto":
         return "container" if docker_answers() else "process"
+    if requested == "container":
+        from harness.server.container import engine_problem, unreachable
+
+        problem = engine_problem()
+        if problem is not None:
+            raise NoEngine(f"--backend container: {unreachable(problem)}")
     return requested
 
 
@@ -41,3 +69,68 @@ def make_backend(name: str) -> Backend:
 
         return ContainerBackend(image=ENV.image)
     raise ValueError(f"no local backend named {name!r}")
+
+
+def explicit_binary(given: str | None) -> str | None:
+    return given or ENV.temporal_binary
+
+
+def image_only(
+    backend: Backend, version: ServerVersion, binary: str | None, progress: Progress
+) -> ProvisionedBinary | None:
+    """For a container backend with no binary given: the image's own binary where an image will do
+    (nothing is provisioned or built). None when a binary has to be had."""
+    from harness.server.container import ContainerBackend
+
+    if not isinstance(backend, ContainerBackend) or explicit_binary(binary):
+        return None
+    return backend.image_only(version, progress)
+
+
+def no_image_no_go(version: ServerVersion, exc: NoGo) -> ProvisionError:
+    """The container backend's two ways out when neither an image nor a binary can be had."""
+    from harness.server.container import official_image
+
+    image = ENV.image or official_image(str(version))
+    pull = "pulls are off (AUTHZ_IMAGE_PULL=never)" if not ENV.image_pull else "it could not be pulled"
+    return ProvisionError(
+        f"no image and no Go for temporal-server {version}: {image} is not here and {pull}, and there is no "
+        f"binary and no Go toolchain to build one. Either make the image available (`docker pull {image}`, "
+        f"`docker load` it, or set TEMPORAL_IMAGE to one you have), or install Go 1.26+ "
+        f"(https://go.dev/dl) so the harness builds the server and an image around it"
+    )
+
+
+def provision_for(
+    backend: Backend, version: ServerVersion, binary: str | None = None, progress: Progress = print
+) -> ProvisionedBinary:
+    """What the backend will run, had once: an image where one will do, else a binary (and, for a
+    container, its image built around it). The server pool does the same, step by step, each step with a
+    deadline of its own."""
+    found = image_only(backend, version, binary, progress)
+    if found is not None:
+        return found
+    try:
+        provisioned = provisioning.provision(version, binary, progress)
+    except NoGo as exc:
+        if backend.name == "container":
+            raise no_image_no_go(version, exc) from exc
+        raise
+    prepare = getattr(backend, "prepare", None)
+    if prepare is not None:
+        prepare(provisioned, progress)
+    return provisioned
+
+
+def prepare_run(
+    version: ServerVersion, backend: str, binary: str | None, progress: Progress, *, provision: bool = True
+) -> str | None:
+    """Before concurrent runs (harness.shards): choose the backend and (with `provision`) have what it
+    runs, once. Returns the one-line error of bad input (exit status 4), or None."""
+    try:
+        name = resolve_backend_name(backend)
+        if name != "external" and provision:
+            provision_for(make_backend(name), version, binary, progress)
+    except (HarnessConfigError, ProvisionError, ValueError) as exc:
+        return str(exc)
+    return None

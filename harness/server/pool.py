@@ -31,10 +31,17 @@ from harness.server.backend import (
     ServerStartError,
     lost_a_port_race,
 )
-from harness.server.choose import make_backend, resolve_backend_name
+from harness.server.choose import (
+    EngineGone,
+    explicit_binary,
+    image_only,
+    make_backend,
+    no_image_no_go,
+    resolve_backend_name,
+)
 from harness.server.config import ServerSettings, render
 from harness.server.external import ExternalBackend, ExternalTarget
-from harness.server.provision import ProvisionedBinary, provision
+from harness.server.provision import NoGo, ProvisionedBinary, provision
 from harness.server.setup import ensure_namespaces, guard
 from harness.server.target import SUITE_NAMESPACES, Target
 from harness.settings import ENV
@@ -46,6 +53,7 @@ Progress = Callable[[str], None]
 
 # open()'s waits, in a thread each so a hang ends (harness.ceiling.in_thread): ceilings only a hang reaches.
 PROVISION_DEADLINE_S = 1200.0  # a cold build takes 4-5 min here; a shard may first wait that long for a lock
+IMAGE_DEADLINE_S = 600.0  # find or pull the server's image (about 100 MB), or build one (10-20 s here)
 API_TABLE_DEADLINE_S = 600.0  # a table not shipped is generated with go run: a minute or two, cold
 
 
@@ -91,10 +99,16 @@ class ServerPool:
     _backend: Backend | ExternalBackend | None = None
     _count: int = 0
     _stopping: list[threading.Thread] = field(default_factory=list)
+    _engine_gone: str = ""  # set once the Docker engine stopped answering: every later start fails at once
 
     @property
     def configurable(self) -> bool:
         return not isinstance(self._backend, ExternalBackend)
+
+    @property
+    def engine_gone(self) -> str:
+        """Why no server can be started any more (the Docker engine stopped answering mid-run), or ""."""
+        return self._engine_gone
 
     async def open(self) -> None:
         if self.options.target is not None:
@@ -103,18 +117,16 @@ class ServerPool:
             return
         if self.options.backend == "external":
             raise HarnessConfigError("--backend external needs --target HOST:PORT of the cluster to test")
-        self.backend_name = resolve_backend_name(self.options.backend)
+        self.backend_name = resolve_backend_name(self.options.backend)  # no engine: one error (NoEngine)
         self._backend = make_backend(self.backend_name)
         started = time.monotonic()
-        self.progress(f"provision: temporal-server {self.options.version}")
-        self.binary = await in_thread(
-            PROVISION_DEADLINE_S,
-            lambda: provision(self.options.version, self.options.binary, self.progress),
-            f"provisioning temporal-server {self.options.version} (a cached binary or a build) did not finish",
-        )
-        self.progress(
-            f"provision: {self.binary.source} binary {self.binary.path} ({time.monotonic() - started:.1f}s)"
-        )
+        self.progress(f"provision: temporal-server {self.options.version} ({self.backend_name} backend)")
+        self.binary = await self._image_only() or await self._provision()
+        took = f"{time.monotonic() - started:.1f}s"
+        if self.binary.source == "image":
+            self.progress(f"provision: nothing built: the image's own {self.binary.path} ({took})")
+        else:
+            self.progress(f"provision: {self.binary.source} binary {self.binary.path} ({took})")
         version = self.binary.version
         self.table = await in_thread(
             API_TABLE_DEADLINE_S,
@@ -127,6 +139,42 @@ class ServerPool:
         self.jwks = JwksServer(port=self.options.jwks_port)
         self.jwks.start()
         self.jwks.publish(self.rsa, self.ec)
+
+    async def _image_only(self) -> ProvisionedBinary | None:
+        """A container image that needs no binary, where there is one: nothing is provisioned or built."""
+        backend, version = self._backend, self.options.version
+        assert backend is not None and not isinstance(backend, ExternalBackend)
+        if self.backend_name != "container" or explicit_binary(self.options.binary):
+            return None
+        return await in_thread(
+            IMAGE_DEADLINE_S,
+            lambda: image_only(backend, version, self.options.binary, self.progress),
+            f"the Docker engine did not answer the image lookup or pull for temporal-server {version}",
+        )
+
+    async def _provision(self) -> ProvisionedBinary:
+        """A cached or built binary; for a container, its image built around it (once, here: not raced by
+        every server's start)."""
+        backend, version = self._backend, self.options.version
+        assert backend is not None and not isinstance(backend, ExternalBackend)
+        try:
+            binary = await in_thread(
+                PROVISION_DEADLINE_S,
+                lambda: provision(version, self.options.binary, self.progress),
+                f"provisioning temporal-server {version} (a cached binary or a build) did not finish",
+            )
+        except NoGo as exc:
+            if self.backend_name == "container":
+                raise no_image_no_go(version, exc) from exc
+            raise
+        prepare = getattr(backend, "prepare", None)
+        if prepare is not None:
+            await in_thread(
+                IMAGE_DEADLINE_S,
+                lambda: prepare(binary, self.progress),
+                f"the Docker engine did not answer the image build for temporal-server {version}",
+            )
+        return binary
 
     async def close(self) -> None:
         for server in self._running:
@@ -144,12 +192,9 @@ class ServerPool:
             self.jwks.stop()
 
     def backend_details(self) -> dict[str, Any]:
-        details: dict[str, Any] = {}
-        for attribute in ("image", "image_source"):
-            value = getattr(self._backend, attribute, None)
-            if value:
-                details[attribute] = value
-        return details
+        """The container backend's image (where from, its ID and digest) and the user its server ran as."""
+        details = getattr(self._backend, "details", None)
+        return dict(details()) if details is not None else {}
 
     def remove_directories(self, *, all_of_them: bool = False) -> None:
         """Delete the rendered configs and logs of stopped servers (after reports copied what they need)."""
@@ -261,6 +306,8 @@ class ServerPool:
         assert self.binary is not None and self.table is not None
         if self.options.mutations and not settings.unmodelled:
             settings = dataclasses.replace(settings, unmodelled=dict(self.options.mutations))
+        if self._engine_gone:
+            raise EngineGone(self._engine_gone)
         self._count += 1
         name = f"s{self._count}"
         resolved: list[Source] = [
@@ -274,6 +321,8 @@ class ServerPool:
             try:
                 running = await backend.start(self.binary, config)
                 break
+            except EngineGone as exc:
+                raise self._engine_stopped(name, settings, exc) from exc
             except ServerStartError as exc:
                 # Ports are picked free, then bound by the server: another shard's process can take one
                 # in between (seen in CI: a worker service's "bind: address already in use").
@@ -314,6 +363,17 @@ class ServerPool:
             await ensure_namespaces(target, namespaces)
             self.progress(f"namespaces: {', '.join(namespaces)} usable on {name}")
         return target
+
+    def _engine_stopped(self, name: str, settings: ServerSettings, exc: EngineGone) -> EngineGone:
+        """One line for the whole run: the server that could not start, the ones that ran on the engine,
+        and the fix. Every later start fails with it at once (no test waits on a dead engine)."""
+        lost = ", ".join(s.address for s in self._running)
+        ran = f"; the servers still running on it ({lost}) are lost with it" if lost else ""
+        self._engine_gone = (
+            f"{exc}: server {name} {_describe(settings)} could not start{ran}. Start the engine again and "
+            f"rerun, or run with --backend process"
+        )
+        return EngineGone(self._engine_gone)
 
     async def _external_target(self) -> Target:
         backend = self._backend

@@ -1,5 +1,6 @@
 """Obtain a `temporal-server` binary for a version: explicit path, per-version cache, or a Go build with
-the toolchain fixtures/releases.yaml records for the release's line."""
+the toolchain fixtures/releases.yaml records for the release's line. (The container backend needs none
+where an image will do: harness/server/choose.py.)"""
 
 from __future__ import annotations
 
@@ -28,14 +29,18 @@ from harness.types import ServerVersion, VersionError
 
 Progress = Callable[[str], None]
 
-__all__ = ["DEFAULT_VERSION", "ProvisionError", "ProvisionedBinary", "provision"]
+__all__ = ["DEFAULT_VERSION", "NoGo", "ProvisionError", "ProvisionedBinary", "provision"]
+
+
+class NoGo(ProvisionError):
+    """No binary for the release and no Go toolchain to build one."""
 
 
 @dataclass(frozen=True)
 class ProvisionedBinary:
     version: ServerVersion
-    path: Path
-    source: str  # "explicit" | "cache" | "built"
+    path: Path  # for source "image": where the binary is inside the container image
+    source: str  # "explicit" | "cache" | "built" | "image" (the container image's own; nothing built)
     build_seconds: float | None = None
 
 
@@ -84,7 +89,7 @@ def build(version: ServerVersion, target: Path, progress: Progress = _quiet) -> 
 def _checked_go(version: ServerVersion) -> tuple[str, Releases]:
     go = shutil.which("go")
     if go is None:
-        raise ProvisionError(
+        raise NoGo(
             f"no temporal-server binary for {version} and no Go toolchain to build one: install Go 1.26+ "
             f"(https://go.dev/dl or `apt-get install golang`), or pass --temporal-binary PATH, "
             f"or run against a cluster with --backend external --target HOST:PORT"
