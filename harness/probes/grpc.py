@@ -54,6 +54,9 @@ _PAST_AUTHORIZATION: dict[RPCStatusCode, tuple[str, ...]] = {
         "grpc: error while marshaling: proto: Marshal called with nil",
         # AdminService ResendReplicationTasks with an empty request looks up cluster "" (1.21, 1.22).
         "Unknown cluster name:  with given cluster information map",
+        # A handler's internal error, masked by the frontend's outermost interceptor (1.25+,
+        # rpc/interceptor/mask_internal_error.go); the authorizer never answers INTERNAL (PatchSchedule).
+        "something went wrong, please retry (",
     ),
 }
 
