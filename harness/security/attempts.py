@@ -33,6 +33,7 @@ from temporalio.api.enums.v1 import (
     UpdateWorkflowExecutionLifecycleStage,
     WorkflowExecutionStatus,
 )
+from temporalio.api.errordetails.v1 import MultiOperationExecutionFailure
 from temporalio.api.operatorservice.v1 import DeleteNamespaceRequest
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.update.v1 import Input, Meta, Request, WaitPolicy
@@ -174,7 +175,7 @@ async def multi_operation(scene: Scene, tenant: MintedToken, workflow_id: str) -
         workflow_execution=WorkflowExecution(workflow_id=workflow_id),
         request=Request(meta=Meta(update_id="sec-update"), input=Input(name="sec-update")),
         wait_policy=WaitPolicy(
-            lifecycle_stage=UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED
+            lifecycle_stage=UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
         ),
     )
     request = ExecuteMultiOperationRequest(
@@ -184,20 +185,37 @@ async def multi_operation(scene: Scene, tenant: MintedToken, workflow_id: str) -
             ExecuteMultiOperationRequest.Operation(update_workflow=update),
         ],
     )
-    answer = await scene.prober.observe(
-        scene.client.workflow_service.execute_multi_operation(
-            request, metadata=scene.metadata(tenant), retry=False, timeout=timedelta(seconds=5)
-        )
-    )
-    attempted = Attempted(
-        "ExecuteMultiOperation [start naming B, update]", answer, {"workflow_id": workflow_id}
-    )
+    operations: list[str] = []
+
+    async def call() -> Any:
+        try:
+            return await scene.client.workflow_service.execute_multi_operation(
+                request, metadata=scene.metadata(tenant), retry=False, timeout=timedelta(seconds=5)
+            )
+        except RPCError as err:
+            operations.extend(_operation_statuses(err))
+            raise
+
+    answer = await scene.prober.observe(call())
+    notes = {"workflow_id": workflow_id, "operations": operations}
+    attempted = Attempted("ExecuteMultiOperation [start naming B, update]", answer, notes)
     if answer.outcome is not Outcome.ABSENT and await exists(scene, scene.a, workflow_id):
         attempted.carried_out.append(
             f"the inner start naming {scene.b!r} was carried out: {workflow_id} started in {scene.a!r}"
         )
         await scene.terminate(scene.a, [workflow_id])
     return attempted
+
+
+def _operation_statuses(err: RPCError) -> list[str]:
+    """Each operation's own status in a MultiOperationExecution failure (its details), as `CODE message`."""
+    found: list[str] = []
+    status = err.grpc_status
+    for detail in status.details if status is not None else ():
+        failure = MultiOperationExecutionFailure()
+        if detail.Unpack(failure):
+            found += [f"{RPCStatusCode(s.code).name} {s.message}" for s in failure.statuses]
+    return found
 
 
 async def exists(scene: Scene, namespace: str, workflow_id: str) -> bool:
