@@ -48,9 +48,12 @@ def request(
 
 
 def token(kid: Any, fingerprint: str, restricted: bool, iat: Any, exp: Any, signed_at: float) -> None:
-    lifetime = (
-        round(exp - signed_at, 3) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
-    )
+    lifetime: float | None = None
+    if isinstance(exp, int | float) and not isinstance(exp, bool):
+        try:
+            lifetime = round(exp - signed_at, 3)
+        except OverflowError:  # an exp no float holds (10**400): no lifetime to state, still audited
+            lifetime = None
     _append(
         ENV.token_audit,
         {

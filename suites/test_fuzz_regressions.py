@@ -1,7 +1,9 @@
 """Every disagreement the fuzzer found, replayed: the committed cases under fixtures/fuzz/ (each followed
 by a model fix, or recorded as a finding) and any case file given with --fuzz-case (a failure's report
-prints that command). Each replays on a server of the case's class (a regex case on a fresh server of its
-pattern, a JWKS or rotation case on a server of its own), and its decisions must equal the model's."""
+prints that command). Each replays on a server of the case's class (a regex, audience, authHeaderName or
+httpAllowedHosts case on a server of that config, a JWKS or rotation case on a server of its own), and its
+decisions must equal the model's. Cases found by the fast oracle replay the same way: the live server is
+the judge."""
 
 from __future__ import annotations
 
@@ -44,6 +46,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             marks.append(pytest.mark.needs_own_server)
         if example.fuzz_class in UNBOUNDED_CLASSES:
             marks.append(pytest.mark.own_server_only(f"{example.fuzz_class}: {UNBOUNDED_ON_TARGET}"))
+        if fuzz_class.since is not None:
+            marks.append(pytest.mark.since(*fuzz_class.since))
         params.append(pytest.param(path, marks=marks, id=path.stem))
     metafunc.parametrize("case_file", params)
 

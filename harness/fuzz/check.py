@@ -4,6 +4,7 @@ minimal example, replayed last, is written as a case file with its replay comman
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,3 +31,19 @@ class Checker:
         if done.differences():
             raise disagreement(done, self.reports, write=final_replay())
         return done
+
+
+def live_items(done: Exercised) -> dict[str, str]:
+    """What the live server did with an example, item by item as the fast oracle names them
+    ("token/own-read" -> "ALLOWED")."""
+    return {
+        f"{token}/{label}": outcome.value
+        for token, run in done.runs.items()
+        for label, outcome in run.observed.outcomes.items()
+    }
+
+
+def live_judge(checker: Checker) -> Callable[[Example], dict[str, str]]:
+    """The live server as the judge of a fast-oracle disagreement: the example replayed by its class's
+    live recipe (harness.fuzz.exercise), every call observed."""
+    return lambda example: live_items(checker.observe(example))

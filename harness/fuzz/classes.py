@@ -11,6 +11,7 @@ class ServerKind(Enum):
     DEFAULT = "default"  # the pooled server of the default config
     REGEX = "regex"  # one pooled server per permissionsRegex (the regex is server config)
     OWN_JWKS = "own-jwks"  # a server of its own whose key source the fuzzer serves
+    CONFIG = "config"  # one pooled server per config value (frontend.httpAllowedHosts, audience, ...)
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,10 @@ class FuzzClass:
     requirement: str
     drives: str  # the server setting or endpoint the generated input reaches
     server: ServerKind
+    # Drawn against the release's own functions too (harness.fuzz.fast_check), far faster than live.
+    oracle: bool = False
+    # The first release with the setting the class fuzzes (older ones skip the class and its cases).
+    since: tuple[tuple[int, int, int], str] | None = None
 
 
 CLASSES: dict[str, FuzzClass] = {
@@ -30,6 +35,7 @@ CLASSES: dict[str, FuzzClass] = {
             "a signed token's payload (permissions claim, sub, exp/nbf/iat in and out of their windows, aud, "
             "huge lists), carried in the authorization header of every call: the default claim mapper",
             ServerKind.DEFAULT,
+            oracle=True,
         ),
         FuzzClass(
             "token-bytes",
@@ -37,6 +43,7 @@ CLASSES: dict[str, FuzzClass] = {
             "the token's bytes (header and payload JSON, duplicate keys, number forms, Unicode, trailing "
             "data, segments, base64 and padding): golang-jwt's parser behind the authorization header",
             ServerKind.DEFAULT,
+            oracle=True,
         ),
         FuzzClass(
             "names",
@@ -44,6 +51,7 @@ CLASSES: dict[str, FuzzClass] = {
             "namespace and role strings in permission entries (case, Unicode, separators): the claim "
             "mapper's ns:role split, role names, the system scope and the namespace lookup",
             ServerKind.DEFAULT,
+            oracle=True,
         ),
         FuzzClass(
             "regex",
@@ -51,6 +59,7 @@ CLASSES: dict[str, FuzzClass] = {
             "global.authorization.permissionsRegex (RE2 syntax, and constructs only Python's re has) "
             "against permission strings",
             ServerKind.REGEX,
+            oracle=True,
         ),
         FuzzClass(
             "jwks",
@@ -58,6 +67,53 @@ CLASSES: dict[str, FuzzClass] = {
             "the JWKS document at jwtKeyProvider.keySourceURIs (shapes, members, key types, encodings, "
             "values, status): the default token key provider",
             ServerKind.OWN_JWKS,
+            oracle=True,
+        ),
+        FuzzClass(
+            "jwks-idp",
+            "AUTHZ-FUZZ-005",
+            "key sets as identity providers publish them at jwtKeyProvider.keySourceURIs: x5c chains, "
+            "x5t and x5t#S256, use, key_ops and per-key alg, several key types side by side, RSA sizes and "
+            "exponents, Ed25519, private members: the default token key provider (go-jose)",
+            ServerKind.OWN_JWKS,
+            oracle=True,
+        ),
+        FuzzClass(
+            "allowed-hosts",
+            "AUTHZ-HTTP-005",
+            "frontend.httpAllowedHosts as people write it (lists of wildcard patterns, a bare string, an empty "
+            "list, numbers) against Host headers near each pattern: the HTTP API's Host check, before "
+            "authorization",
+            ServerKind.CONFIG,
+            oracle=True,
+            since=((1, 29, 0), "frontend.httpAllowedHosts as a converted setting"),
+        ),
+        FuzzClass(
+            "audience",
+            "AUTHZ-CONFIG-005",
+            "global.authorization.audience as people write it (case, spaces, several values in one string) "
+            "against the aud claim (a string, a list, junk): golang-jwt's VerifyAudience in the claim mapper",
+            ServerKind.CONFIG,
+            oracle=True,
+            since=((1, 29, 0), "audience"),
+        ),
+        FuzzClass(
+            "header-name",
+            "AUTHZ-CONFIG-006",
+            "global.authorization.authHeaderName as people write it (case, Unicode letters that fold to ASCII "
+            "ones, spaces, empty) against the metadata name the token is sent under: the interceptor's lookup",
+            ServerKind.CONFIG,
+            oracle=True,
+            since=((1, 29, 0), "the interceptor's header lookup as the oracle reads it"),
+        ),
+        FuzzClass(
+            "sizes",
+            "AUTHZ-FUZZ-002",
+            "sizes: JSON nested around encoding/json's depth limit (10000) in a token's payload, header or "
+            "permissions, or in a key set; very long permission strings and thousands of them: golang-jwt's "
+            "and the key provider's decoders",
+            ServerKind.DEFAULT,
+            oracle=True,
         ),
         FuzzClass(
             "tenancy",
@@ -73,6 +129,7 @@ CLASSES: dict[str, FuzzClass] = {
             "the key source over time (publish, retire, rotate, faults, refreshes): the key provider's "
             "refresh rounds (jwtKeyProvider.refreshInterval)",
             ServerKind.OWN_JWKS,
+            oracle=True,
         ),
     )
 }

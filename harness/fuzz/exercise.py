@@ -8,26 +8,38 @@ server's answer.
 
 from __future__ import annotations
 
+import json
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from jwt.warnings import InsecureKeyLengthWarning
+
+from harness.cases.calls import Call
 from harness.cases.runner import CaseRun, observe
+from harness.errors import HarnessError
 from harness.fuzz import calls as sample
 from harness.fuzz.examples import Example
+from harness.fuzz.idp_keys import idp_slots
+from harness.fuzz.idp_text import idp_document, idp_signer
 from harness.fuzz.jwks_text import document_bytes
 from harness.fuzz.servers import FuzzServers
+from harness.fuzz.sizes_text import expanded
 from harness.fuzz.strategies.claims import render_payload
 from harness.fuzz.token_text import build
+from harness.probes.http import routes
+from harness.server.config import ServerSettings
 from harness.server.target import SUITE_NAMESPACE, Target
 from harness.tokens.keys import SigningKey, ec_key, rsa_key
 from harness.tokens.mint import RESTRICTED_LIFETIME_S, MintedToken, TokenSpec, mint
+from harness.tokens.presentation import DEFAULT, under
 
 GRANT = [f"{SUITE_NAMESPACE}:write"]  # what the key-source classes' tokens ask for
 # Classes whose tokens' exp the harness cannot bound (the token's bytes are the input: no exp, a far one,
 # one no parser reads): skipped on a cluster the harness does not own, whose keys sign only short tokens.
-UNBOUNDED_CLASSES = frozenset({"token-bytes"})
+UNBOUNDED_CLASSES = frozenset({"token-bytes", "sizes"})
 # On a cluster the harness does not own, a claims example's exp when the drawn one is absent, far or not a
 # number: inside mint.RESTRICTED_LIFETIME_S, a minute from its edge.
 BOUNDED_EXP_S = RESTRICTED_LIFETIME_S - 60
@@ -131,6 +143,70 @@ async def _jwks(
     return own.target, tokens, {"served": body.decode("utf-8", "replace")[:2000]}
 
 
+async def _jwks_idp(
+    example: Example, servers: FuzzServers
+) -> tuple[Target, dict[str, MintedToken], dict[str, Any]]:
+    own = await servers.own_key_source("jwks")
+    await own.reset()
+    body = idp_document(example.input, idp_slots())
+    await own.serve(body, int(example.input.get("status", 200)))
+    await own.settle()
+    with warnings.catch_warnings():  # a 1024-bit slot signs on purpose
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        signed = own.target.mint(GRANT, key=idp_signer(str(example.input.get("sign_with"))), sub="fuzz")
+    tokens = {
+        "token": signed,
+        "anchor": own.target.mint(GRANT, key=own.slots.signing["anchor"], sub="fuzz"),
+    }
+    return own.target, tokens, {"served": body.decode("utf-8", "replace")[:2000]}
+
+
+CALLS_KEY = "_calls"  # a recipe's own calls, in its context (else the sample's, by label)
+
+
+async def _allowed_hosts(
+    example: Example, servers: FuzzServers
+) -> tuple[Target, dict[str, MintedToken], dict[str, Any]]:
+    """A system admin's ListNamespaces over HTTP with each Host, on a server of that
+    frontend.httpAllowedHosts."""
+    value = example.input["patterns"]
+    settings = ServerSettings(dynamic_config={"frontend.httpAllowedHosts": value}, system_workers=False)
+    target = await servers.config_server("hosts:" + json.dumps(value), settings)
+    if target.running.http_address is None:
+        raise HarnessError("the HTTP API address of this server is not known: no Host can be sent")
+    route = HTTP_ROUTES["ListNamespaces"]
+    calls = [Call(f"host{i}", route, host=str(h)) for i, h in enumerate(example.input["hosts"])]
+    token = target.mint([f"{target.system_scope}:admin"], sub="fuzz")
+    return target, {"token": token}, {CALLS_KEY: calls, "frontend.httpAllowedHosts": value}
+
+
+async def _audience(
+    example: Example, servers: FuzzServers
+) -> tuple[Target, dict[str, MintedToken], dict[str, Any]]:
+    audience = str(example.input["audience"])
+    settings = ServerSettings(authorization={"audience": audience}, system_workers=False)
+    target = await servers.config_server("audience:" + audience, settings)
+    extra = {} if example.input["aud"] == "absent" else {"aud": example.input["aud"]}
+    token = target.mint(list(example.input["permissions"]), sub="fuzz", extra=extra)
+    return target, {"token": token}, {"audience": audience}
+
+
+async def _header_name(
+    example: Example, servers: FuzzServers
+) -> tuple[Target, dict[str, MintedToken], dict[str, Any]]:
+    name = str(example.input["header_name"])
+    settings = ServerSettings(authorization={"authHeaderName": name}, system_workers=False)
+    target = await servers.config_server("header:" + name, settings)
+    return (
+        target,
+        {"token": target.mint(GRANT, sub="fuzz")},
+        {"authHeaderName": name, PRESENTATION_KEY: under(str(example.input["sent_as"]))},
+    )
+
+
+PRESENTATION_KEY = "_presentation"  # how a recipe's token is carried (else the server's header name)
+HTTP_ROUTES = {r.name: r for r in routes()}
+
 Recipe = Callable[[Example, FuzzServers], Awaitable[tuple[Target, dict[str, MintedToken], dict[str, Any]]]]
 RECIPES: dict[str, Recipe] = {
     "claims": _claims,
@@ -138,7 +214,22 @@ RECIPES: dict[str, Recipe] = {
     "token-bytes": _token_bytes,
     "regex": _regex,
     "jwks": _jwks,
+    "jwks-idp": _jwks_idp,
+    "allowed-hosts": _allowed_hosts,
+    "audience": _audience,
+    "header-name": _header_name,
 }
+
+
+async def _sizes(
+    example: Example, servers: FuzzServers
+) -> tuple[Target, dict[str, MintedToken], dict[str, Any]]:
+    """As the token-bytes or jwks class would send what the sizes input stands for."""
+    inner = expanded(example)
+    return await RECIPES[inner.fuzz_class](inner, servers)
+
+
+RECIPES["sizes"] = _sizes
 
 
 async def exercise(example: Example, servers: FuzzServers) -> Exercised:
@@ -148,8 +239,11 @@ async def exercise(example: Example, servers: FuzzServers) -> Exercised:
             f"no recipe for fuzz class {example.fuzz_class!r} (the rotation machine replays its steps)"
         )
     target, tokens, context = await recipe(example, servers)
-    calls = sample.by_label(example.calls)
+    calls = context.pop(CALLS_KEY, None) or sample.by_label(example.calls)
+    presentation = context.pop(PRESENTATION_KEY, DEFAULT)
+    if presentation is not DEFAULT:
+        context["presentation"] = presentation.describe()
     done = Exercised(example, target, context=context)
     for name, token in tokens.items():
-        done.runs[name] = await observe(target, calls, token)
+        done.runs[name] = await observe(target, calls, token, presentation)
     return done

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from harness.fuzz.idp_keys import filler
 from harness.fuzz.token_text import with_unused_bits
 from harness.tokens.forge import b64
 from harness.tokens.keys import SigningKey, ec_key, rsa_key
@@ -52,12 +52,13 @@ class KeySlots:
         return dict(self.other[slot])
 
     def slot_value(self, slot: str, what: str) -> str:
-        """A value of the right shape for this slot: a private scalar `d`, an `x5t` thumbprint."""
+        """A value of the right shape for this slot: a private scalar `d`, an `x5t` thumbprint (fixed
+        bytes: the same recipe renders the same document, so a failure replays and shrinks)."""
         if what == "d":
             key = self.signing.get(slot)
             size = {"P-256": 32, "P-384": 48, "P-521": 66}.get(key.curve if key else "", 256)
-            return b64(secrets.token_bytes(size))
-        return b64(secrets.token_bytes(20))
+            return b64(filler(f"{slot}/d", size))
+        return b64(filler(f"{slot}/x5t", 20))
 
 
 def _decode(text: str) -> bytes:
@@ -84,7 +85,7 @@ def reencode(text: str, how: str) -> str:
         "number": 65537,
         "null": None,
         "trailing-bits": with_unused_bits(text),
-        "huge": b64(b"\xc5" + secrets.token_bytes(5000 // 8)),
+        "huge": b64(b"\xc5" + filler(text, 5000 // 8)),
     }[how]
     return json.dumps(value)
 

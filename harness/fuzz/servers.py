@@ -1,6 +1,7 @@
 """The servers the fuzz classes drive, all on the fuzzer's own event loop: the pooled default server
-(copied onto the loop), one server per permissionsRegex (started on first use, then reused), and servers
-of their own whose key source the fuzzer serves."""
+(copied onto the loop), one server per config value a class fuzzes (permissionsRegex, audience,
+authHeaderName, frontend.httpAllowedHosts: started on first use, then reused), and servers of their own
+whose key source the fuzzer serves."""
 
 from __future__ import annotations
 
@@ -65,13 +66,20 @@ class FuzzServers:
         """A server whose permissionsRegex is `pattern`. Not guarded: the harness's admin token may mean
         nothing under a fuzzed pattern, and probes need no registered namespace (the authorizer runs
         before the namespace is looked up)."""
-        if pattern not in self._regex:
+        return await self.config_server(
+            f"regex:{pattern}",
+            ServerSettings(authorization={"permissionsRegex": pattern}, system_workers=False),
+        )
+
+    async def config_server(self, key: str, settings: ServerSettings) -> Target:
+        """A server of this config (one per `key`, started on first use, then reused), not guarded: a
+        fuzzed value may mean the harness's own admin token means nothing there."""
+        if key not in self._regex:
             assert self.pool.jwks is not None
-            settings = ServerSettings(authorization={"permissionsRegex": pattern}, system_workers=False)
-            self._regex[pattern] = await self._stack.enter_async_context(
+            self._regex[key] = await self._stack.enter_async_context(
                 self.pool.dedicated(settings, self.pool.jwks, guarded=False)
             )
-        return self._regex[pattern]
+        return self._regex[key]
 
     async def own_key_source(self, name: str) -> OwnKeySource:
         """A server of its own (one per name: each class keeps its own), serving the anchor key first."""

@@ -6,12 +6,16 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from harness.tokens.forge import b64, signer
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from harness.tokens.forge import b64, signed_payload
 from harness.tokens.keys import SigningKey
-from harness.tokens.mint import MintedToken, decode_header
+from harness.tokens.mint import MintedToken, admit, decode_header
 
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 SEPARATORS = {
@@ -83,12 +87,56 @@ def encode(raw: bytes, how: str) -> str:
     return text
 
 
-def signature_text(signing_input: bytes, how: str, key: SigningKey, other: SigningKey) -> str:
+Signer = Callable[[SigningKey], Callable[[bytes], bytes]]
+
+
+def unaudited(key: SigningKey) -> Callable[[bytes], bytes]:
+    """A correct RS256 or ES256 signature (raw R||S for ECDSA), with no admission: for keys no server
+    trusts (the fast oracle's own)."""
+    private = key.private
+    if isinstance(private, rsa.RSAPrivateKey):
+        return lambda data: private.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    assert isinstance(private, ec.EllipticCurvePrivateKey)
+
+    def es256(data: bytes) -> bytes:
+        r, s = decode_dss_signature(private.sign(data, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    return es256
+
+
+def admitted(key: SigningKey) -> Callable[[bytes], bytes]:
+    """A signature after mint.admit() let the key sign these claims (as harness.tokens.forge.signer), with
+    time claims past float64's range given to it as infinities: the audit line computes a lifetime in
+    floats, and an exp of 10**400 (a token-bytes input) would otherwise raise OverflowError there
+    (harness/audit.py) instead of being refused or signed. Infinity is as far as any limit goes."""
+    sign = unaudited(key)
+
+    def checked(data: bytes) -> bytes:
+        admit(key, _finite(signed_payload(data)))
+        return sign(data)
+
+    return checked
+
+
+def _finite(claims: Any) -> Any:
+    if not isinstance(claims, dict):
+        return claims
+    out = dict(claims)
+    for name, value in claims.items():
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**1023:
+            out[name] = float("inf") if value > 0 else float("-inf")
+    return out
+
+
+def signature_text(
+    signing_input: bytes, how: str, key: SigningKey, other: SigningKey, sign: Signer = admitted
+) -> str:
     if how == "empty":
         return ""
     if how == "garbage":
         return "AAAA"
-    signature = signer(other if how == "other-key" else key)(signing_input)
+    signature = sign(other if how == "other-key" else key)(signing_input)
     if how == "truncated":
         return b64(signature)[:-4]
     if how == "flipped":
@@ -98,8 +146,16 @@ def signature_text(signing_input: bytes, how: str, key: SigningKey, other: Signi
     )
 
 
-def build(spec: Mapping[str, Any], keys: Mapping[str, SigningKey], now: float | None = None) -> MintedToken:
-    """`keys`: "rsa", "ec" (trusted) and "untrusted"/"untrusted-ec" (never published, same kids)."""
+def build(
+    spec: Mapping[str, Any],
+    keys: Mapping[str, SigningKey],
+    now: float | None = None,
+    sign: Signer = admitted,
+    fingerprints: Mapping[str, str] | None = None,
+) -> MintedToken:
+    """`keys`: "rsa", "ec" (trusted) and "untrusted"/"untrusted-ec" (never published, same kids).
+    `sign`: how a key signs (default: admitted(), which admits and audits each token);
+    `fingerprints`: the keys' fingerprints by name, where the caller keeps them."""
     now = time.time() if now is None else now
     name = str(spec.get("key", "rsa"))
     key = keys[name]
@@ -110,7 +166,7 @@ def build(spec: Mapping[str, Any], keys: Mapping[str, SigningKey], now: float | 
     head = encode(header, str(encodings.get("header", "raw")))
     body = encode(payload, str(encodings.get("payload", "raw")))
     how = str(spec.get("signature", "valid"))
-    signature = signature_text(f"{head}.{body}".encode(), how, key, other)
+    signature = signature_text(f"{head}.{body}".encode(), how, key, other, sign)
     shape = str(spec.get("shape", "three"))
     token = {
         "three": f"{head}.{body}.{signature}",
@@ -119,11 +175,13 @@ def build(spec: Mapping[str, Any], keys: Mapping[str, SigningKey], now: float | 
         "two": f"{head}.{body}",
         "four-empty": f"{head}.{body}..{signature}",
     }[shape]
+    prints = fingerprints or {}
     signed_by = None
     if shape == "three" and how in KEEPS_SIGNATURE:
-        signed_by = key.fingerprint
+        signed_by = prints.get(name) or key.fingerprint
     elif shape == "three" and how == "other-key":
-        signed_by = other.fingerprint
+        other_name = "untrusted-ec" if key.kty == "EC" else "untrusted"
+        signed_by = prints.get(other_name) or other.fingerprint
     return MintedToken(
         token=token, signed_by=signed_by, header=decode_header(token), claims=claims_of(payload)
     )

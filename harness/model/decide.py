@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.model import apis, authorizer, claims
+from harness.model import apis, authorizer, claims, gojson
 from harness.model.apis import ApiTable
 from harness.model.claims import Claims, KeyRing, MapperError
 from harness.model.rules import AuthConfig, ServerRules
@@ -61,12 +61,22 @@ def looked_up_first(target: CallTarget, rules: ServerRules, namespaces: frozense
 
 
 def auth_header_value(credential: Credential, config: AuthConfig, rules: ServerRules) -> str:
-    """The value the interceptor reads: the first one under the configured header name."""
+    """The value the interceptor reads: the first one under the configured header name.
+
+    gRPC carries lower-case names. 1.23 looks the configured name up exactly; 1.24 lower-cases it
+    (metadata.MD.Get: strings.ToLower); 1.25+ reads it with metadata.ValueFromIncomingContext
+    (common/headers/headers.go GRPCHeaderGetter.Get): the name exactly, else the first name that
+    strings.EqualFold matches (Unicode simple folding: "x-\u017fecret" reads x-secret)."""
     name = config.effective_header_name(rules)
     for header, value in credential.headers:
-        # gRPC carries lower-case names; 1.23 looks the configured name up exactly, 1.24+ folds it.
-        if header == name or (rules.header_name_case_insensitive and header == name.lower()):
+        if header == name:
             return value  # only the first value counts
+    if not rules.header_name_case_insensitive:
+        return ""
+    folded = gojson.fold(name) if rules.version >= (1, 25, 0) else None
+    for header, value in credential.headers:
+        if header == claims.go_lower(name) if folded is None else gojson.fold(header) == folded:
+            return value
     return ""
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -62,16 +63,45 @@ def _go_string(value: str) -> str:
 
 
 def _strings(value: Any) -> Any:
-    """Lone surrogates (from \\u escapes) become U+FFFD, in names and values."""
+    """Lone surrogates (from \\u escapes) become U+FFFD, in names and values. Iterative: a document may
+    nest up to encoding/json's limit (10000), far past Python's recursion limit."""
     if isinstance(value, str):
         return _go_string(value)
-    if isinstance(value, dict):
-        return {_go_string(k): _strings(v) for k, v in value.items()}
-    if isinstance(value, Pairs):
-        return Pairs(tuple((_go_string(k), _strings(v)) for k, v in value.members))
-    if isinstance(value, list):
-        return [_strings(v) for v in value]
-    return value
+    if not isinstance(value, dict | Pairs | list):
+        return value
+    # Post-order over containers: each is rebuilt once its children are.
+    done: dict[int, Any] = {}
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    while stack:
+        node, ready = stack.pop()
+        children = _children(node)
+        if not ready:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if isinstance(c, dict | Pairs | list))
+            continue
+        done[id(node)] = _rebuilt(node, done)
+    return done[id(value)]
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, dict):
+        return list(node.values())
+    if isinstance(node, Pairs):
+        return [v for _, v in node.members]
+    return list(node) if isinstance(node, list) else []
+
+
+def _rebuilt(node: Any, done: dict[int, Any]) -> Any:
+    def fixed(v: Any) -> Any:
+        if isinstance(v, str):
+            return _go_string(v)
+        return done[id(v)] if isinstance(v, dict | Pairs | list) else v
+
+    if isinstance(node, dict):
+        return {_go_string(k): fixed(v) for k, v in node.items()}
+    if isinstance(node, Pairs):
+        return Pairs(tuple((_go_string(k), fixed(v)) for k, v in node.members))
+    return [fixed(v) for v in node]
 
 
 def decode(raw: bytes, *, first_value_only: bool, lazy: bool = False) -> Any:
@@ -86,12 +116,104 @@ def decode(raw: bytes, *, first_value_only: bool, lazy: bool = False) -> Any:
     text = text_of(raw)
     start = len(text) - len(text.lstrip(WHITESPACE))
     try:
+        if sys.getrecursionlimit() > MAX_NESTING_DEPTH:
+            raise RecursionError  # the C decoder could go past Go's limit: read it as Go does
         value, end = decoder.raw_decode(text, start)
     except json.JSONDecodeError as exc:
         raise GoJsonError(str(exc)) from exc
+    except RecursionError:
+        # Nested deeper than Python recurses (about 1000): read without recursion, to Go's limit.
+        value, end = _Deep(text, number, objects).value(start)
     if not first_value_only and text[end:].strip(WHITESPACE):
         raise GoJsonError("invalid character after top-level value")
-    return _strings(value)
+    # A lone surrogate comes only from a \\u escape (text_of leaves none in the text itself).
+    return _strings(value) if "\\u" in text[start:end] else value
+
+
+MAX_NESTING_DEPTH = 10000  # encoding/json scanner.go maxNestingDepth: deeper is "exceeded max depth"
+_NUMBER = re.compile(r"(-?(?:0|[1-9][0-9]*))(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+class _Deep:
+    """A JSON value read without recursion (an explicit stack), with the same hooks as the C decoder, and
+    encoding/json's nesting limit."""
+
+    def __init__(self, text: str, number: Callable[[str], Any], objects: Callable[[list[Any]], Any]) -> None:
+        self.text, self.number, self.objects = text, number, objects
+
+    def _space(self, at: int) -> int:
+        while at < len(self.text) and self.text[at] in WHITESPACE:
+            at += 1
+        return at
+
+    def _scalar(self, at: int) -> tuple[Any, int]:
+        text = self.text
+        if text.startswith('"', at):
+            try:
+                return json.decoder.scanstring(text, at + 1, True)  # type: ignore[attr-defined,no-any-return]
+            except json.JSONDecodeError as exc:
+                raise GoJsonError(str(exc)) from exc
+        for word, value in (("true", True), ("false", False), ("null", None)):
+            if text.startswith(word, at):
+                return value, at + len(word)
+        found = _NUMBER.match(text, at)
+        if found is None or found.end() == at:
+            raise GoJsonError(f"invalid character at offset {at}")
+        return self.number(found.group(0)), found.end()
+
+    def value(self, at: int) -> tuple[Any, int]:
+        # Each open container: [kind, items, the member name waiting for its value].
+        stack: list[list[Any]] = []
+        while True:
+            at = self._space(at)
+            if at >= len(self.text):
+                raise GoJsonError("unexpected end of JSON input")
+            char = self.text[at]
+            if char in "[{":
+                if len(stack) >= MAX_NESTING_DEPTH:
+                    raise GoJsonError("exceeded max depth")
+                stack.append([char, [], None])
+                at = self._space(at + 1)
+                if at < len(self.text) and self.text[at] == ("]" if char == "[" else "}"):
+                    stack.pop()
+                    value: Any = [] if char == "[" else self.objects([])
+                    at += 1
+                elif char == "{":
+                    at = self._name(stack[-1], at)
+                    continue
+                else:
+                    continue
+            else:
+                value, at = self._scalar(at)
+            while True:  # the value completes its container's next item; close what it completes
+                if not stack:
+                    return value, at
+                top = stack[-1]
+                top[1].append(value if top[0] == "[" else (top[2], value))
+                at = self._space(at)
+                closing = "]" if top[0] == "[" else "}"
+                if at < len(self.text) and self.text[at] == ",":
+                    at += 1
+                    if top[0] == "{":
+                        at = self._name(top, at)
+                    break
+                if at < len(self.text) and self.text[at] == closing:
+                    stack.pop()
+                    value = top[1] if top[0] == "[" else self.objects(top[1])
+                    at += 1
+                    continue
+                raise GoJsonError(f"invalid character at offset {at}")
+
+    def _name(self, top: list[Any], at: int) -> int:
+        at = self._space(at)
+        if not self.text.startswith('"', at):
+            raise GoJsonError(f"invalid character at offset {at}: looking for a member name")
+        name, at = self._scalar(at)
+        at = self._space(at)
+        if not self.text.startswith(":", at):
+            raise GoJsonError(f"invalid character at offset {at}: after a member name")
+        top[2] = name
+        return at + 1
 
 
 def _fold_rune(c: str) -> str:

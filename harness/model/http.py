@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
+from typing import Any
 
 # Forwarded by default besides Authorization (http_api_server.go defaultForwardedHeaders).
 DEFAULT_FORWARDED = ("Authorization-Extras", "X-Forwarded-For", "Client-Name", "Client-Version")
@@ -69,11 +70,35 @@ def gateway_metadata(
 
 
 def host_allowed(host: str, patterns: Sequence[str] | None) -> bool:
-    """frontend.httpAllowedHosts: wildcard patterns matched against the whole Host (with its port);
-    unset allows every host."""
-    if not patterns:
+    """frontend.httpAllowedHosts as ServerFacts holds it (empty: unset, every host allowed)."""
+    return allowed_by(patterns if patterns else None, host)
+
+
+def allowed_by(value: Any, host: str) -> bool:
+    """frontend.httpAllowedHosts as the dynamic config gives it (None: unset), then
+    allowedHostsMiddleware's MatchString(r.Host) (service/frontend/http_api_server.go).
+
+    The value converts as ConvertWildcardStringListToRegexp does (common/dynamicconfig/util.go):
+    mapstructure.Decode into []string (a list of strings only; anything else fails, and a value that
+    fails to convert leaves the setting at its default, which matches every host), then
+    util.WildCardStringsToRegexp (common/util/wildcard.go): "^" + "(p1)|(p2)|...|(pn)" + "$", each
+    pattern QuoteMeta'd with * as .*. The anchors bind to the first and last alternatives only, and
+    MatchString finds a match anywhere: with two or more patterns the first matches any Host that starts
+    with it, the last any Host that ends with it, and the others any Host that contains them. An empty
+    list is "^$": only an empty Host."""
+    patterns = _string_list(value)
+    if patterns is None:
         return True
-    expression = (
-        "^(" + "|".join(".*".join(re.escape(p) for p in pattern.split("*")) for pattern in patterns) + ")$"
-    )
-    return re.match(expression, host) is not None
+    alternatives = ["(" + ".*".join(re.escape(p) for p in pattern.split("*")) + ")" for pattern in patterns]
+    # Go's ^ and $ (no flags) are the text's ends: Python's ^ and \Z (its $ also matches before a final \n).
+    return re.search("^" + "|".join(alternatives) + "\\Z", host) is not None
+
+
+def _string_list(value: Any) -> list[str] | None:
+    """mapstructure.Decode(value, &[]string{}) without weak typing: a list (or null items, which decode to
+    "") of strings; None where the value is unset or does not convert (the setting's default applies)."""
+    if value is None or not isinstance(value, list | tuple):
+        return None
+    if not all(isinstance(item, str) or item is None for item in value):
+        return None
+    return [item or "" for item in value]

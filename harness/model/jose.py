@@ -9,9 +9,13 @@ exactly and refuses a name given twice. A member of the wrong JSON type is an er
 is skipped whatever it holds. Any error refuses the whole document. Keys are identified by their decoded values (`fingerprint`), so
 a value written another way (a leading zero byte) is the same key, as it is to the server.
 
-Not modelled, because the harness never serves them: X.509 certificates (x5c: any entry is taken as
-one that fails to parse), RSA private keys with p and q (rsa.Validate), Ed25519 private keys whose seed
-could match x, Ed25519 low-order points.
+x5c: every entry is decoded (base64.StdEncoding: CR and LF skipped) and parsed (harness.model.x509);
+the leaf's public key must equal the JWK's (reflect.DeepEqual: the same type and values), an `oct` key
+with a chain is refused, and x5t / x5t#S256, where given, must equal the leaf's SHA-1 / SHA-256.
+
+Not modelled, because the harness never serves them: RSA private keys with p and q (rsa.Validate),
+Ed25519 private keys whose seed could match x, Ed25519 low-order points, certificates that are well
+formed DER but that Go refuses deeper inside (harness.model.x509).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.model import gojson
+from harness.model import gojson, x509
 from harness.model.claims import PublishedKey
 from harness.model.gojson import GoJsonError, Pairs
 
@@ -100,6 +104,8 @@ def raw_url_decode(text: str) -> bytes:
 
 
 def _std_decode(text: str) -> bytes:
+    """base64.StdEncoding.DecodeString: padded, standard alphabet; CR and LF are skipped."""
+    text = text.replace("\r", "").replace("\n", "")
     if not _B64STD.fullmatch(text) or len(text) % 4:
         raise KeySetRefused(f"x5c: illegal base64 data in {text[:24]!r}")
     try:
@@ -219,13 +225,19 @@ def _okp(raw: RawKey) -> None:
         raise KeySetRefused("invalid Ed25519 private key (wrong length for d, or x does not match d)")
 
 
-def _thumbprint(text: str, size: int, name: str) -> None:
+def _thumbprint_bytes(text: str, size: int, name: str) -> bytes:
+    """An x5t value's digest bytes: base64url (RawURLEncoding), and hex inside where it is twice the size."""
     data = raw_url_decode(text)
     if len(data) == 2 * size:
         try:
             data = bytes.fromhex(data.decode("ascii"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise KeySetRefused(f"invalid JWK, unable to hex decode {name}") from exc
+    return data
+
+
+def _thumbprint(text: str, size: int, name: str) -> None:
+    data = _thumbprint_bytes(text, size, name)
     if data and len(data) != size:
         raise KeySetRefused(f"invalid JWK, {name} header is of incorrect size")
 
@@ -245,13 +257,53 @@ def url_parse_fails(text: str) -> bool:
     return not re.fullmatch(r"\d*", port)
 
 
+def _chain(raw: RawKey) -> list[x509.Certificate]:
+    """parseCertificateChain: every entry standard base64 and a certificate Go parses."""
+    try:
+        return [x509.parse(_std_decode(cert)) for cert in raw.x5c]
+    except x509.CertificateError as exc:
+        raise KeySetRefused(f"failed to unmarshal x5c field: {exc}") from exc
+
+
+def _jwk_public(raw: RawKey, kty: str) -> x509.PublicKey | None:
+    """The JWK's public key as a certificate's would be compared with it (None: no key to compare)."""
+    if kty == "RSA":
+        return x509.PublicKey("RSA", (_integer(raw.buffer("n") or b""), _go_int(raw.buffer("e") or b"")))
+    if kty == "EC":
+        x, y = raw.buffer("x") or b"", raw.buffer("y") or b""
+        return x509.PublicKey("EC", (raw.text("crv"), _integer(x), _integer(y)))
+    if kty == "OKP" and raw.text("crv") == "Ed25519":
+        return x509.PublicKey("Ed25519", (raw.buffer("x") or b"",))
+    return None
+
+
+def _go_int(data: bytes) -> int:
+    """byteBuffer.toInt: int(big.Int.Int64()), the low 64 bits as a signed integer."""
+    low = _integer(data) & 0xFFFFFFFFFFFFFFFF
+    return low - (1 << 64) if low >= 1 << 63 else low
+
+
+def _check_chain(certs: list[x509.Certificate], raw: RawKey, kty: str) -> None:
+    """The leaf against the key (reflect.DeepEqual of the two public keys), then the thumbprints."""
+    if not certs:
+        return
+    leaf = certs[0]
+    if kty == "oct":
+        raise KeySetRefused("invalid JWK, found 'oct' (symmetric) key with cert chain")
+    mine = _jwk_public(raw, kty)
+    if leaf.public.kind != "unknown" and mine is not None and leaf.public != mine:
+        raise KeySetRefused("invalid JWK, public keys in key and x5c fields do not match")
+    for name, digest in (("x5t", leaf.sha1), ("x5t#S256", leaf.sha256)):
+        given = _thumbprint_bytes(raw.text(name), len(digest), name)
+        if given and given != digest:
+            raise KeySetRefused(f"invalid JWK, x5c thumbprint does not match {name} value")
+
+
 def decode_key(entry: Any) -> PublishedKey | None:
     """JSONWebKey.UnmarshalJSON, then the provider's type switch: the RSA or ECDSA public key kept, None
     for a key parsed and skipped (oct, OKP, private keys); KeySetRefused for any error."""
     raw = raw_key(entry)
-    for cert in raw.x5c:
-        _std_decode(cert)
-        raise KeySetRefused("x5c: not a certificate the model can parse (the harness serves none)")
+    certs = _chain(raw)
     kty = raw.text("kty")
     private = raw.buffer("d") is not None
     key: PublishedKey | None = None
@@ -272,6 +324,7 @@ def decode_key(entry: Any) -> PublishedKey | None:
         raise KeySetRefused("invalid JWK, x5u header is invalid URL")
     _thumbprint(raw.text("x5t"), 20, "x5t")
     _thumbprint(raw.text("x5t#S256"), 32, "x5t#S256")
+    _check_chain(certs, raw, kty)
     return key
 
 

@@ -8,6 +8,7 @@ entry before or after the drawn permissions).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from hypothesis import strategies as st
@@ -36,30 +37,34 @@ LITERAL_TIMES: tuple[Any, ...] = (
 )
 
 
+@functools.cache
 def cased(word: str) -> st.SearchStrategy[str]:
-    return st.sampled_from([word, word.upper(), word.capitalize(), word.swapcase()])
+    return st.sampled_from((word, word.upper(), word.capitalize(), word.swapcase()))
 
 
+@functools.cache
 def namespaces(own: str) -> st.SearchStrategy[str]:
     return st.one_of(
-        st.sampled_from([own, "temporal-system", "system", "", "other-ns"]),
+        st.sampled_from((own, "temporal-system", "system", "", "other-ns")),
         cased(own),
         st.text(alphabet="abc-:. ", max_size=6),
     )
 
 
+@functools.cache
 def roles() -> st.SearchStrategy[str]:
     return st.one_of(
         st.sampled_from(names.ROLE_WORDS).flatmap(cased),
-        st.sampled_from(["", "owner", "*", "read:extra"]),
+        st.sampled_from(("", "owner", "*", "read:extra")),
     )
 
 
+@functools.cache
 def permission_entries(own: str) -> st.SearchStrategy[Any]:
     entry = st.builds(
         lambda ns, sep, role: f"{ns}{sep}{role}",
         namespaces(own),
-        st.sampled_from([":", ":", ":", " : ", "::", ".", ""]),
+        st.sampled_from((":", ":", ":", " : ", "::", ".", "")),
         roles(),
     )
     junk: st.SearchStrategy[Any] = st.one_of(
@@ -68,6 +73,7 @@ def permission_entries(own: str) -> st.SearchStrategy[Any]:
     return st.one_of(entry, entry, entry, junk)
 
 
+@functools.cache
 def permissions_claims(own: str) -> st.SearchStrategy[Any]:
     """Mostly arrays; sometimes the shapes the server silently ignores (a string, an object)."""
     return st.one_of(
@@ -78,11 +84,13 @@ def permissions_claims(own: str) -> st.SearchStrategy[Any]:
     )
 
 
+@functools.cache
 def time_offsets() -> st.SearchStrategy[int | None]:
     """Seconds from now, kept away from the +-2 s boundary so the server's clock cannot race the model's."""
     return st.one_of(st.none(), st.just(0), st.integers(-86400, -5), st.integers(5, 86400))
 
 
+@functools.cache
 def subjects() -> st.SearchStrategy[Any]:
     """`sub`: must be a string (any string, even empty); anything else refuses the token."""
     return st.one_of(
@@ -98,10 +106,35 @@ def subjects() -> st.SearchStrategy[Any]:
     )
 
 
+@functools.cache
 def relative_times() -> st.SearchStrategy[float]:
     """An offset from now, in or out of the claim's window, whole or fractional seconds."""
     whole = st.one_of(st.integers(-86400 * 400, -5), st.integers(5, 86400 * 400))
-    return st.one_of(whole, whole.map(lambda s: s + 0.5), st.sampled_from([-5.25, 5.75, 3600, -3600]))
+    return st.one_of(whole, whole.map(lambda s: s + 0.5), st.sampled_from((-5.25, 5.75, 3600, -3600)))
+
+
+TIME_KINDS = st.sampled_from(("absent", "absent", "relative", "relative", "literal"))
+LITERAL_TIME = st.sampled_from(LITERAL_TIMES)
+AUDIENCES = st.sampled_from(("temporal", ["a", "b"], 7, [], [""], None))
+OTHER_CLAIMS = st.sampled_from(("iss", "jti", "azp", "scope"))
+SHORT_TEXT = st.text(max_size=5)
+PADDING_COUNTS = st.sampled_from((100, 1000, 3000))
+PADDING_AT = st.sampled_from(("start", "end"))
+
+
+@functools.cache
+def _subject_choices() -> st.SearchStrategy[Any]:
+    return st.one_of(st.just("fuzz"), subjects(), st.none())
+
+
+@functools.cache
+def _permission_choices(own: str) -> st.SearchStrategy[Any]:
+    return st.one_of(permissions_claims(own), names.permission_lists(own))
+
+
+@functools.cache
+def _padding_entries(own: str) -> st.SearchStrategy[Any]:
+    return st.sampled_from(("x:read", f"{own}:read", 7, "temporal-system:admin", ""))
 
 
 @st.composite
@@ -109,27 +142,26 @@ def claim_inputs(draw: st.DrawFn, own: str = names.OWN) -> dict[str, Any]:
     """A claims-class input: {"payload": ..., "relative": {...}, "padding": {...}}."""
     payload: dict[str, Any] = {}
     relative: dict[str, float] = {}
-    sub = draw(st.one_of(st.just("fuzz"), subjects(), st.none()))
+    sub = draw(_subject_choices())
     if sub is not None:
         payload["sub"] = sub
-    permissions = draw(st.one_of(permissions_claims(own), names.permission_lists(own)))
+    permissions = draw(_permission_choices(own))
     if permissions is not None:
         payload["permissions"] = permissions
     for name in TIME_CLAIMS:
-        kind = draw(st.sampled_from(["absent", "absent", "relative", "relative", "literal"]))
+        kind = draw(TIME_KINDS)
         if kind == "relative":
             relative[name] = draw(relative_times())
         elif kind == "literal":
-            payload[name] = draw(st.sampled_from(LITERAL_TIMES))
+            payload[name] = draw(LITERAL_TIME)
     if draw(st.booleans()):
-        payload["aud"] = draw(st.sampled_from(["temporal", ["a", "b"], 7, [], [""], None]))
+        payload["aud"] = draw(AUDIENCES)
     if draw(st.integers(0, 9)) == 9:
-        payload[draw(st.sampled_from(["iss", "jti", "azp", "scope"]))] = draw(st.text(max_size=5))
+        payload[draw(OTHER_CLAIMS)] = draw(SHORT_TEXT)
     data: dict[str, Any] = {"payload": payload, "relative": relative}
     if isinstance(permissions, list) and draw(st.integers(0, 7)) == 7:
-        entry = draw(st.sampled_from(["x:read", f"{own}:read", 7, "temporal-system:admin", ""]))
-        data["padding"] = {"count": draw(st.sampled_from([100, 1000, 3000])), "entry": entry,
-                           "at": draw(st.sampled_from(["start", "end"]))}  # fmt: skip
+        entry = draw(_padding_entries(own))
+        data["padding"] = {"count": draw(PADDING_COUNTS), "entry": entry, "at": draw(PADDING_AT)}
     return data
 
 

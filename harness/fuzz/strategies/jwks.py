@@ -7,6 +7,7 @@ re-encode a value), text before and after the document, and the HTTP status it i
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -53,40 +54,61 @@ def kty_of(slot: str) -> str:
     return "RSA" if slot.startswith("rsa") else "EC" if slot.startswith("ec") else "other"
 
 
-@st.composite
-def operations(draw: st.DrawFn, slot: str) -> list[Any]:
+OPERATION_KINDS = st.sampled_from(("set", "set", "encode", "encode", "drop", "add", "rename"))
+
+
+@functools.cache
+def _values(name: str) -> st.SearchStrategy[dict[str, str]]:
+    return st.sampled_from(VALUES.get(name, (lit(""), lit(5))))
+
+
+def operation(draw: st.DrawFn, slot: str) -> list[Any]:
     members = MEMBERS[kty_of(slot)]
-    kind = draw(st.sampled_from(["set", "set", "encode", "encode", "drop", "add", "rename"]))
+    kind = draw(OPERATION_KINDS)
     if kind == "encode":
-        encodable = [m for m in members if m in ("n", "e", "x", "y")] or ["x"]
+        encodable = tuple(m for m in members if m in ("n", "e", "x", "y")) or ("x",)
         return ["encode", draw(st.sampled_from(encodable)), draw(st.sampled_from(ENCODINGS))]
     name = draw(st.sampled_from(members + EXTRA_MEMBERS))
     if kind == "drop":
         return ["drop", name]
     if kind == "rename":
         return ["rename", name, draw(st.sampled_from(NAME_SPELLINGS))]
-    value = draw(st.sampled_from(VALUES.get(name, (lit(""), lit(5)))))
-    return [kind, name, value]
+    return [kind, name, draw(_values(name))]
+
+
+@functools.cache
+def operations(slot: str) -> st.SearchStrategy[list[Any]]:
+    """One change to a slot's JWK (a plain function over strategies built once, per slot)."""
+    return st.composite(lambda draw: operation(draw, slot))()
+
+
+@functools.cache
+def _operation_lists(slot: str) -> st.SearchStrategy[list[Any]]:
+    return st.one_of(st.just([]), st.lists(operations(slot), min_size=1, max_size=3))
+
+
+ENTRY_SLOTS = st.one_of(st.sampled_from(SIGNING_SLOTS), st.sampled_from(SIGNING_SLOTS + OTHER_SLOTS))
 
 
 @st.composite
 def entries(draw: st.DrawFn) -> dict[str, Any]:
-    slot = draw(st.one_of(st.sampled_from(SIGNING_SLOTS), st.sampled_from(SIGNING_SLOTS + OTHER_SLOTS)))
-    ops = draw(st.one_of(st.just([]), st.lists(operations(slot), min_size=1, max_size=3)))
-    return {"slot": slot, "ops": ops}
+    slot = draw(ENTRY_SLOTS)
+    return {"slot": slot, "ops": draw(_operation_lists(slot))}
 
 
 RAW_VALUES: tuple[Any, ...] = (None, 5, "rsa0", [], {}, {"kty": "RSA"})
 RAW_ENTRIES = tuple(lit(v) for v in RAW_VALUES)
 
 
+@functools.cache
 def key_lists() -> st.SearchStrategy[list[Any]]:
     entry = st.one_of(entries(), entries(), entries(), st.sampled_from(RAW_ENTRIES))
     return st.lists(entry, max_size=4)
 
 
+@functools.cache
 def keys_values() -> st.SearchStrategy[Any]:
-    literal = st.sampled_from([lit(None), lit({}), lit(""), lit(0), lit(False), lit("keys")])
+    literal = st.sampled_from((lit(None), lit({}), lit(""), lit(0), lit(False), lit("keys")))
     return st.one_of(
         key_lists().map(lambda e: {"entries": e}), key_lists().map(lambda e: {"entries": e}), literal
     )
@@ -94,18 +116,24 @@ def keys_values() -> st.SearchStrategy[Any]:
 
 @st.composite
 def documents(draw: st.DrawFn) -> dict[str, Any]:
-    shape = draw(st.sampled_from(["object"] * 6 + ["null", "array", "string", "empty-object"]))
+    shape = draw(SHAPES)
     if shape != "object":
         return {"json": {"null": "null", "array": "[]", "string": '"keys"', "empty-object": "{}"}[shape]}
-    members: list[list[Any]] = [[draw(st.sampled_from(["keys"] * 5 + ["Keys", "KEYS", "\u212aeys"])),
-                                 draw(keys_values())]]  # fmt: skip
+    members: list[list[Any]] = [[draw(KEYS_NAMES), draw(keys_values())]]
     if draw(st.integers(0, 4)) == 4:
-        members.append([draw(st.sampled_from(["keys", "KEYS", "other"])), draw(keys_values())])
+        members.append([draw(SECOND_NAMES), draw(keys_values())])
     if draw(st.integers(0, 5)) == 5:
-        members.append(["x-odd", {"json": draw(st.sampled_from(["1e400", "NaN", '"\\ud800"', "[[[]]]"]))}])
+        members.append(["x-odd", {"json": draw(ODD_TEXTS)}])
     return {"members": members}
 
 
+SHAPES = st.sampled_from(("object",) * 6 + ("null", "array", "string", "empty-object"))
+KEYS_NAMES = st.sampled_from(("keys",) * 5 + ("Keys", "KEYS", "\u212aeys"))
+SECOND_NAMES = st.sampled_from(("keys", "KEYS", "other"))
+ODD_TEXTS = st.sampled_from(("1e400", "NaN", '"\\ud800"', "[[[]]]"))
+
+
+@functools.cache
 def jwks_inputs() -> st.SearchStrategy[dict[str, Any]]:
     """A jwks-class input: a document recipe, how it is served, and which key signs the probe token."""
     clean = st.just("")

@@ -7,6 +7,8 @@ combining characters, and spaces the server never trims.
 
 from __future__ import annotations
 
+import functools
+
 from hypothesis import strategies as st
 
 from harness.server.target import OTHER_NAMESPACE, SUITE_NAMESPACE
@@ -33,13 +35,17 @@ def fullwidth(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
-@st.composite
-def spelled(draw: st.DrawFn, word: str) -> str:
+STYLES = st.sampled_from(("same", "upper", "title", "letters", "case", "case", "look-alike", "fullwidth"))
+AFFIX = st.one_of(st.just(""), st.just(""), st.just(""), st.sampled_from(AFFIXES))
+SWAP = st.booleans()
+
+
+def spell(draw: st.DrawFn, word: str) -> str:
     """`word` as written by someone: in another case, letter by letter, with look-alikes (each letter
-    that has one is swapped half the time), in fullwidth, sometimes with an invisible or space affix."""
-    style = draw(
-        st.sampled_from(["same", "upper", "title", "letters", "case", "case", "look-alike", "fullwidth"])
-    )
+    that has one is swapped half the time), in fullwidth, sometimes with an invisible or space affix.
+    (A plain function over strategies built once: building strategies per draw is most of hypothesis's
+    cost.)"""
+    style = draw(STYLES)
     if style == "same":
         text = word
     elif style == "upper":
@@ -49,47 +55,69 @@ def spelled(draw: st.DrawFn, word: str) -> str:
     elif style == "fullwidth":
         text = fullwidth(word)
     elif style == "letters":
-        text = "".join(draw(st.sampled_from([c, c.swapcase()])) for c in word)
+        text = "".join(c.swapcase() if draw(SWAP) else c for c in word)
     elif not word:
         text = word
     else:  # one letter swapped for a special-case letter (or a look-alike)
         table = CASE_SPECIAL if style == "case" else LOOK_ALIKES
-        where = [i for i, c in enumerate(word) if c in table] or [0]
+        where = tuple(i for i, c in enumerate(word) if c in table) or (0,)
         i = draw(st.sampled_from(where))
         swapped = draw(st.sampled_from(table.get(word[i], (word[i].swapcase(),))))
         text = word[:i] + swapped + word[i + 1 :]
-    plain = st.just("")
-    before = draw(st.one_of(plain, plain, plain, st.sampled_from(AFFIXES)))
-    after = draw(st.one_of(plain, plain, plain, st.sampled_from(AFFIXES)))
-    return before + text + after
+    return draw(AFFIX) + text + draw(AFFIX)
 
 
+@st.composite
+def spelled(draw: st.DrawFn, word: str) -> str:
+    """`word` as written by someone (spell())."""
+    return spell(draw, word)
+
+
+@functools.cache
+def spelled_one_of(words: tuple[str, ...]) -> st.SearchStrategy[str]:
+    """One of `words`, spelled some way (spell())."""
+    choice = st.sampled_from(words)
+    return st.composite(lambda draw: spell(draw, draw(choice)))()
+
+
+@functools.cache
 def namespaces(own: str = OWN, other: str = OTHER) -> st.SearchStrategy[str]:
     """A namespace part: the caller's own, another, the system scope, near misses and junk."""
-    words = st.sampled_from([own, own, other, SYSTEM_SCOPE, SYSTEM_SCOPE, "system", "", "*"])
-    return st.one_of(words, words, words.flatmap(spelled), st.text(alphabet="abc-:. \u0130", max_size=6))
+    choices = (own, own, other, SYSTEM_SCOPE, SYSTEM_SCOPE, "system", "", "*")
+    words = st.sampled_from(choices)
+    return st.one_of(words, words, spelled_one_of(choices), st.text(alphabet="abc-:. \u0130", max_size=6))
 
 
+@functools.cache
 def roles() -> st.SearchStrategy[str]:
     """A role part: the four role names in any spelling, and names the server does not know."""
-    words = st.sampled_from(ROLE_WORDS)
     return st.one_of(
-        words,
-        words.flatmap(spelled),
-        words.flatmap(spelled),
-        st.sampled_from(["", "owner", "*", "read:extra", "readwrite", "adm", "administrator"]),
+        st.sampled_from(ROLE_WORDS),
+        spelled_one_of(ROLE_WORDS),
+        spelled_one_of(ROLE_WORDS),
+        st.sampled_from(("", "owner", "*", "read:extra", "readwrite", "adm", "administrator")),
     )
 
 
+@functools.cache
 def meaningful(words: tuple[str, ...]) -> st.SearchStrategy[str]:
     """One of `words` (names the server gives a meaning), as written or spelled some other way."""
-    return st.sampled_from(words).flatmap(lambda w: st.one_of(st.just(w), spelled(w)))
+    choice = st.sampled_from(words)
+
+    @st.composite
+    def written(draw: st.DrawFn) -> str:
+        word = draw(choice)
+        return spell(draw, word) if draw(SWAP) else word
+
+    return written()
 
 
+@functools.cache
 def separators() -> st.SearchStrategy[str]:
     return st.sampled_from(SEPARATORS)
 
 
+@functools.cache
 def entries(own: str = OWN, other: str = OTHER) -> st.SearchStrategy[str]:
     """One `namespace:role` permission string: mostly names the server gives a meaning to, spelled in
     every way, sometimes near misses and junk."""
@@ -99,6 +127,7 @@ def entries(own: str = OWN, other: str = OTHER) -> st.SearchStrategy[str]:
     return st.builds(lambda ns, sep, r: f"{ns}{sep}{r}", namespace, separators(), role)
 
 
+@functools.cache
 def permission_lists(own: str = OWN, other: str = OTHER) -> st.SearchStrategy[list[str]]:
     """A permissions claim: an entry about the caller's own namespace (its name and role spelled in every
     way), and up to three more of any kind."""

@@ -11,6 +11,7 @@ permission for it can be tried first.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
@@ -32,6 +33,10 @@ NAMESPACES: tuple[Part, ...] = (
     ("\\w+(?:-\\w+)*", ""), (".*", ""), ("(?i:[a-z-]+)", ""), ("[\\w-]{1,64}", ""),
     ("[[:alnum:]-]+", ""), ("[\\pL\\pN-]+", ""), ("[\\w-]{1,1001}", ""), ("[\\w-]{,64}", ""),
     ("[\\w-]++", ""), ("(?>[\\w-]+)", ""),
+    # repetitions and nested quantifiers (linear in RE2, catastrophic in a backtracking engine)
+    ("(?:[a-z]+-?)+", ""), ("(?:\\w+|-)*", ""), ("(?:(?:a|aa)+)*[\\w-]*", ""), ("[\\w-]{2,}", ""),
+    ("(?:[\\w-]{1,8}){1,8}", ""), ("(?:[\\w-]{1,40}){1,40}", ""), ("[\\p{Lu}\\p{Ll}\\p{Nd}-]+", ""),
+    ("[^\\p{Z}\\p{C}:]+", ""), ("(?i:\\p{Ll}+(?:-\\p{L}+)*)", ""),
 )  # fmt: skip
 SEPARATORS: tuple[Part, ...] = (
     (":", ":"), ("\\.", "."), ("/", "/"), ("\\s*:\\s*", ":"), ("[:.]", ":"), ("::?", ":"), ("\\x3a", ":"),
@@ -41,6 +46,7 @@ ROLES: tuple[Part, ...] = (
     ("\\w+", ""), ("[a-z]+", ""), ("read|write|admin|worker", ""), ("(?:read|write|admin|worker)", ""),
     (".*", ""), ("[^:]+", ""), ("\\S+", ""), ("[A-Za-z]+", ""), ("\\w+?", ""),
     ("[[:lower:]]+", ""), ("\\pL+", ""), ("\\p{Ll}+", ""), ("\\w{,10}", ""), ("\\w++", ""),
+    ("(?:\\w)+?", ""), ("(?:r|w|a|e|d|i|t|o|k|n)+", ""), ("\\p{L}{2,12}", ""), ("(?:\\pL+)+", ""),
 )  # fmt: skip
 SUFFIXES: tuple[Part, ...] = (
     ("", ""), ("$", ""), ("(?:@\\w+)?", ""), ("\\b", ""), ("(?:/.*)?$", ""), ("\\s*$", ""),
@@ -66,6 +72,7 @@ def group(name: str, body: str, angle: bool) -> str:
     return f"(?<{name}>{body})" if angle else f"(?P<{name}>{body})"
 
 
+@functools.cache
 def weighted(parts: tuple[Part, ...]) -> st.SearchStrategy[Part]:
     """The first part (the plainest) often, any part otherwise: patterns stay mostly familiar."""
     return st.one_of(st.just(parts[0]), st.sampled_from(parts), st.sampled_from(parts))
@@ -81,7 +88,7 @@ def regex_specs(draw: st.DrawFn) -> RegexSpec:
     if role_first:
         groups.reverse()
     pattern = f"{prefix[0]}{groups[0]}{separator[0]}{groups[1]}{suffix[0]}"
-    variant = draw(st.sampled_from(["plain"] * 8 + ["extra-group", "one-group", "twice"]))
+    variant = draw(VARIANTS)
     if variant == "extra-group":
         pattern = f"({pattern})"
     elif variant == "one-group":
@@ -91,6 +98,7 @@ def regex_specs(draw: st.DrawFn) -> RegexSpec:
     return RegexSpec(pattern, prefix[1], separator[1], suffix[1], role_first)
 
 
+VARIANTS = st.sampled_from(("plain",) * 8 + ("extra-group", "one-group", "twice"))
 UNICODE_SPACES = ("\u00a0", "\u2003", "\u3000", "\u0085")
 UNICODE_WORD = ("\u00e9", "\u0661", "\u00b2", "\u212a", "\u0130")
 
@@ -99,22 +107,53 @@ UNICODE_WORD = ("\u00e9", "\u0661", "\u00b2", "\u212a", "\u0130")
 def permission_strings(draw: st.DrawFn, spec: RegexSpec) -> str:
     """A string near the pattern's language: its parts' samples around namespace and role spellings, with
     Unicode spaces, digits and letters, newlines and junk where RE2 and Python read them differently."""
-    namespace = draw(
-        st.one_of(st.sampled_from([names.OWN, names.OTHER, names.SYSTEM_SCOPE]), names.namespaces())
-    )
+    return permission_string(draw, spec)
+
+
+def permission_string(draw: st.DrawFn, spec: RegexSpec) -> str:
+    """permission_strings() as a plain function (strategies built once per spec)."""
+    parts = _parts(spec)
+    namespace = draw(STRING_NAMESPACES)
     role = draw(names.roles())
-    odd = st.sampled_from(("", "\n", " ", *UNICODE_SPACES, *UNICODE_WORD))
-    separator = draw(st.one_of(st.just(spec.separator), st.sampled_from([":", ".", "/", "@", ": "])))
+    separator = draw(parts["separator"])
     if draw(st.integers(0, 2)) == 2:
-        separator = draw(odd) + separator + draw(odd)
+        separator = draw(ODD) + separator + draw(ODD)
     first, second = (role, namespace) if spec.role_first else (namespace, role)
-    prefix = draw(st.one_of(st.just(spec.prefix), st.sampled_from(["", "x", "A.B", "perm:", "urn:"])))
-    suffix = draw(st.one_of(st.just(spec.suffix), odd, st.sampled_from(["@x", "/x", "x"])))
+    prefix = draw(parts["prefix"])
+    suffix = draw(parts["suffix"])
     text = f"{prefix}{first}{separator}{second}{suffix}"
     if draw(st.integers(0, 4)) == 4:
-        text = draw(odd) + text
+        text = draw(ODD) + text
     return text
 
 
+STRING_NAMESPACES = st.one_of(
+    st.sampled_from((names.OWN, names.OTHER, names.SYSTEM_SCOPE)), names.namespaces()
+)
+ODD = st.sampled_from(("", "\n", " ", *UNICODE_SPACES, *UNICODE_WORD))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parts(spec: RegexSpec) -> dict[str, st.SearchStrategy[str]]:
+    return {
+        "separator": st.one_of(st.just(spec.separator), st.sampled_from((":", ".", "/", "@", ": "))),
+        "prefix": st.one_of(st.just(spec.prefix), st.sampled_from(("", "x", "A.B", "perm:", "urn:"))),
+        "suffix": st.one_of(st.just(spec.suffix), ODD, st.sampled_from(("@x", "/x", "x"))),
+    }
+
+
+@functools.lru_cache(maxsize=256)
 def permission_lists(spec: RegexSpec) -> st.SearchStrategy[list[str]]:
     return st.lists(permission_strings(spec), min_size=1, max_size=4)
+
+
+STRING_COUNTS = st.integers(1, 4)
+
+
+@st.composite
+def regex_inputs(draw: st.DrawFn) -> dict[str, object]:
+    """A pattern and strings against it, both drawn per example (the fast oracle needs no server per
+    pattern): {"regex": ..., "permissions": [...]}, the live class's input."""
+    spec = draw(regex_specs())
+    strings = [permission_string(draw, spec) for _ in range(draw(STRING_COUNTS))]
+    return {"regex": spec.pattern, "permissions": strings}

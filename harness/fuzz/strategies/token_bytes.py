@@ -8,6 +8,7 @@ to now written in some number form ({"time": offset, "form": ...}), or the signi
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -64,23 +65,26 @@ ODD_VALUES = (
 )
 
 
+@functools.cache
 def member_names(name: str) -> st.SearchStrategy[str]:
     """How a member's name is written: escaped (the same name to a decoder), or in another case (another
     name: encoding/json's maps are case-sensitive)."""
-    return st.sampled_from(["ESC:" + name, name.upper(), name.capitalize()])
+    return st.sampled_from(("ESC:" + name, name.upper(), name.capitalize()))
 
 
+@functools.cache
 def algs() -> st.SearchStrategy[dict[str, str]]:
-    texts = ["RS256", "ES256", "rs256", "none", "HS256", "RS384", "PS256", "", "RS256 "]
+    texts = ("RS256", "ES256", "rs256", "none", "HS256", "RS384", "PS256", "", "RS256 ")
     return st.one_of(
-        st.sampled_from(texts).map(literal), st.sampled_from([256, None, ["RS256"]]).map(literal)
+        st.sampled_from(texts).map(literal), st.sampled_from((256, None, ["RS256"])).map(literal)
     )
 
 
+@functools.cache
 def kids() -> st.SearchStrategy[dict[str, str]]:
-    texts = ["harness-rsa", "harness-ec", "", "nope", "HARNESS-RSA", "harness-rsa "]
+    texts = ("harness-rsa", "harness-ec", "", "nope", "HARNESS-RSA", "harness-rsa ")
     return st.one_of(
-        st.sampled_from(texts).map(literal), st.sampled_from([7, None, ["harness-rsa"]]).map(literal)
+        st.sampled_from(texts).map(literal), st.sampled_from((7, None, ["harness-rsa"])).map(literal)
     )
 
 
@@ -94,30 +98,33 @@ HEADER_EXTRAS: tuple[tuple[str, dict[str, str]], ...] = (
 )
 
 
+@functools.cache
 def permission_texts() -> st.SearchStrategy[dict[str, str]]:
     own_write = f"{names.OWN}:write"
     forms = st.sampled_from(
-        [
+        (
             literal([f"{names.OWN}:read", "temporal-system:admin"]),
             text_literal("[" + escaped(own_write) + "]"),
             text_literal('["' + names.OWN + ":wr" + BAD_BYTE + 'ite"]'),
             text_literal('["' + names.OWN + ':write", ' + BAD_BYTE + "]"),
             literal(own_write),
             literal([]),
-        ]
+        )
     )
     return st.one_of(forms, names.permission_lists().map(literal))
 
 
+@functools.cache
 def subjects() -> st.SearchStrategy[dict[str, str]]:
     return st.one_of(
-        st.sampled_from(["", "\u0130", "a\u0000b"]).map(lambda t: text_literal(f'"{t}"')),
+        st.sampled_from(("", "\u0130", "a\u0000b")).map(lambda t: text_literal(f'"{t}"')),
         st.just(text_literal(escaped("fuzz"))),
-        st.sampled_from([7, None, ["fuzz"]]).map(literal),
+        st.sampled_from((7, None, ["fuzz"])).map(literal),
         st.just(text_literal('"fu' + BAD_BYTE + 'zz"')),
     )
 
 
+@functools.cache
 def times(default: float) -> st.SearchStrategy[dict[str, Any]]:
     offsets = st.one_of(st.just(default), st.integers(-86400, -5), st.integers(5, 86400))
     return st.builds(lambda o, f: {"time": o, "form": f}, offsets, st.sampled_from(NUMBER_FORMS))
@@ -197,9 +204,21 @@ PERTURBATIONS = (
 )
 
 
-@st.composite
-def perturbed(draw: st.DrawFn, spec: dict[str, Any], what: str) -> None:
-    """Change one thing of `spec` (in place)."""
+STYLE_CHANGES = st.sampled_from(STYLES[1:])
+PREFIX_CHANGES = st.sampled_from(PREFIXES[1:])
+SUFFIX_CHANGES = st.sampled_from(SUFFIXES[1:])
+ENCODING_CHANGES = st.sampled_from(SEGMENT_ENCODINGS[1:])
+WHOLE_CHANGES = {"signature": st.sampled_from(SIGNATURES[1:]), "key": st.sampled_from(KEYS[1:]),
+                 "shape": st.sampled_from(SHAPES[1:])}  # fmt: skip
+HEADER_EXTRA = st.sampled_from(HEADER_EXTRAS)
+PAYLOAD_EXTRA = st.sampled_from(PAYLOAD_EXTRAS)
+TWICE_VALUES = st.sampled_from((*ODD_VALUES, literal("other"), literal(["x:read"])))
+ODD_VALUE = st.sampled_from(ODD_VALUES)
+FORMS = st.sampled_from(NUMBER_FORMS)
+
+
+def perturb(draw: st.DrawFn, spec: dict[str, Any], what: str) -> None:
+    """Change one thing of `spec` (in place). A plain function over strategies built once."""
     part, _, aspect = what.partition("-")
     if what == "alg":
         _set(spec["header"]["members"], "alg", draw(algs()))
@@ -212,35 +231,33 @@ def perturbed(draw: st.DrawFn, spec: dict[str, Any], what: str) -> None:
     elif what == "exp":
         _set(spec["payload"]["members"], "exp", draw(times(3600)))
     elif what == "exp-form":
-        _set(spec["payload"]["members"], "exp", {"time": 3600, "form": draw(st.sampled_from(NUMBER_FORMS))})
+        _set(spec["payload"]["members"], "exp", {"time": 3600, "form": draw(FORMS)})
     elif part in ("encode",):
-        spec["encode"][aspect] = draw(st.sampled_from(SEGMENT_ENCODINGS[1:]))
+        spec["encode"][aspect] = draw(ENCODING_CHANGES)
     elif what in ("signature", "key", "shape"):
-        choices = {"signature": SIGNATURES, "key": KEYS, "shape": SHAPES}[what]
-        spec[what] = draw(st.sampled_from(choices[1:]))
+        spec[what] = draw(WHOLE_CHANGES[what])
     else:
         doc = spec[part]
         members = doc["members"]
         if aspect == "extra":
-            extras = HEADER_EXTRAS if part == "header" else PAYLOAD_EXTRAS
-            name, value = draw(st.sampled_from(extras))
+            name, value = draw(HEADER_EXTRA if part == "header" else PAYLOAD_EXTRA)
             members.append([name, draw(value) if isinstance(value, st.SearchStrategy) else value])
         elif aspect == "drop" and members:
             members.pop(draw(st.integers(0, len(members) - 1)))
         elif aspect == "twice" and members:
             # A name written twice: golang-jwt's encoding/json keeps the last value.
             index = draw(st.integers(0, len(members) - 1))
-            other = draw(st.sampled_from((*ODD_VALUES, literal("other"), literal(["x:read"]))))
+            other = draw(TWICE_VALUES)
             members.insert(index + draw(st.integers(0, 1)), [members[index][0], other])
         elif aspect == "name" and members:
             index = draw(st.integers(0, len(members) - 1))
             members[index] = [draw(member_names(members[index][0])), members[index][1]]
         elif aspect == "odd":
-            members.append(["x-odd", draw(st.sampled_from(ODD_VALUES))])
+            members.append(["x-odd", draw(ODD_VALUE)])
         elif aspect == "style":
-            doc["style"] = draw(st.sampled_from(STYLES[1:]))
+            doc["style"] = draw(STYLE_CHANGES)
         elif aspect in ("prefix", "suffix"):
-            doc[aspect] = draw(st.sampled_from((PREFIXES if aspect == "prefix" else SUFFIXES)[1:]))
+            doc[aspect] = draw(PREFIX_CHANGES if aspect == "prefix" else SUFFIX_CHANGES)
 
 
 @st.composite
@@ -248,6 +265,9 @@ def token_byte_inputs(draw: st.DrawFn) -> dict[str, Any]:
     """A token-bytes input: a well-formed token with up to three things changed (rendered and signed by
     harness.fuzz.token_text); shrinking removes changes, so a minimal example names the one that matters."""
     spec = well_formed()
-    for what in draw(st.lists(st.sampled_from(PERTURBATIONS), max_size=3)):
-        draw(perturbed(spec, what))
+    for what in draw(CHANGE_LISTS):
+        perturb(draw, spec, what)
     return spec
+
+
+CHANGE_LISTS = st.lists(st.sampled_from(PERTURBATIONS), max_size=3)

@@ -1,0 +1,66 @@
+"""A class's fast oracle phase: its examples asked of the model and of the release's own functions
+(harness.fuzz.fast_check), in batches, within the phase's budget; the live server judges each
+disagreement.
+
+Returns the failure instead of raising it, so the class's live phase runs whatever the fast one found;
+the suite raises both at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hypothesis import strategies as st
+
+from harness.fuzz.examples import Example
+from harness.fuzz.fast_check import FastChecker, LiveJudge, guarded_body
+from harness.fuzz.guard import GUARD
+from harness.fuzz.oracles import twin_for
+from harness.fuzz.runner import ORACLE, ClassStats, FuzzRun, run_property
+from harness.fuzz.twin_classes import Recipe
+from harness.server.target import Target
+
+# Examples per drawn batch: one hypothesis test case carries up to this many, all their questions to the
+# oracle program in one write (hypothesis's own cost per test case, and a round trip each, dominate
+# otherwise); a failing batch shrinks to the one example that fails.
+BATCH = 8
+
+
+def run_fast(
+    run: FuzzRun,
+    name: str,
+    strategy: st.SearchStrategy[Any],
+    target: Target,
+    judge: LiveJudge | None,
+    recipes: Mapping[str, Recipe] | None = None,
+) -> Exception | None:
+    """The oracle phase of class `name` against `target`'s release (its facts: version, API table,
+    config); None when nothing disagreed (or there is no oracle here: the reason goes to the figures)."""
+    stats = run.stats.setdefault(name, ClassStats(name))
+    twin = twin_for(target, run.progress, build=not run.budget.ci)
+    if isinstance(twin, str):
+        stats.notes.append(twin)
+        run.progress(f"fuzz {name}: {twin}; live phase only")
+        return None
+    stats.oracle_release = str(target.version)
+    check = FastChecker(twin, run.reports, judge)
+    if recipes is not None:
+        check.recipes = dict(recipes)
+    body = guarded_body(check)
+    GUARD.slowest = 0.0
+    batches = st.lists(strategy, min_size=1, max_size=BATCH)
+    try:
+        run_property(
+            run,
+            name,
+            batches,
+            lambda values: body([Example(name, v) for v in values]),
+            phase=ORACLE,
+            count=len,
+        )
+    except Exception as exc:
+        return exc
+    finally:
+        stats.model_slowest_s = max(stats.model_slowest_s, GUARD.slowest)
+    return None

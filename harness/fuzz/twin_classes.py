@@ -1,0 +1,207 @@
+"""One function per fuzz class: an example as the same question to the model and to the release's oracle
+program (harness.fuzz.twin), answered item by item. The inputs are the live classes' own (an example
+found here replays on a live server through harness.fuzz.exercise unchanged)."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jwt.warnings import InsecureKeyLengthWarning
+
+from harness.fuzz.examples import Example
+from harness.fuzz.exercise import GRANT
+from harness.fuzz.idp_keys import idp_slots
+from harness.fuzz.idp_text import idp_document, idp_signer
+from harness.fuzz.jwks_text import anchor_document, document_bytes
+from harness.fuzz.sizes_text import expanded
+from harness.fuzz.strategies.claims import render_payload
+from harness.fuzz.token_text import build, unaudited
+from harness.fuzz.twin import Compared, Twin, prefixed, ring_text
+from harness.model import decide, http
+from harness.oracle.questions import KeySources, Served
+from harness.tokens.keys import SigningKey
+from harness.tokens.mint import MintedToken, TokenSpec, mint
+from harness.types import Outcome
+
+ALLOWED, REFUSED = Outcome.ALLOWED.value, Outcome.REFUSED.value
+
+
+def bearer(token: MintedToken) -> str:
+    return f"Bearer {token.token}"
+
+
+# A recipe asks the release's program first (it answers while the model works), then the model; the
+# comparison is read when the returned function is called, so a batch of examples is all in flight.
+Deferred = Callable[[], Compared]
+
+
+def _one_token(twin: Twin, token: MintedToken, now: int, config: Any = None) -> Deferred:
+    header = bearer(token)
+    pending = twin.oracle_outcomes(header, twin.default_sources, now, config)
+    model = twin.model_outcomes(header, token.signed_by, twin.default_ring, now, config)
+
+    def compared() -> Compared:
+        oracle, detail = pending()
+        return Compared(prefixed("token", model), prefixed("token", oracle), detail)
+
+    return compared
+
+
+def claims(example: Example, twin: Twin, now: int) -> Deferred:
+    """Signed with the fast path's EC key (ES256 signs in a tenth of RS256's time; which of the two
+    trusted algorithms signs changes nothing the class is about)."""
+    payload = render_payload(dict(example.input), float(now))
+    spec = TokenSpec(permissions=None, exp_in=None, iat_in=None, omit_sub=True, extra=payload)
+    return _one_token(twin, mint(spec, twin.keys.ec, now=now), now)
+
+
+def names(example: Example, twin: Twin, now: int) -> Deferred:
+    spec = TokenSpec(permissions=list(example.input["permissions"]), sub="fuzz")
+    return _one_token(twin, mint(spec, twin.keys.ec, now=now), now)
+
+
+def token_bytes(example: Example, twin: Twin, now: int) -> Deferred:
+    keys = twin.keys
+    named = {"rsa": keys.rsa, "ec": keys.ec, "untrusted": keys.untrusted, "untrusted-ec": keys.untrusted_ec}
+    token = build(example.input, named, now=float(now), sign=unaudited, fingerprints=keys.fingerprints)
+    return _one_token(twin, token, now)
+
+
+def regex(example: Example, twin: Twin, now: int) -> Deferred:
+    config = dataclasses.replace(twin.config, permissions_regex=str(example.input["regex"]))
+    spec = TokenSpec(permissions=list(example.input["permissions"]), sub="fuzz")
+    return _one_token(twin, mint(spec, twin.keys.ec, now=now), now, config)
+
+
+_GRANTS: dict[tuple[int, str, int], MintedToken] = {}
+
+
+def granted(key: SigningKey, sub: str, now: int) -> MintedToken:
+    """The key-source classes' token (GRANT, `sub`) signed by `key` at `now`: the same bytes for every
+    example in one second, so signed once (RSA signing is most of an example's time otherwise)."""
+    cached = (id(key), sub, now)  # the fast path's keys live as long as the process
+    if cached not in _GRANTS:
+        if len(_GRANTS) > 4096:
+            _GRANTS.clear()
+        with warnings.catch_warnings():  # the jwks-idp class signs with a 1024-bit key on purpose
+            warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+            _GRANTS[cached] = mint(TokenSpec(permissions=GRANT, sub=sub), key, now=now)
+    return _GRANTS[cached]
+
+
+def jwks(example: Example, twin: Twin, now: int) -> Deferred:
+    """As the live class: the anchor key applied, then the document served and applied (two rounds)."""
+    slots = twin.keys.slots
+    body = document_bytes(example.input, slots)
+    signer = slots.signing[str(example.input.get("sign_with", "rsa0"))]
+    return _key_source(example, twin, now, body, signer)
+
+
+def jwks_idp(example: Example, twin: Twin, now: int) -> Deferred:
+    """An identity provider's key set, served as the jwks class serves its documents."""
+    slots = idp_slots()
+    body = idp_document(example.input, slots)
+    return _key_source(example, twin, now, body, idp_signer(str(example.input.get("sign_with"))))
+
+
+def _key_source(example: Example, twin: Twin, now: int, body: bytes, signer: SigningKey) -> Deferred:
+    slots = twin.keys.slots
+    anchor = Served(anchor_document(slots))
+    document = Served(body, int(example.input.get("status", 200)))
+    sources = KeySources.one(anchor, document, document)
+    held = twin.oracle_ring(sources)
+    signers = {"token": signer, "anchor": slots.signing["anchor"]}
+    tokens = {name: granted(key, "fuzz", now) for name, key in signers.items()}
+    pending = {name: twin.oracle_outcomes(bearer(t), sources, now) for name, t in tokens.items()}
+    ring = twin.model_ring([], [anchor, document, document])
+    model: dict[str, str] = {"keys": ring_text(ring)}
+    for name, token in tokens.items():
+        model |= prefixed(name, twin.model_outcomes(bearer(token), token.signed_by, ring, now))
+
+    def compared() -> Compared:
+        oracle_ring, error = held()
+        oracle: dict[str, str] = {"keys": ring_text(oracle_ring)}
+        detail: dict[str, Any] = {"round_error": error} if error else {}
+        for name, read in pending.items():
+            outcomes, said = read()
+            oracle |= prefixed(name, outcomes)
+            detail[name] = said
+        return Compared(model, oracle, detail)
+
+    return compared
+
+
+def allowed_hosts(example: Example, twin: Twin, now: int) -> Deferred:
+    """frontend.httpAllowedHosts and each Host: refused before authorization, or on to the call (a
+    system admin's ListNamespaces over HTTP, as the live class sends it)."""
+    value, hosts = example.input["patterns"], list(example.input["hosts"])
+    pending = twin.oracle.send_hosts(value, hosts)
+    model = twin.guard("frontend.httpAllowedHosts", lambda: [http.allowed_by(value, h) for h in hosts])
+
+    def compared() -> Compared:
+        said = pending()
+        return Compared(_hosts(model), _hosts(list(said)))
+
+    return compared
+
+
+def _hosts(allowed: list[bool]) -> dict[str, str]:
+    return {f"token/host{i}": (ALLOWED if ok else REFUSED) for i, ok in enumerate(allowed)}
+
+
+def audience(example: Example, twin: Twin, now: int) -> Deferred:
+    """global.authorization.audience against the token's aud claim (absent where "absent")."""
+    config = dataclasses.replace(twin.config, audience=str(example.input["audience"]))
+    extra = {} if example.input["aud"] == "absent" else {"aud": example.input["aud"]}
+    spec = TokenSpec(permissions=list(example.input["permissions"]), sub="fuzz", extra=extra)
+    return _one_token(twin, mint(spec, twin.keys.ec, now=now), now, config)
+
+
+def header_name(example: Example, twin: Twin, now: int) -> Deferred:
+    """global.authorization.authHeaderName against the metadata name the token is sent under: which value
+    the interceptor reads (the token, or none: an anonymous caller), then every call's decision on it."""
+    name, sent_as = str(example.input["header_name"]), str(example.input["sent_as"])
+    config = dataclasses.replace(twin.config, auth_header_name=name)
+    token = granted(twin.keys.ec, "fuzz", now)
+    metadata = ((sent_as, bearer(token)),)
+    read = twin.oracle.send_header(name, metadata)
+    credential = decide.Credential(metadata, token.signed_by)
+    value = twin.guard(
+        "the interceptor's header lookup", lambda: decide.auth_header_value(credential, config, twin.rules)
+    )
+    # The value read is decided as a token under the default name would be (twin.config).
+    model = twin.model_outcomes(value, token.signed_by, twin.default_ring, now)
+
+    def compared() -> Compared:
+        said = read()
+        oracle = twin.oracle_outcomes(said, twin.default_sources, now)()[0]
+        return Compared(
+            prefixed("token", model) | {"token/read": "token" if value else "none"},
+            prefixed("token", oracle) | {"token/read": "token" if said else "none"},
+        )
+
+    return compared
+
+
+def sizes(example: Example, twin: Twin, now: int) -> Deferred:
+    """As the token-bytes or jwks class would send what the sizes input stands for."""
+    inner = expanded(example)
+    return RECIPES[inner.fuzz_class](inner, twin, now)
+
+
+Recipe = Callable[[Example, Twin, int], Deferred]
+RECIPES: Mapping[str, Recipe] = {
+    "claims": claims,
+    "names": names,
+    "token-bytes": token_bytes,
+    "regex": regex,
+    "jwks": jwks,
+    "jwks-idp": jwks_idp,
+    "allowed-hosts": allowed_hosts,
+    "audience": audience,
+    "header-name": header_name,
+    "sizes": sizes,
+}
