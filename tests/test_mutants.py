@@ -3,6 +3,8 @@ observation disagrees with it; and a live run with one mutant fails where the re
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import importlib
 import inspect
 import json
@@ -77,6 +79,56 @@ def test_each_replacement_takes_what_the_original_takes(name: str) -> None:
             inspect.signature(replacement).bind(*positional, **keywords)
         except TypeError as exc:
             pytest.fail(f"{name}: the mutant of {qualified} cannot take {positional} {keywords}: {exc}")
+
+
+def deep_question(depth: int = 5000) -> CallQuestion:
+    """A token whose permissions claim is nested deeper than Python recurses (the fuzz cases have such)."""
+    token = mint(TokenSpec(permissions=["ns:read"]), KEY)
+    header, _payload, signature = token.token.split(".")
+    deep = base64.urlsafe_b64encode(
+        ('{"sub":"x","permissions":' + "[" * depth + "]" * depth + "}").encode()
+    ).rstrip(b"=")
+    now = time.monotonic()
+    return CallQuestion(
+        FACTS,
+        Credential(
+            DEFAULT.metadata(f"{header}.{deep.decode()}.{signature}", "authorization"), token.signed_by
+        ),
+        CallTarget("/temporal.api.workflowservice.v1.WorkflowService/DescribeNamespace", "ns"),
+        Window(now, now, time.time(), time.time()),
+    )
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_each_mutant_answers_a_token_nested_past_python_recursion(name: str) -> None:
+    """Seen in CI: first-duplicate-key-wins read JSON with the recursive decoder and its RecursionError on
+    a fuzz case ended the shard's report. The model answers such a token; so must every mutant."""
+    q = deep_question()
+    q.answer()
+    with apply(name):
+        q.answer()
+
+
+def test_a_mutant_that_raises_is_reported_not_the_end_of_the_run() -> None:
+    reader = question(["ns:read"], "DescribeNamespace")
+    records = [
+        CaseRecord(
+            "t::reader",
+            "AUTHZ-MATRIX-001",
+            Verdict.PASS,
+            0.0,
+            asked=[Asked(reader, reader.answer(), Outcome.ALLOWED)],
+        )
+    ]
+    broken = {"claims.map_claims": lambda *a, **k: 1 / 0}
+    original = MUTANTS["worker-is-reader"]
+    MUTANTS["worker-is-reader"] = dataclasses.replace(original, patches=lambda: broken)
+    try:
+        result = replay(records, ["worker-is-reader"])
+    finally:
+        MUTANTS["worker-is-reader"] = original
+    (mutant,) = result["mutants"]
+    assert not mutant["killed"] and "ZeroDivisionError" in mutant["broke"] and "t::reader" in mutant["broke"]
 
 
 def test_replay_kills_only_on_a_disagreeing_observation() -> None:

@@ -32,10 +32,15 @@ def replay(
     results = []
     for name in names if names is not None else MUTANTS:
         killers: list[dict[str, str]] = []
+        broke: str | None = None
         with apply(name) as mutant:
             for requirement, items in sorted(by_req.items()):
                 for nodeid, asked in items:
-                    answer = asked.question.answer()
+                    try:
+                        answer = asked.question.answer()
+                    except Exception as exc:  # a broken mutant is reported, never the run's end
+                        broke = broke or f"{nodeid}: {type(exc).__name__}: {exc}"[:300]
+                        continue
                     if answer.determinate and answer.value != asked.observed:
                         killers.append(
                             {
@@ -53,9 +58,11 @@ def replay(
                 "description": mutant.description,
                 "killed": bool(killers),
                 "killed_by": killers[:5],
+                **({"broke": broke} if broke else {}),
             }
         )
-        progress(f"mutant {name}: {'killed by ' + killers[0]['requirement'] if killers else 'SURVIVED'}")
+        said = f"killed by {killers[0]['requirement']}" if killers else "SURVIVED"
+        progress(f"mutant {name}: {said}" + (f" (the mutant itself raised on {broke})" if broke else ""))
     killed = sum(1 for r in results if r["killed"])
     return {
         "total": len(results),
