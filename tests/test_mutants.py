@@ -81,6 +81,12 @@ def test_each_replacement_takes_what_the_original_takes(name: str) -> None:
             pytest.fail(f"{name}: the mutant of {qualified} cannot take {positional} {keywords}: {exc}")
 
 
+def record(nodeid: str, q: CallQuestion, observed: Outcome, verdict: Verdict = Verdict.PASS) -> CaseRecord:
+    """A test's record holding one question, its answer and what the server was observed to do."""
+    requirement = "AUTHZ-MATRIX-002" if verdict is Verdict.FAIL else "AUTHZ-MATRIX-001"
+    return CaseRecord(nodeid, requirement, verdict, 0.0, asked=[Asked(q, q.answer(), observed)])
+
+
 def deep_question(depth: int = 5000) -> CallQuestion:
     """A token whose permissions claim is nested deeper than Python recurses (the fuzz cases have such)."""
     token = mint(TokenSpec(permissions=["ns:read"]), KEY)
@@ -111,15 +117,7 @@ def test_each_mutant_answers_a_token_nested_past_python_recursion(name: str) -> 
 
 def test_a_mutant_that_raises_is_reported_not_the_end_of_the_run() -> None:
     reader = question(["ns:read"], "DescribeNamespace")
-    records = [
-        CaseRecord(
-            "t::reader",
-            "AUTHZ-MATRIX-001",
-            Verdict.PASS,
-            0.0,
-            asked=[Asked(reader, reader.answer(), Outcome.ALLOWED)],
-        )
-    ]
+    records = [record("t::reader", reader, Outcome.ALLOWED)]
     broken = {"claims.map_claims": lambda *a, **k: 1 / 0}
     original = MUTANTS["worker-is-reader"]
     MUTANTS["worker-is-reader"] = dataclasses.replace(original, patches=lambda: broken)
@@ -135,28 +133,10 @@ def test_replay_kills_only_on_a_disagreeing_observation() -> None:
     worker = question(["ns:worker"], "DescribeNamespace")
     reader = question(["ns:read"], "DescribeNamespace")
     records = [
-        CaseRecord(
-            "t::worker",
-            "AUTHZ-MATRIX-001",
-            Verdict.PASS,
-            0.0,
-            asked=[Asked(worker, worker.answer(), Outcome.DENIED)],
-        ),
-        CaseRecord(
-            "t::reader",
-            "AUTHZ-MATRIX-001",
-            Verdict.PASS,
-            0.0,
-            asked=[Asked(reader, reader.answer(), Outcome.ALLOWED)],
-        ),
+        record("t::worker", worker, Outcome.DENIED),
+        record("t::reader", reader, Outcome.ALLOWED),
         # A failing test's observations are not used: there the real model already disagreed.
-        CaseRecord(
-            "t::failed",
-            "AUTHZ-MATRIX-002",
-            Verdict.FAIL,
-            0.0,
-            asked=[Asked(worker, worker.answer(), Outcome.ALLOWED)],
-        ),
+        record("t::failed", worker, Outcome.ALLOWED, Verdict.FAIL),
     ]
     result = replay(records, ["worker-is-reader", "more-algorithms"])
     by_name = {m["name"]: m for m in result["mutants"]}
