@@ -41,12 +41,6 @@ from harness.model.keyset import KeySetRefused, SourceAnswer
 from harness.tokens.presentation import BEARER
 from harness.types import Access, CallTarget, Decision, Role, Scope, ServerVersion
 
-
-def model_modules() -> list[ModuleType]:
-    """Every loaded module of the oracle (harness.model and its submodules)."""
-    return [m for n, m in list(sys.modules.items()) if n == "harness.model" or n.startswith("harness.model.")]
-
-
 # Bumped on every apply/revert, so caches of model answers know when the model changed.
 GENERATION = [0]
 
@@ -59,13 +53,26 @@ class Mutant:
     patches: Callable[[], Mapping[str, Any]]  # "module.attribute" -> replacement (built lazily)
 
 
+def holders() -> list[ModuleType]:
+    """Every loaded module that may ask the model: the model itself, the harness's questions and the
+    suites. A question that imported a model function by name (`from harness.model.apis import rule_for`)
+    holds its own reference, which a patch of the model module alone would miss. Not harness.server: the
+    server's start and its guard (anonymous calls refused) stay what they are under any mutant."""
+    return [m for n, m in list(sys.modules.items()) if m is not None and asks_the_model(n)]
+
+
+def asks_the_model(module: str) -> bool:
+    top = module.split(".")
+    return module != __name__ and top[0] in ("harness", "suites") and top[:2] != ["harness", "server"]
+
+
 def _patch_everywhere(qualified: str, replacement: Any) -> list[tuple[ModuleType, str, Any]]:
-    """Replace the object named `module.attribute` in every model module that holds it."""
+    """Replace the object named `module.attribute` in every loaded module that holds it by that object."""
     module_name, _, attribute = qualified.rpartition(".")
     module = sys.modules[f"harness.model.{module_name}"]
     original = getattr(module, attribute)
     undo: list[tuple[ModuleType, str, Any]] = []
-    for holder in model_modules():
+    for holder in holders():
         for name, value in list(vars(holder).items()):
             if value is original:
                 undo.append((holder, name, value))

@@ -8,6 +8,8 @@ import dataclasses
 import importlib
 import inspect
 import json
+import pkgutil
+import sys
 import time
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from harness.api_tables import load_table
 from harness.cases.ask import Asked, CallQuestion, ServerFacts, Window
 from harness.jwks.timeline import StaticKeys
 from harness.model import AuthConfig, Credential
-from harness.mutants import MUTANTS, apply
+from harness.mutants import MUTANTS, apply, asks_the_model
 from harness.report.mutants import replay
 from harness.report.recorder import CaseRecord
 from harness.tokens.keys import rsa_key
@@ -79,6 +81,42 @@ def test_each_replacement_takes_what_the_original_takes(name: str) -> None:
             inspect.signature(replacement).bind(*positional, **keywords)
         except TypeError as exc:
             pytest.fail(f"{name}: the mutant of {qualified} cannot take {positional} {keywords}: {exc}")
+
+
+def every_module_that_asks_the_model() -> list[str]:
+    """Import the whole harness and every suite, as a run does."""
+    import harness
+    import suites
+
+    names = []
+    for package in (harness, suites):
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            if info.name.endswith("__main__"):
+                continue
+            importlib.import_module(info.name)
+            names.append(info.name)
+    return names
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_each_mutant_reaches_every_module_that_holds_its_function(name: str) -> None:
+    """A question that imports a model function by name (harness.cases, the fuzzers, a suite) holds its
+    own reference: the mutant must replace that one too, or the proof that the suite can fail has a hole."""
+    loaded = every_module_that_asks_the_model()
+    for qualified in MUTANTS[name].patches():
+        module_name, _, attribute = qualified.rpartition(".")
+        original = getattr(importlib.import_module(f"harness.model.{module_name}"), attribute)
+        holding = [
+            (m, n)
+            for m in loaded
+            for n, v in vars(sys.modules[m]).items()
+            if v is original and asks_the_model(m)
+        ]
+        assert holding, f"{name}: nothing holds {qualified}"
+        with apply(name):
+            missed = [f"{m}.{n}" for m, n in holding if getattr(sys.modules[m], n) is original]
+        assert not missed, f"{name}: {qualified} still the model's own in {missed}"
+        assert all(getattr(sys.modules[m], n) is original for m, n in holding)  # reverted
 
 
 def record(nodeid: str, q: CallQuestion, observed: Outcome, verdict: Verdict = Verdict.PASS) -> CaseRecord:
