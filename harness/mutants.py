@@ -551,18 +551,35 @@ def _read_needs_writer() -> Mapping[str, Any]:
     return {"authorizer.required_role": mutated}
 
 
+def other_line_table(version: str) -> str:
+    """The newest committed table of the minor line before `version`'s (the next line's oldest where no
+    earlier line has one): the table a model that missed an upgrade would read."""
+    from harness.api_tables import available_versions
+
+    line = ServerVersion.parse(version).parts[:2]
+    committed = sorted(ServerVersion.parse(v) for v in available_versions())
+    earlier = [v for v in committed if v.parts[:2] < line]
+    later = [v for v in committed if v.parts[:2] > line]
+    return str(earlier[-1] if earlier else later[0])
+
+
 def _older_api_table() -> Mapping[str, Any]:
     # The API table of the previous minor release instead of the server's own: a lookup in the wrong table.
     from harness.api_tables import load_table
 
-    older = load_table("v1.31.2")
+    tables: dict[str, ApiTable] = {}
     original_rule, original_present = apis.rule_for, apis.is_present
 
+    def older(table: ApiTable) -> ApiTable:
+        if table.version not in tables:
+            tables[table.version] = load_table(other_line_table(table.version))
+        return tables[table.version]
+
     def rule(table: ApiTable, full_method: str) -> MethodRule:
-        return original_rule(older, full_method)
+        return original_rule(older(table), full_method)
 
     def present(table: ApiTable, full_method: str) -> bool:
-        return original_present(older, full_method)
+        return original_present(older(table), full_method)
 
     return {"apis.rule_for": rule, "apis.is_present": present}
 

@@ -19,7 +19,7 @@ from harness.api_tables import load_table
 from harness.cases.ask import Asked, CallQuestion, ServerFacts, Window
 from harness.jwks.timeline import StaticKeys
 from harness.model import AuthConfig, Credential
-from harness.mutants import MUTANTS, apply, asks_the_model
+from harness.mutants import MUTANTS, apply, asks_the_model, other_line_table
 from harness.report.mutants import replay
 from harness.report.recorder import CaseRecord
 from harness.tokens.keys import rsa_key
@@ -165,6 +165,12 @@ def test_a_mutant_that_raises_is_reported_not_the_end_of_the_run() -> None:
         MUTANTS["worker-is-reader"] = original
     (mutant,) = result["mutants"]
     assert not mutant["killed"] and "ZeroDivisionError" in mutant["broke"] and "t::reader" in mutant["broke"]
+
+
+def test_the_older_table_is_the_previous_line_of_the_servers_own() -> None:
+    assert other_line_table("v1.32.2") == "v1.31.5"  # the newest 1.31 table committed
+    assert other_line_table("v1.30.1").startswith("v1.29.")
+    assert other_line_table("v1.22.0").startswith("v1.23.")  # no metadata table before 1.22: the next line
 
 
 def test_replay_kills_only_on_a_disagreeing_observation() -> None:
