@@ -38,6 +38,7 @@ from harness.model import (
 from harness.model.apis import ApiTable, MethodRule
 from harness.model.claims import Claims, KeyRing, MapperError, PublishedKey
 from harness.model.keyset import KeySetRefused, SourceAnswer
+from harness.model.rules import NEWEST, JoseDialect
 from harness.tokens.presentation import BEARER
 from harness.types import Access, CallTarget, Decision, Role, Scope, ServerVersion
 
@@ -181,8 +182,8 @@ def _cluster_info_exempt() -> Mapping[str, Any]:
 def _empty_set_keeps_keys() -> Mapping[str, Any]:
     original = keyset.refresh
 
-    def mutated(previous: KeyRing, answers: Sequence[SourceAnswer]) -> KeyRing:
-        ring = original(previous, answers)
+    def mutated(previous: KeyRing, answers: Sequence[SourceAnswer], dialect: JoseDialect = NEWEST) -> KeyRing:
+        ring = original(previous, answers, dialect)
         return previous if not ring.keys else ring
 
     return {"keyset.refresh": mutated}
@@ -191,10 +192,10 @@ def _empty_set_keeps_keys() -> Mapping[str, Any]:
 def _error_status_keeps_keys() -> Mapping[str, Any]:
     original = keyset.refresh
 
-    def mutated(previous: KeyRing, answers: Sequence[SourceAnswer]) -> KeyRing:
+    def mutated(previous: KeyRing, answers: Sequence[SourceAnswer], dialect: JoseDialect = NEWEST) -> KeyRing:
         if any(a.body is not None and a.status >= 400 for a in answers):
             return previous
-        return original(previous, answers)
+        return original(previous, answers, dialect)
 
     return {"keyset.refresh": mutated}
 
@@ -202,8 +203,8 @@ def _error_status_keeps_keys() -> Mapping[str, Any]:
 def _failing_source_ignored() -> Mapping[str, Any]:
     original = keyset.refresh
 
-    def mutated(previous: KeyRing, answers: Sequence[SourceAnswer]) -> KeyRing:
-        return original(previous, [a for a in answers if a.body is not None])
+    def mutated(previous: KeyRing, answers: Sequence[SourceAnswer], dialect: JoseDialect = NEWEST) -> KeyRing:
+        return original(previous, [a for a in answers if a.body is not None], dialect)
 
     return {"keyset.refresh": mutated}
 
@@ -211,24 +212,24 @@ def _failing_source_ignored() -> Mapping[str, Any]:
 def _unknown_kty_skipped() -> Mapping[str, Any]:
     original = keyset.parse_key_set
 
-    def mutated(body: bytes) -> list[PublishedKey]:
+    def mutated(body: bytes, dialect: JoseDialect = NEWEST) -> list[PublishedKey]:
         try:
             document = json.loads(body)
             known = [k for k in document.get("keys") or [] if not isinstance(k, dict) or k.get("kty") in
                      ("RSA", "EC", "OKP", "oct")]  # fmt: skip
-            return original(json.dumps({**document, "keys": known}).encode())
+            return original(json.dumps({**document, "keys": known}).encode(), dialect)
         except (ValueError, AttributeError, TypeError):
-            return original(body)
+            return original(body, dialect)
 
     return {"keyset.parse_key_set": mutated}
 
 
 def _duplicate_kid_first_wins() -> Mapping[str, Any]:
-    def mutated(previous: KeyRing, answers: Sequence[SourceAnswer]) -> KeyRing:
+    def mutated(previous: KeyRing, answers: Sequence[SourceAnswer], dialect: JoseDialect = NEWEST) -> KeyRing:
         keys: list[PublishedKey] = []
         for answer in answers:
             try:
-                keys.extend(keyset.source_keys(answer))
+                keys.extend(keyset.source_keys(answer, dialect))
             except KeySetRefused:
                 return previous
         first: dict[tuple[str, str], PublishedKey] = {}

@@ -345,3 +345,28 @@ def test_a_token_with_an_exp_past_float64_is_signed_and_audited() -> None:
     spec["payload"]["members"].append(["exp", {"json": "1" + "0" * 400}])
     named = {"rsa": keys.rsa, "ec": keys.ec, "untrusted": keys.untrusted, "untrusted-ec": keys.untrusted_ec}
     assert build(spec, named).signed_by == keys.rsa.fingerprint
+
+
+def test_a_failing_batch_shrinks_to_the_one_example_that_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from hypothesis import strategies as st
+
+    from harness.fuzz import fast_phase
+    from harness.fuzz.runner import FuzzRun
+
+    asked: list[int] = []
+
+    def recipe(example: Example, twin: Any, now: int) -> Any:
+        asked.append(example.input)
+        said = "DENIED" if example.input == 7 else "ALLOWED"
+        return lambda: Compared({"token/x": "ALLOWED"}, {"token/x": said})
+
+    monkeypatch.setattr(fast_phase, "twin_for", lambda *args, **kwargs: SimpleNamespace(version="v0.0.0"))
+    run = FuzzRun(Budget(), tmp_path, progress=lambda line: None)
+    target: Any = SimpleNamespace(version="v0.0.0")
+    found = fast_phase.run_fast(run, "names", st.integers(0, 9), target, None, recipes={"names": recipe})
+    assert found is not None and "minimal input: 7\n" in str(found)
+    assert run.stats["names"].oracle_examples >= len(asked) > 0  # counted as asked, each one

@@ -165,3 +165,53 @@ def test_named_groups_take_their_last_index() -> None:
     translated = re2.translate(r"(?P<namespace>a)(?P<role>b)|(?P<namespace>c)")
     assert translated.groups == {"namespace": 3, "role": 2}
     assert translated.pattern.groups == 3  # the engine sees numbered groups only
+
+
+@pytest.mark.parametrize(
+    ("x5u", "refused_before_1_28", "refused_since"),
+    [
+        ("https://idp.example/certs/key.pem", True, False),  # v2: a string into *url.URL
+        ("http://[::1", True, True),  # v4: url.Parse fails
+        (5, True, True),  # a number: a type error in both
+        (None, False, False),  # null leaves the field nil
+    ],
+)
+def test_x5u_is_a_url_struct_in_go_jose_v2(
+    x5u: object, refused_before_1_28: bool, refused_since: bool
+) -> None:
+    """Found by the jwks-idp fuzzer against v1.20.5's own key provider, confirmed live: go-jose v2 (1.20-1.27)
+    declares `X5u *url.URL` (jwk.go:66), and url.URL has no JSON decoding, so a key with an x5u string
+    fails the whole set (the server keeps its old keys); v4 (1.28+) reads a string and url.Parses it."""
+    from harness.model.rules import rules_for
+
+    body = doc(RSA.public_jwk(), {**EC.public_jwk(), "x5u": x5u})
+    for version, refused in (
+        ("v1.20.5", refused_before_1_28),
+        ("v1.27.3", refused_before_1_28),
+        ("v1.28.1", refused_since),
+    ):
+        flag = rules_for(version).jose
+        if refused:
+            with pytest.raises(KeySetRefused):
+                parse_key_set(body, flag)
+        else:
+            assert [k.kid for k in parse_key_set(body, flag)] == ["r", "e"]
+
+
+def test_ed25519_keys_are_validated_only_from_go_jose_4_1_6() -> None:
+    """Found by the jwks-idp fast oracle on v1.20.5, confirmed live: a set holding an Ed25519 key with its
+    private part is taken by 1.20 (go-jose v2 copies x and d into 32-byte buffers: jwk.go edPrivateKey) and
+    refused by 1.32.2 (v4.1.6 checks d's length and that d derives x). Per line: v1.30.9, v1.31.5, v1.32.2."""
+    from harness.model.rules import rules_for
+
+    okp = {"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": b64(b"x" * 31), "d": b64(b"d" * 32)}
+    body = doc(RSA.public_jwk(), okp)
+    for version, validated in (("v1.20.5", False), ("v1.30.8", False), ("v1.30.9", True), ("v1.31.4", False),
+                               ("v1.31.5", True), ("v1.32.1", False), ("v1.32.2", True)):  # fmt: skip
+        dialect = rules_for(version).jose
+        assert dialect.validates_keys is validated, version
+        if validated:
+            with pytest.raises(KeySetRefused):
+                parse_key_set(body, dialect)
+        else:
+            assert [k.kid for k in parse_key_set(body, dialect)] == ["r"], version  # the OKP key is skipped

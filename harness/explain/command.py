@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         raise HarnessConfigError(str(exc)) from exc
     ctx = ModelContext.of(version, table, ServerSettings(authorization=authorization).auth_config())
     now = args.at if args.at is not None else int(time.time())
-    keys = from_jwks(decoded, args.jwks) if args.jwks else assumed_trusted(decoded)
+    keys = from_jwks(decoded, args.jwks, ctx.rules.jose) if args.jwks else assumed_trusted(decoded)
     reading = read_claims(decoded.claims or {}, ctx, namespaces)
     named = [e.namespace for e in reading.entries if e.namespace and e.grants]
     chosen = list(dict.fromkeys(namespaces or named)) or ["default"]

@@ -17,6 +17,7 @@ from harness.errors import HarnessConfigError
 from harness.explain.token import DecodedToken
 from harness.model.claims import ACCEPTED_ALGS, KeyRing, PublishedKey
 from harness.model.keyset import KeySetRefused, jwk_fingerprint, parse_key_set
+from harness.model.rules import NEWEST, JoseDialect
 
 ASSUMED = "assumed-trusted"
 
@@ -64,10 +65,10 @@ def _load(source: str) -> bytes:
         raise HarnessConfigError(f"--jwks {source}: {exc.strerror or exc}") from exc
 
 
-def from_jwks(decoded: DecodedToken, source: str) -> KeyAssumption:
+def from_jwks(decoded: DecodedToken, source: str, dialect: JoseDialect = NEWEST) -> KeyAssumption:
     body = _load(source)
     try:
-        ring = KeyRing(tuple(parse_key_set(body)))
+        ring = KeyRing(tuple(parse_key_set(body, dialect)))
     except KeySetRefused as exc:
         return KeyAssumption(
             KeyRing(),

@@ -110,7 +110,8 @@ class Twin:
             ring = KeyRing()
             for round_ in [*previous, *rounds]:
                 answers = [round_] if isinstance(round_, Served) else list(round_)
-                ring = keyset.refresh(ring, [keyset.SourceAnswer(a.body, a.status) for a in answers])
+                served = [keyset.SourceAnswer(a.body, a.status) for a in answers]
+                ring = keyset.refresh(ring, served, self.rules.jose)
             return ring
 
         return self.guard("the key provider's refresh rounds", run)

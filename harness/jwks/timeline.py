@@ -22,6 +22,7 @@ from harness.jwks.fixture import DEFAULT_PATH, Fetch, JwksServer
 from harness.model import keyset
 from harness.model.claims import KeyRing, PublishedKey
 from harness.model.keyset import SourceAnswer
+from harness.model.rules import NEWEST, JoseDialect
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class FetchedKeys(KeyTimeline):
     started: float  # monotonic, just before the server process started: earlier fetches are not its own
     ready_at: float | None = None  # monotonic, when the server answered its health check
     file_uris: bool = True  # whether this server version has file:// key sources (ServerRules)
+    jose: JoseDialect = NEWEST  # the release's go-jose (ServerRules.jose)
     _cache: tuple[int, list[Round], list[frozenset[KeyRing]]] | None = field(default=None, repr=False)
     _rounds: tuple[tuple[int, ...], list[Round]] | None = field(default=None, repr=False)
 
@@ -226,7 +228,9 @@ class FetchedKeys(KeyTimeline):
         rings: list[frozenset[KeyRing]] = list(known)
         for rnd in rounds[len(known) :]:
             possible = frozenset(
-                keyset.refresh(ring, [*skipped, *answers]) for ring in possible for answers in rnd.options
+                keyset.refresh(ring, [*skipped, *answers], self.jose)
+                for ring in possible
+                for answers in rnd.options
             )
             rings.append(possible)
         self._cache = (generation, list(rounds), rings)

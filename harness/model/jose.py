@@ -33,6 +33,7 @@ from typing import Any
 from harness.model import gojson, x509
 from harness.model.claims import PublishedKey
 from harness.model.gojson import GoJsonError, Pairs
+from harness.model.rules import NEWEST, JoseDialect
 
 MAX_RSA_MODULUS_BITS = 4096
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
@@ -114,8 +115,16 @@ def _std_decode(text: str) -> bytes:
         raise KeySetRefused(f"x5c: {exc}") from exc
 
 
-def _member(raw: RawKey, name: str, value: Any) -> str:
+def _member(raw: RawKey, name: str, value: Any, dialect: JoseDialect = NEWEST) -> str:
     """Decode one member into the raw key; returns the type error it saves ("" when none)."""
+    if name == "x5u" and dialect.x5u_is_url_struct:
+        # go-jose v2: `X5u *url.URL`. url.URL has no UnmarshalJSON: null leaves it nil, an object fills
+        # its exported fields (not modelled: accepted), anything else is a type error.
+        if value is None or isinstance(value, Pairs):
+            return ""
+        kinds = ((str, "string"), (bool, "bool"), (list, "array"))
+        kind = next((k for t, k in kinds if isinstance(value, t)), "number")
+        return f"json: cannot unmarshal {kind} into Go value of type url.URL"
     if name in STRING_MEMBERS:
         if isinstance(value, str):
             raw.strings[name] = value
@@ -139,7 +148,7 @@ def _member(raw: RawKey, name: str, value: Any) -> str:
     return ""
 
 
-def raw_key(entry: Any) -> RawKey:
+def raw_key(entry: Any, dialect: JoseDialect = NEWEST) -> RawKey:
     """go-jose's json.Unmarshal of one key into rawJSONWebKey: exact names, no name twice."""
     raw = RawKey()
     if entry is None:
@@ -153,7 +162,7 @@ def raw_key(entry: Any) -> RawKey:
             raise KeySetRefused(f"json: duplicate key {name!r} in object")
         seen.add(name)
         if name in FIELDS:
-            saved = saved or _member(raw, name, value)
+            saved = saved or _member(raw, name, value, dialect)
     if saved:
         raise KeySetRefused(saved)
     return raw
@@ -191,7 +200,7 @@ def _ec(raw: RawKey, private: bool) -> PublishedKey | None:
     return PublishedKey("EC", raw.text("kid"), fingerprint("EC", {"crv": crv, "x": x, "y": y}), crv)
 
 
-def _rsa(raw: RawKey, private: bool) -> PublishedKey | None:
+def _rsa(raw: RawKey, private: bool, dialect: JoseDialect = NEWEST) -> PublishedKey | None:
     n, e = raw.buffer("n"), raw.buffer("e")
     if private:
         missing = [m for m in ("n", "e", "d", "p", "q") if raw.buffer(m) is None]
@@ -200,7 +209,7 @@ def _rsa(raw: RawKey, private: bool) -> PublishedKey | None:
     if n is None or e is None:
         raise KeySetRefused("invalid RSA key, missing n/e values")
     modulus = _integer(n)
-    if modulus.bit_length() > MAX_RSA_MODULUS_BITS:
+    if dialect.validates_keys and modulus.bit_length() > MAX_RSA_MODULUS_BITS:
         raise KeySetRefused("invalid RSA key, modulus too large")
     if private:
         p, q = _integer(raw.buffer("p") or b""), _integer(raw.buffer("q") or b"")
@@ -211,12 +220,14 @@ def _rsa(raw: RawKey, private: bool) -> PublishedKey | None:
     return PublishedKey("RSA", raw.text("kid"), fingerprint("RSA", {"n": modulus, "e": exponent}))
 
 
-def _okp(raw: RawKey) -> None:
+def _okp(raw: RawKey, dialect: JoseDialect = NEWEST) -> None:
     if raw.text("crv") != "Ed25519":
         raise KeySetRefused(f"unsupported key type (OKP curve {raw.text('crv')!r})")
     x = raw.buffer("x")
     if x is None:
         raise KeySetRefused("invalid Ed25519 key, missing x")
+    if not dialect.validates_keys:
+        return  # before v4.1.6 x (and d) are copied into 32-byte buffers whatever their length
     if len(x) != 32:
         raise KeySetRefused("invalid Ed25519 public key, wrong length for x")
     d = raw.buffer("d")
@@ -299,10 +310,10 @@ def _check_chain(certs: list[x509.Certificate], raw: RawKey, kty: str) -> None:
             raise KeySetRefused(f"invalid JWK, x5c thumbprint does not match {name} value")
 
 
-def decode_key(entry: Any) -> PublishedKey | None:
+def decode_key(entry: Any, dialect: JoseDialect = NEWEST) -> PublishedKey | None:
     """JSONWebKey.UnmarshalJSON, then the provider's type switch: the RSA or ECDSA public key kept, None
     for a key parsed and skipped (oct, OKP, private keys); KeySetRefused for any error."""
-    raw = raw_key(entry)
+    raw = raw_key(entry, dialect)
     certs = _chain(raw)
     kty = raw.text("kty")
     private = raw.buffer("d") is not None
@@ -310,12 +321,12 @@ def decode_key(entry: Any) -> PublishedKey | None:
     if kty == "EC":
         key = _ec(raw, private)
     elif kty == "RSA":
-        key = _rsa(raw, private)
+        key = _rsa(raw, private, dialect)
     elif kty == "oct":
         if raw.buffer("k") is None:
             raise KeySetRefused("invalid OCT (symmetric) key, missing k value")
     elif kty == "OKP":
-        _okp(raw)
+        _okp(raw, dialect)
     elif kty == "":
         raise KeySetRefused("missing json web key type")
     else:
@@ -328,24 +339,24 @@ def decode_key(entry: Any) -> PublishedKey | None:
     return key
 
 
-def decode_key_set(body: bytes) -> list[PublishedKey]:
+def decode_key_set(body: bytes, dialect: JoseDialect = NEWEST) -> list[PublishedKey]:
     """The RSA and ECDSA public keys of one document, in order; KeySetRefused where the server's decode
     fails. Remembered per body: a server refreshing often is served the same bytes many times."""
-    decoded = _decoded(body)
+    decoded = _decoded(body, dialect)
     if isinstance(decoded, str):
         raise KeySetRefused(decoded)
     return list(decoded)
 
 
 @functools.lru_cache(maxsize=1024)
-def _decoded(body: bytes) -> tuple[PublishedKey, ...] | str:
+def _decoded(body: bytes, dialect: JoseDialect) -> tuple[PublishedKey, ...] | str:
     try:
-        return tuple(_decode_key_set(body))
+        return tuple(_decode_key_set(body, dialect))
     except KeySetRefused as refusal:
         return str(refusal)
 
 
-def _decode_key_set(body: bytes) -> list[PublishedKey]:
+def _decode_key_set(body: bytes, dialect: JoseDialect) -> list[PublishedKey]:
     try:
         document = gojson.decode(body, first_value_only=True, lazy=True)
     except GoJsonError as exc:
@@ -362,7 +373,8 @@ def _decode_key_set(body: bytes) -> list[PublishedKey]:
         if value is None:
             keys = []
         elif isinstance(value, list):
-            keys = [k for k in (decode_key(entry) for entry in value) if k is not None]
+            decoded = (decode_key(entry, dialect) for entry in value)
+            keys = [k for k in decoded if k is not None]
         else:
             saved = saved or "keys is not an array"
     if saved:

@@ -12,6 +12,7 @@ from typing import Any
 from harness.model import jose
 from harness.model.claims import KeyRing, PublishedKey
 from harness.model.jose import KeySetRefused as KeySetRefused
+from harness.model.rules import NEWEST, JoseDialect
 
 
 def jwk_fingerprint(jwk: Mapping[str, Any]) -> str:
@@ -28,10 +29,10 @@ def jwk_fingerprint(jwk: Mapping[str, Any]) -> str:
     return jose.fingerprint(kty, values)
 
 
-def parse_key_set(body: bytes) -> list[PublishedKey]:
+def parse_key_set(body: bytes, dialect: JoseDialect = NEWEST) -> list[PublishedKey]:
     """Keys the provider takes from one document, in order (jose.decode_key_set). Raises KeySetRefused
-    where the server's decode fails."""
-    return jose.decode_key_set(body)
+    where the server's decode fails. `dialect`: the release's go-jose (ServerRules.jose)."""
+    return jose.decode_key_set(body, dialect)
 
 
 @dataclass(frozen=True)
@@ -57,21 +58,21 @@ def skips(uri: str) -> bool:
     return uri.strip() == ""
 
 
-def source_keys(answer: SourceAnswer) -> list[PublishedKey]:
+def source_keys(answer: SourceAnswer, dialect: JoseDialect = NEWEST) -> list[PublishedKey]:
     """updateKeysFromURI for one source: its keys, or KeySetRefused when the fetch or decode fails."""
     if answer.body is None:
         raise KeySetRefused("the request failed")
-    return parse_key_set(answer.body)
+    return parse_key_set(answer.body, dialect)
 
 
-def refresh(previous: KeyRing, answers: Sequence[SourceAnswer]) -> KeyRing:
+def refresh(previous: KeyRing, answers: Sequence[SourceAnswer], dialect: JoseDialect = NEWEST) -> KeyRing:
     """updateKeys: new maps from all sources, swapped in whole; any failure keeps every old key."""
     keys: list[PublishedKey] = []
     for answer in answers:
         if answer.skipped:
             continue
         try:
-            keys.extend(source_keys(answer))
+            keys.extend(source_keys(answer, dialect))
         except KeySetRefused:
             return previous
     # Per type, a later key with the same kid replaces an earlier one (map assignment).

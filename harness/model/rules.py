@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from harness.model.fixes import (
     BATCH_NAMESPACE_CHECK,
@@ -14,8 +14,34 @@ from harness.model.fixes import (
     INTERNAL_CALLBACK_BOUND,
     MULTI_OPERATION_NAMESPACE_CHECK,
     STREAM_AUTHORIZATION,
+    Fix,
 )
 from harness.types import ServerVersion
+
+
+@dataclass(frozen=True)
+class JoseDialect:
+    """What the release's go-jose checks when it decodes a key (its go.mod: gopkg.in/square/go-jose.v2
+    v2.6.0 to 1.23.0, gopkg.in/go-jose/go-jose.v2 v2.6.3 to 1.27, github.com/go-jose/go-jose/v4 v4.0.5 to
+    v4.1.6 from 1.28). By default the newest, v4.1.6 (1.32.2)."""
+
+    # v2: rawJSONWebKey has `X5u *url.URL` (jwk.go:66), which JSON cannot fill from a string.
+    x5u_is_url_struct: bool = False
+    # v4.1.6: RSA moduli over 4096 bits refused, Ed25519 keys validated (x's length and low-order points,
+    # d's length, d deriving x). Before, x and d are copied into 32-byte buffers, whatever their length.
+    validates_keys: bool = True
+
+
+NEWEST = JoseDialect()
+
+# go-jose v4.1.6's key checks (jwk.go validateEd25519PublicKey, MaxRSAModulusBits), per line: the first
+# release whose go.mod requires v4.1.6 (v1.30.9, v1.31.5, v1.32.2; before, v4.1.4 or older).
+JOSE_KEY_VALIDATION = Fix(
+    "jwk_keys_validated",
+    all_from=(1, 33),
+    first_in_line={(1, 30): (1, 30, 9), (1, 31): (1, 31, 5), (1, 32): (1, 32, 2)},
+    source="go.mod github.com/go-jose/go-jose/v4 v4.1.6",
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +72,7 @@ class ServerRules:
     # telemetry (service_requests). Before, a WorkflowService call naming a namespace the server lacks
     # fails NotFound before any check, and every call is counted in service_requests (service/frontend/fx.go).
     authorization_first: bool = True
+    jose: JoseDialect = field(default_factory=lambda: NEWEST)  # the key provider's go-jose
     # internal-frontend serves the HTTP API from 1.29.0 (httpEnabled); before, only the frontend did.
     internal_http: bool = True
     # Streams a release does not serve at all (full methods): _absent_streams.
@@ -100,6 +127,7 @@ def _rules_for(v: ServerVersion) -> ServerRules:
         cross_namespace_commands_default=v < (1, 30, 0),
         streams_authorized=STREAM_AUTHORIZATION.has(v),
         file_key_sources=v >= (1, 32, 0),
+        jose=JoseDialect(x5u_is_url_struct=v < (1, 28, 0), validates_keys=JOSE_KEY_VALIDATION.has(v)),
         principal_propagation=v >= (1, 31, 0),
         authorization_first=v >= (1, 22, 4),
         internal_http=v >= (1, 29, 0),

@@ -334,6 +334,7 @@ class ServerPool:
             started=running.started_at,
             ready_at=running.ready_at,
             file_uris=rules_for(self.binary.version).file_key_sources,
+            jose=rules_for(self.binary.version).jose,
         )
         self._running.append(running)
         self._history.append(running)
