@@ -45,9 +45,16 @@ PATTERN_LISTS = st.lists(
 @st.composite
 def _allowed_hosts(draw: st.DrawFn) -> dict[str, Any]:
     value: Any = draw(st.one_of(PATTERN_LISTS, PATTERN_LISTS, PATTERN_LISTS, st.sampled_from(ODD_VALUES)))
-    listed = [p for p in value if isinstance(p, str)] if isinstance(value, list) else []
-    hosts = st.one_of(st.sampled_from(HOSTS), _host_near(listed)) if listed else st.sampled_from(HOSTS)
-    return {"patterns": value, "hosts": draw(st.lists(hosts, min_size=1, max_size=4, unique=True))}
+    listed = tuple(p for p in value if isinstance(p, str)) if isinstance(value, list) else ()
+    return {"patterns": value, "hosts": draw(_hosts_for(listed))}
+
+
+@functools.lru_cache(maxsize=4096)
+def _hosts_for(listed: tuple[str, ...]) -> st.SearchStrategy[list[str]]:
+    """Hosts for these patterns: the strategy built once per list of patterns (building and validating it
+    anew for every example was most of a draw's time)."""
+    hosts = st.one_of(st.sampled_from(HOSTS), _host_near(list(listed))) if listed else st.sampled_from(HOSTS)
+    return st.lists(hosts, min_size=1, max_size=4, unique=True)
 
 
 @functools.cache
