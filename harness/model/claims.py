@@ -66,6 +66,8 @@ def go_lower(text: str) -> str:
     """strings.ToLower: unicode.ToLower rune by rune, the simple mapping. Python's lower() applies the
     full mapping where one exists, and only U+0130 has one: `i` + U+0307 where Go gives `i` (so Go
     reads `adm\u0130n` as admin). Rune by rune, a capital sigma is a small sigma in both."""
+    if text.isascii():  # every ASCII letter has its one simple mapping in both
+        return text.lower()
     return "".join(low if len(low := c.lower()) == 1 else {"\u0130": "i"}.get(c, c) for c in text)
 
 
