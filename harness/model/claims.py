@@ -71,13 +71,11 @@ def go_lower(text: str) -> str:
     return "".join(low if len(low := c.lower()) == 1 else {"\u0130": "i"}.get(c, c) for c in text)
 
 
+_ROLES = {"read": Role.READER, "write": Role.WRITER, "admin": Role.ADMIN, "worker": Role.WORKER}
+
+
 def permission_to_role(name: str) -> Role:
-    return {
-        "read": Role.READER,
-        "write": Role.WRITER,
-        "admin": Role.ADMIN,
-        "worker": Role.WORKER,
-    }.get(go_lower(name), Role.UNDEFINED)
+    return _ROLES.get(go_lower(name), Role.UNDEFINED)
 
 
 def _decode_segment(segment: str) -> bytes:
