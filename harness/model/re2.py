@@ -172,8 +172,14 @@ def _categories() -> dict[str, Ranges]:
 
 
 def unicode_class(name: str) -> Ranges:
+    return list(_unicode_class(name))
+
+
+@functools.lru_cache(maxsize=1024)
+def _unicode_class(name: str) -> tuple[tuple[int, int], ...]:
+    """unicode_class's answer per name (a category's ranges normalized once, not in every pattern)."""
     if name == "Any":
-        return [(0, MAX_RUNE)]
+        return ((0, MAX_RUNE),)
     categories = _categories()
     if len(name) == 1:
         subs = CATEGORY_GROUPS.get(name) or tuple(c for c in categories if c.startswith(name) and c != "Cn")
@@ -183,7 +189,7 @@ def unicode_class(name: str) -> Ranges:
         if len(name) >= 3 and name[:1].isupper() and name[1:].replace("_", "").isalpha():
             raise Unmodelled(f"\\p{{{name}}}: Unicode scripts are not modelled")
         raise Re2Error(f"invalid character class range: \\p{{{name}}}")
-    return normalize([r for s in subs for r in categories.get(s, [])])
+    return tuple(normalize([r for s in subs for r in categories.get(s, [])]))
 
 
 @functools.cache
@@ -218,12 +224,19 @@ def _orbits() -> tuple[list[int], dict[int, tuple[int, ...]]]:
 
 def fold(ranges: Ranges) -> Ranges:
     """The ranges with every member's fold orbit added (Go's appendFoldedRange)."""
+    return list(_folded(tuple(ranges)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded(ranges: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """fold's answer per distinct ranges (a class such as \\p{L} folds thousands of letters: the same
+    classes recur in pattern after pattern)."""
     cased, orbits = _orbits()
     extra: Ranges = []
     for lo, hi in ranges:
         for code in cased[bisect.bisect_left(cased, lo) : bisect.bisect_right(cased, hi)]:
             extra += [(m, m) for m in orbits[code]]
-    return normalize([*ranges, *extra])
+    return tuple(normalize([*ranges, *extra]))
 
 
 def _escape(code: int) -> str:
