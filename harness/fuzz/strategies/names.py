@@ -8,6 +8,7 @@ combining characters, and spaces the server never trims.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -61,10 +62,16 @@ def spell(draw: st.DrawFn, word: str) -> str:
     else:  # one letter swapped for a special-case letter (or a look-alike)
         table = CASE_SPECIAL if style == "case" else LOOK_ALIKES
         where = tuple(i for i, c in enumerate(word) if c in table) or (0,)
-        i = draw(st.sampled_from(where))
-        swapped = draw(st.sampled_from(table.get(word[i], (word[i].swapcase(),))))
+        i = draw(_sampled(where))
+        swapped = draw(_sampled(tuple(table.get(word[i], (word[i].swapcase(),)))))
         text = word[:i] + swapped + word[i + 1 :]
     return draw(AFFIX) + text + draw(AFFIX)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sampled(values: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    """sampled_from(values), built once per tuple (spell's positions and swaps recur word after word)."""
+    return st.sampled_from(values)
 
 
 @st.composite
