@@ -172,12 +172,19 @@ def header_name(example: Example, twin: Twin, now: int) -> Deferred:
     value = twin.guard(
         "the interceptor's header lookup", lambda: decide.auth_header_value(credential, config, twin.rules)
     )
-    # The value read is decided as a token under the default name would be (twin.config).
+    # The value read is decided as a token under the default name would be (twin.config). The release's
+    # decision on the value the model read is asked now, with the lookup (no round trip of its own): it is
+    # the release's decision on the value its own lookup reads wherever the two read the same value, and
+    # where they do not, the value the release read is asked after all.
+    ahead = twin.oracle_outcomes(value, twin.default_sources, now)
     model = twin.model_outcomes(value, token.signed_by, twin.default_ring, now)
 
     def compared() -> Compared:
         said = read()
-        oracle = twin.oracle_outcomes(said, twin.default_sources, now)()[0]
+        decided = ahead()
+        if said != value:
+            decided = twin.oracle_outcomes(said, twin.default_sources, now)()
+        oracle = decided[0]
         return Compared(
             prefixed("token", model) | {"token/read": "token" if value else "none"},
             prefixed("token", oracle) | {"token/read": "token" if said else "none"},
