@@ -17,7 +17,8 @@ import docker
 import pytest
 
 from harness.server import choose, pool, provision
-from harness.server.choose import EngineGone, NoEngine, provision_for, resolve_backend_name
+from harness.server.backend import EngineGone
+from harness.server.choose import NoEngine, provision_for, resolve_backend_name
 from harness.server.config import RenderedConfig, ServerSettings, render
 from harness.server.container import ContainerBackend
 from harness.server.pool import RunOptions, ServerPool

@@ -8,10 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from harness.errors import HarnessConfigError
 from harness.server.config import RenderedConfig
 from harness.server.provision import ProvisionedBinary
 from harness.server.readiness import wait_until_serving
 from harness.types import ServerVersion
+
+
+class EngineGone(HarnessConfigError):
+    """The Docker engine stopped answering during the run: no server can be started on it any more.
+    (Here, not in choose.py, which imports the container backend that raises it.)"""
 
 
 class ServerStartError(RuntimeError):

@@ -26,10 +26,6 @@ class NoEngine(HarnessConfigError):
     """--backend container where no Docker engine answers."""
 
 
-class EngineGone(HarnessConfigError):
-    """The Docker engine stopped answering during the run: no server can be started on it any more."""
-
-
 def docker_answers() -> bool:
     try:
         import docker

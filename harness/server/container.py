@@ -28,8 +28,7 @@ from testcontainers.core.container import DockerContainer
 
 from harness.ceiling import WaitExceeded, in_thread
 from harness.errors import HarnessConfigError
-from harness.server.backend import RunningServer, ServerStartError, ready_or_stopped
-from harness.server.choose import EngineGone
+from harness.server.backend import EngineGone, RunningServer, ServerStartError, ready_or_stopped
 from harness.server.config import RenderedConfig, start_arguments
 from harness.server.images.build import BINARY_IN_IMAGE, binary_digest, build_image, label_of, layout_of
 from harness.server.images.identity import ImageFacts, RunUser, image_facts, observed

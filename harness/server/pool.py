@@ -27,12 +27,12 @@ from harness.model import ApiTable, rules_for
 from harness.server.backend import (
     PORT_RACE_ATTEMPTS,
     Backend,
+    EngineGone,
     RunningServer,
     ServerStartError,
     lost_a_port_race,
 )
 from harness.server.choose import (
-    EngineGone,
     explicit_binary,
     image_only,
     make_backend,
