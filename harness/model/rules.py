@@ -92,6 +92,24 @@ class ServerRules:
     internal_callback_bound: bool = (
         True  # temporal://internal callbacks bound to the caller's namespace (CVE-2026-89140)
     )
+    # What a release has that suites need (harness.model.features names each one as a Feature):
+    http_api: bool = True  # the frontend's HTTP API (grpc-gateway, services.*.rpc.httpPort), 1.22.0+
+    extra_header_name_configurable: bool = True  # authExtraHeaderName, 1.23+
+    # DeleteNamespaceRequest has namespace_id, which lets a probe fail after authorization (1.23+); before,
+    # an allowed DeleteNamespace deletes for real and waits for the deletion.
+    delete_namespace_by_id: bool = True
+    nexus_endpoints: bool = True  # OperatorService.CreateNexusEndpoint and the Nexus HTTP routes, 1.25+
+    http_allowed_hosts: bool = True  # frontend.httpAllowedHosts (the HTTP API's Host check), 1.26+
+    # The API metadata has DispatchNexusTask*/CompleteNexusOperation (1.28+); before, every Nexus dispatch
+    # over HTTP is denied and completions take other routes.
+    nexus_completion_metadata: bool = True
+    # frontend.httpAllowedHosts through ConvertWildcardStringListToRegexp as the oracle's hosts_129.go reads
+    # it (1.29+; harness/oracle/build.py HTTP_SINCE).
+    allowed_hosts_converted: bool = True
+    # The interceptor's header lookup as the oracle's header_129.go calls it (1.29+; before, the oracle has
+    # stubs only: harness/oracle/build.py HTTP_SINCE).
+    oracle_header_lookup: bool = True
+    scheduler_v2: bool = True  # Scheduler V2 (CHASM) and its internal completion callbacks, 1.30+
 
     def fixed(self, fix: str) -> bool:
         """Whether this release has a security fix of harness.model.fixes (by its name)."""
@@ -138,6 +156,15 @@ def _rules_for(v: ServerVersion) -> ServerRules:
         callback_source_knob=CALLBACK_SOURCE_KNOB.has(v),
         callback_source_ignored_by_default=CALLBACK_SOURCE_IGNORED.has(v),
         internal_callback_bound=v < (1, 30, 0) or INTERNAL_CALLBACK_BOUND.has(v),
+        http_api=v >= (1, 22, 0),
+        extra_header_name_configurable=v >= (1, 23, 0),
+        delete_namespace_by_id=v >= (1, 23, 0),
+        nexus_endpoints=v >= (1, 25, 0),
+        http_allowed_hosts=v >= (1, 26, 0),
+        nexus_completion_metadata=v >= (1, 28, 0),
+        allowed_hosts_converted=v >= (1, 29, 0),
+        oracle_header_lookup=v >= (1, 29, 0),
+        scheduler_v2=v >= (1, 30, 0),
     )
 
 
