@@ -31,6 +31,7 @@ from harness.fuzz.runner import Budget, FuzzRun
 from harness.fuzz.servers import FuzzServers
 from harness.jwks.fixture import JwksServer
 from harness.model import rules_for
+from harness.model.features import Feature
 from harness.mutants import MUTANTS, activate
 from harness.report.grades import MIN_PASSED_SHARE, passed_share, shows_evidence
 from harness.report.html import write_html
@@ -323,7 +324,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """`needs_own_server`: skipped, with one reason, where servers of the harness's own cannot be had.
-    `since(version, what)`: skipped on a server older than the release that added `what`."""
+    `since(feature)`: skipped on a server without that Feature (harness.model.features)."""
     pool = POOL.get("pool")
     if pool is not None and pool.engine_gone:
         # The Docker engine stopped answering: every later server start would fail the same way.
@@ -335,13 +336,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(str(own_only.args[0]))
     since = item.get_closest_marker("since")
     if since is not None:
-        first, what = since.args
-        version = _session_version(item.config)
-        if version is not None and version < first:
-            pytest.skip(
-                f"not applicable: {what} was added in v{'.'.join(map(str, first))}; server {version} has no such "
-                f"setting"
+        feature = since.args[0] if len(since.args) == 1 else since.args
+        if not isinstance(feature, Feature):
+            raise TypeError(
+                f"{item.nodeid}: since() takes a Feature (harness.model.features), not {feature!r}"
             )
+        version = _session_version(item.config)
+        if version is not None and not feature.available(version):
+            pytest.skip(f"not applicable: {feature.missing_on(version)}")
 
 
 def _session_version(config: pytest.Config) -> Any:
@@ -715,6 +717,6 @@ def rows(cases: Any) -> list[Any]:
         if getattr(case, "settings", None) is not None:
             marks.append(pytest.mark.needs_own_server)
         if getattr(case, "since", None) is not None:
-            marks.append(pytest.mark.since(*case.since))
+            marks.append(pytest.mark.since(case.since))
         params.append(pytest.param(case, marks=marks, id=case.id))
     return params

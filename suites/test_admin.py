@@ -191,7 +191,7 @@ def test_admin_cell(shape: str, method: str, admin_grid: AdminGrid, evidence: Ev
 @pytest.mark.xfail(
     strict=True,
     raises=Mismatch,
-    reason="v1.32.2: AdminService/AddOrUpdateRemoteCluster with an empty frontend_address makes the frontend "
+    reason="seen on 1.32.2: AdminService/AddOrUpdateRemoteCluster with an empty frontend_address makes the frontend "
     "call log.Fatal (common/rpc/rpc.go:236 'Invalid rpcAddress for remote cluster'): the process exits",
 )
 @pytest.mark.asyncio

@@ -11,6 +11,7 @@ import pytest
 
 from harness.cases.evidence import Evidence, check
 from harness.cases.runner import Case, run_case
+from harness.model.features import Feature
 from harness.pytest_plugin import rows
 from harness.server.backend import ServerStartError
 from harness.server.config import ServerSettings
@@ -51,10 +52,10 @@ CASES = [
     Case("AUTHZ-CONFIG-011", "Expired", token(f"{NS}:write", exp_in=-60), settings=EXPOSED),
     Case("AUTHZ-CONFIG-011", "Tampered", tampered, settings=EXPOSED),
     Case("AUTHZ-CONFIG-012", "TokenOnlyInExtraHeader", token("{system}:admin"), under("x-id"), settings=EXTRA,
-         since=((1, 23, 0), "authExtraHeaderName")),
+         since=Feature.AUTH_EXTRA_HEADER_NAME),
     Case("AUTHZ-CONFIG-012", "GarbageInExtraHeader", token(f"{NS}:write"),
          Presentation((Header(), Header(name="x-id", text="not-a-token"))), settings=EXTRA,
-         since=((1, 23, 0), "authExtraHeaderName")),
+         since=Feature.AUTH_EXTRA_HEADER_NAME),
 ]  # fmt: skip
 
 

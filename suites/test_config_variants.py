@@ -11,6 +11,7 @@ from harness.cases.evidence import Evidence
 from harness.cases.runner import Case, Observed, denied, fixed, run_case
 from harness.jwks.fixture import JwksServer
 from harness.jwks.timeline import BlankSource, DeadSource, FixtureSource
+from harness.model.features import Feature
 from harness.pytest_plugin import rows
 from harness.server.config import ServerSettings
 from harness.server.pool import ServerPool
@@ -33,8 +34,6 @@ REGEX_ONE_GROUP = ServerSettings(authorization={"permissionsRegex": r"^(?P<names
 AUDIENCE_SET = ServerSettings(authorization={"audience": AUDIENCE})
 HEADER_NAME = ServerSettings(authorization={"authHeaderName": HEADER})
 
-REGEX_SINCE = ((1, 29, 0), "permissionsRegex")
-
 
 def token(**spec: Any) -> Any:
     perms = spec.pop("permissions", [f"{NS}:write"])
@@ -48,19 +47,19 @@ def write_granted(observed: Observed) -> bool:
 CASES = [
     Case("AUTHZ-CONFIG-001", "RolesClaimGrants", token(), settings=CLAIM_NAME),
     Case("AUTHZ-CONFIG-001", "PermissionsClaimIgnored", token(permissions=[], extra={"permissions": [f"{NS}:write"]}), settings=CLAIM_NAME),
-    Case("AUTHZ-CONFIG-002", "MatchingEntry", token(permissions=[f"temporal.{NS}.write"]), settings=REGEX_VALID, since=REGEX_SINCE),
-    Case("AUTHZ-CONFIG-002", "ColonEntryIgnored", token(), settings=REGEX_VALID, since=REGEX_SINCE),
-    Case("AUTHZ-CONFIG-002", "SystemScope", token(permissions=["temporal.temporal-system.read"]), settings=REGEX_VALID, since=REGEX_SINCE),
-    Case("AUTHZ-CONFIG-003", "InvalidFallsBackToSplit", token(), settings=REGEX_INVALID, since=REGEX_SINCE, finding=write_granted),
-    Case("AUTHZ-CONFIG-004", "OneGroupFallsBackToSplit", token(), settings=REGEX_ONE_GROUP, since=REGEX_SINCE),
-    Case("AUTHZ-CONFIG-004", "OneGroupDottedIgnored", token(permissions=[f"{NS}.write"]), settings=REGEX_ONE_GROUP, since=REGEX_SINCE),
-    Case("AUTHZ-CONFIG-005", "AudString", token(aud=AUDIENCE), settings=AUDIENCE_SET, since=((1, 29, 0), "audience")),
-    Case("AUTHZ-CONFIG-005", "AudList", token(aud=["x", AUDIENCE]), settings=AUDIENCE_SET, since=((1, 29, 0), "audience")),
-    Case("AUTHZ-CONFIG-005", "AudMismatch", token(aud="other-app"), settings=AUDIENCE_SET, since=((1, 29, 0), "audience")),
-    Case("AUTHZ-CONFIG-005", "AudMissing", token(), settings=AUDIENCE_SET, since=((1, 29, 0), "audience")),
-    Case("AUTHZ-CONFIG-005", "AudCase", token(aud=AUDIENCE.upper()), settings=AUDIENCE_SET, since=((1, 29, 0), "audience")),
-    Case("AUTHZ-CONFIG-006", "ConfiguredHeader", token(), under(HEADER.lower()), settings=HEADER_NAME, since=((1, 23, 0), "authHeaderName")),
-    Case("AUTHZ-CONFIG-006", "DefaultHeaderIgnored", token(), under("authorization"), settings=HEADER_NAME, since=((1, 23, 0), "authHeaderName")),
+    Case("AUTHZ-CONFIG-002", "MatchingEntry", token(permissions=[f"temporal.{NS}.write"]), settings=REGEX_VALID, since=Feature.PERMISSIONS_REGEX),
+    Case("AUTHZ-CONFIG-002", "ColonEntryIgnored", token(), settings=REGEX_VALID, since=Feature.PERMISSIONS_REGEX),
+    Case("AUTHZ-CONFIG-002", "SystemScope", token(permissions=["temporal.temporal-system.read"]), settings=REGEX_VALID, since=Feature.PERMISSIONS_REGEX),
+    Case("AUTHZ-CONFIG-003", "InvalidFallsBackToSplit", token(), settings=REGEX_INVALID, since=Feature.PERMISSIONS_REGEX, finding=write_granted),
+    Case("AUTHZ-CONFIG-004", "OneGroupFallsBackToSplit", token(), settings=REGEX_ONE_GROUP, since=Feature.PERMISSIONS_REGEX),
+    Case("AUTHZ-CONFIG-004", "OneGroupDottedIgnored", token(permissions=[f"{NS}.write"]), settings=REGEX_ONE_GROUP, since=Feature.PERMISSIONS_REGEX),
+    Case("AUTHZ-CONFIG-005", "AudString", token(aud=AUDIENCE), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
+    Case("AUTHZ-CONFIG-005", "AudList", token(aud=["x", AUDIENCE]), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
+    Case("AUTHZ-CONFIG-005", "AudMismatch", token(aud="other-app"), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
+    Case("AUTHZ-CONFIG-005", "AudMissing", token(), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
+    Case("AUTHZ-CONFIG-005", "AudCase", token(aud=AUDIENCE.upper()), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
+    Case("AUTHZ-CONFIG-006", "ConfiguredHeader", token(), under(HEADER.lower()), settings=HEADER_NAME, since=Feature.AUTH_HEADER_NAME),
+    Case("AUTHZ-CONFIG-006", "DefaultHeaderIgnored", token(), under("authorization"), settings=HEADER_NAME, since=Feature.AUTH_HEADER_NAME),
 ]  # fmt: skip
 
 

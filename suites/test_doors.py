@@ -12,6 +12,7 @@ import pytest
 from harness.cases.ask import Asked, InternalFrontendQuestion
 from harness.cases.evidence import Evidence, check
 from harness.cases.runner import facts_of
+from harness.model.features import Feature
 from harness.probes.doors import listening_ports, probe_doors
 from harness.probes.grpc import Observation, minimal_request, wf
 from harness.probes.grpc_raw import probe_raw
@@ -106,7 +107,7 @@ async def test_internal_frontend_answers_anonymous_callers_as_admin(
 
 @pytest.mark.req("AUTHZ-DOOR-003")
 @pytest.mark.needs_own_server
-@pytest.mark.since((1, 29, 0), "internal-frontend's HTTP API (before it, nothing is left open)")
+@pytest.mark.since(Feature.INTERNAL_HTTP)
 async def test_internode_mtls_leaves_internal_http_open(server_pool: ServerPool, evidence: Evidence) -> None:
     assert server_pool.jwks is not None
     async with server_pool.dedicated(TLS_INTERNAL_HTTP, server_pool.jwks) as server:

@@ -21,6 +21,7 @@ from harness.fuzz.strategies import config_values, regexes
 from harness.fuzz.strategies.idp import idp_inputs
 from harness.fuzz.strategies.jwks import jwks_inputs
 from harness.fuzz.strategies.regexes import RegexSpec, permission_lists, regex_specs
+from harness.model.features import Feature
 
 pytestmark = pytest.mark.needs_own_server
 
@@ -47,7 +48,7 @@ def regex_inputs(specs: list[RegexSpec]) -> st.SearchStrategy[dict[str, object]]
 
 
 @pytest.mark.req("AUTHZ-FUZZ-004")
-@pytest.mark.since((1, 29, 0), "permissionsRegex")
+@pytest.mark.since(Feature.PERMISSIONS_REGEX)
 def test_regex(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence) -> None:
     selected(fuzz_run, "regex")
     check = Checker(fuzz_servers, fuzz_run.reports)
@@ -124,18 +125,18 @@ FAST_INPUTS = {
 
 
 @pytest.mark.req("AUTHZ-HTTP-005")
-@pytest.mark.since((1, 29, 0), "frontend.httpAllowedHosts as a converted setting")
+@pytest.mark.since(Feature.ALLOWED_HOSTS_CONVERTED)
 def test_allowed_hosts(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence) -> None:
     config_class("allowed-hosts", fuzz_run, fuzz_servers, evidence)
 
 
 @pytest.mark.req("AUTHZ-CONFIG-005")
-@pytest.mark.since((1, 29, 0), "audience")
+@pytest.mark.since(Feature.AUDIENCE)
 def test_audience(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence) -> None:
     config_class("audience", fuzz_run, fuzz_servers, evidence)
 
 
 @pytest.mark.req("AUTHZ-CONFIG-006")
-@pytest.mark.since((1, 29, 0), "the interceptor's header lookup as the oracle reads it")
+@pytest.mark.since(Feature.ORACLE_HEADER_LOOKUP)
 def test_header_name(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence) -> None:
     config_class("header-name", fuzz_run, fuzz_servers, evidence)

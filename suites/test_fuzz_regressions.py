@@ -47,7 +47,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if example.fuzz_class in UNBOUNDED_CLASSES:
             marks.append(pytest.mark.own_server_only(f"{example.fuzz_class}: {UNBOUNDED_ON_TARGET}"))
         if fuzz_class.since is not None:
-            marks.append(pytest.mark.since(*fuzz_class.since))
+            marks.append(pytest.mark.since(fuzz_class.since))
         params.append(pytest.param(path, marks=marks, id=path.stem))
     metafunc.parametrize("case_file", params)
 

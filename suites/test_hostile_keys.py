@@ -20,6 +20,7 @@ from harness.cases.evidence import Evidence
 from harness.cases.runner import Steps
 from harness.jwks.fixture import Fault, JwksServer
 from harness.jwks.timeline import FileSource, FixtureSource, JwksFile
+from harness.model.features import Feature
 from harness.server.config import ServerSettings
 from harness.server.pool import ServerPool
 from harness.server.target import SUITE_NAMESPACE, Target
@@ -141,7 +142,7 @@ def key_dir() -> Iterator[Path]:
 
 
 @pytest.mark.req("AUTHZ-CONFIG-014")
-@pytest.mark.since((1, 32, 0), "file:// key sources")
+@pytest.mark.since(Feature.FILE_KEY_SOURCES)
 @pytest.mark.parametrize(
     "host", ["", "localhost", "otherhost.example"], ids=["no-host", "localhost", "remote-host"]
 )

@@ -19,6 +19,7 @@ from harness.cases.grid import COLUMNS, shape_tokens
 from harness.cases.runner import Case, facts_of, fixed, observe, run_case
 from harness.cases.unprobed import not_probed_minimal, said
 from harness.ceiling import GRID_DEADLINE_S, within
+from harness.model.features import Feature
 from harness.probes.grpc import Observation
 from harness.probes.http import HttpRoute, probe_http, routes
 from harness.pytest_plugin import rows
@@ -157,18 +158,18 @@ CASES = [
     Case("AUTHZ-HTTP-002", "GrpcMetadataAuthorization", token(f"{NS}:write"), under("Grpc-Metadata-Authorization"), calls=HTTP_CALLS),
     Case("AUTHZ-HTTP-002", "OtherHeaderDropped", token(f"{NS}:write"), under("X-Authorization"), calls=HTTP_CALLS),
     Case("AUTHZ-HTTP-003", "ConfiguredHeaderDropped", token(f"{NS}:write"), under(HEADER), calls=HTTP_CALLS, settings=CUSTOM,
-         since=((1, 23, 0), "authHeaderName"), finding=lambda o: o["DescribeNamespace"] is Outcome.DENIED),
+         since=Feature.AUTH_HEADER_NAME, finding=lambda o: o["DescribeNamespace"] is Outcome.DENIED),
     Case("AUTHZ-HTTP-003", "ConfiguredHeaderAsGrpcMetadata", token(f"{NS}:write"), under(f"Grpc-Metadata-{HEADER}"),
-         calls=HTTP_CALLS, settings=CUSTOM, since=((1, 23, 0), "authHeaderName")),
+         calls=HTTP_CALLS, settings=CUSTOM, since=Feature.AUTH_HEADER_NAME),
     Case("AUTHZ-HTTP-003", "ConfiguredHeaderForwardedByConfig", token(f"{NS}:write"), under(HEADER), calls=HTTP_CALLS,
-         settings=CUSTOM_FORWARDED, since=((1, 23, 0), "authHeaderName")),
+         settings=CUSTOM_FORWARDED, since=Feature.AUTH_HEADER_NAME),
     Case("AUTHZ-HTTP-005", "HostNotAllowed", token("{system}:admin"),
          calls=fixed(Call("cluster-read", BY_NAME["ListNamespaces"], host="127.0.0.1"), Call("allowed-host", BY_NAME["ListNamespaces"], host="localhost:7243")),
-         settings=LOCALHOST_ONLY, since=((1, 26, 0), "frontend.httpAllowedHosts")),
+         settings=LOCALHOST_ONLY, since=Feature.HTTP_ALLOWED_HOSTS),
     Case("AUTHZ-HTTP-006", "WrongAudience", token(f"{NS}:write", aud="another-app"), calls=HTTP_CALLS, settings=AUDIENCE,
-         since=((1, 29, 0), "audience")),
+         since=Feature.AUDIENCE),
     Case("AUTHZ-HTTP-006", "RightAudience", token(f"{NS}:write", aud="temporal-conformance"), calls=HTTP_CALLS,
-         settings=AUDIENCE, since=((1, 29, 0), "audience")),
+         settings=AUDIENCE, since=Feature.AUDIENCE),
 ]  # fmt: skip
 
 
@@ -190,7 +191,7 @@ async def test_two_token_headers(target: Target, evidence: Evidence) -> None:
     order is random per request; the first value counts).
 
     How often this could fail by chance on a server that does what the requirement says: the rarer answer
-    came up in 8 of 40 requests on v1.32.2 (Go 1.26's maps) and would come up in about 1 of 8 with the
+    came up in 8 of 40 requests on 1.32.2 (Go 1.26's maps) and would come up in about 1 of 8 with the
     older map layout (a random start among 8 slots), so the chance it never shows in 120 requests is at
     most (7/8)^120, about 1e-7."""
     if target.running.http_address is None:

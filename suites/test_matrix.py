@@ -14,6 +14,7 @@ from harness.cases.grid import Cell, GridRun, all_cells, reprobe, run_grid, shap
 from harness.cases.runner import facts_of
 from harness.cases.unprobed import model_only, not_probed_minimal, said
 from harness.ceiling import GRID_DEADLINE_S, within
+from harness.model.features import Feature
 from harness.probes.grpc import Observation, sdk_methods
 from harness.probes.grpc_raw import probe_raw
 from harness.report.recorder import Recorder
@@ -82,8 +83,9 @@ def _not_probed_because(target: Target, cell: Cell) -> str:
     an allowed call really deletes the namespace and waits for the deletion (past any probe's deadline)."""
     if refused := not_probed_minimal(target, cell.method, cell.namespace):
         return refused
-    if cell.method.name == "DeleteNamespace" and target.version < (1, 23, 0):
-        return "DeleteNamespace before 1.23 deletes for real and waits for it: not called"
+    by_id = Feature.DELETE_NAMESPACE_BY_ID
+    if cell.method.name == "DeleteNamespace" and not by_id.available(target.version):
+        return f"DeleteNamespace before {by_id.first} deletes for real and waits for it: not called"
     return ""
 
 

@@ -20,6 +20,7 @@ from harness.cases.runner import facts_of
 from harness.errors import HarnessError
 from harness.model import transport
 from harness.model.decide import Credential
+from harness.model.features import Feature
 from harness.probes.grpc import ApiMethod, Prober, wf
 from harness.probes.http import classify_http
 from harness.probes.tls import grpc_handshake, http_handshake
@@ -92,7 +93,7 @@ async def test_the_handshake_over_grpc(server_for: Any, evidence: Evidence, cert
 
 @pytest.mark.req("AUTHZ-MTLS-001")
 @pytest.mark.needs_own_server
-@pytest.mark.since((1, 22, 0), "the HTTP API")
+@pytest.mark.since(Feature.HTTP_API)
 @pytest.mark.parametrize("certificate", sorted(CERTIFICATES))
 async def test_the_handshake_over_http(server_for: Any, evidence: Evidence, certificate: str) -> None:
     server, tls = await mtls_server(server_for)
@@ -155,7 +156,7 @@ async def test_a_certificate_grants_nothing(
 
 @pytest.mark.req("AUTHZ-MTLS-002")
 @pytest.mark.needs_own_server
-@pytest.mark.since((1, 22, 0), "the HTTP API")
+@pytest.mark.since(Feature.HTTP_API)
 @pytest.mark.parametrize("token_name", ["no-token", "reader-of-A"])
 async def test_a_certificate_grants_nothing_over_http(
     server_for: Any, evidence: Evidence, token_name: str

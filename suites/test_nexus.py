@@ -19,6 +19,7 @@ from harness.cases.calls import Call
 from harness.cases.evidence import Evidence, check
 from harness.cases.nexus_handler import PROBE_HEADER, NexusHandler, create_endpoint
 from harness.cases.runner import CallSet, Case, run_case
+from harness.model.features import Feature
 from harness.probes.nexus import CallbackRoute, NexusRoute, probe_nexus
 from harness.pytest_plugin import rows
 from harness.security.checks import REFUSED, hold
@@ -31,13 +32,12 @@ from harness.types import Outcome
 
 pytestmark = [
     pytest.mark.asyncio(loop_scope="session"),
-    pytest.mark.since((1, 25, 0), "Nexus endpoints (OperatorService.CreateNexusEndpoint)"),
+    pytest.mark.since(Feature.NEXUS_ENDPOINTS),
 ]
 
 NS = SUITE_NAMESPACE
-# Before 1.28 the API metadata has no DispatchBy*/CompleteNexusOperation: every dispatch over HTTP is denied
-# (the model says so: AUTHZ-NEXUS-001), no handler is reached, and completions take other routes.
-COMPLETIONS_SINCE = ((1, 28, 0), "Nexus dispatch and completion API metadata")
+# Without the API metadata's DispatchBy*/CompleteNexusOperation (Feature.NEXUS_COMPLETIONS) every dispatch over
+# HTTP is denied (the model says so: AUTHZ-NEXUS-001), no handler is reached, and completions take other routes.
 AUDIENCE = ServerSettings(authorization={"audience": "temporal-conformance"})
 BLACKLISTED = ServerSettings(
     dynamic_config={
@@ -156,7 +156,7 @@ CASES = [
         token(f"{NS}:write", aud="another-app"),
         calls=routes("by-namespace", "by-endpoint", "callback-in-path"),
         settings=AUDIENCE,
-        since=((1, 29, 0), "audience"),
+        since=Feature.AUDIENCE,
         finding=lambda o: o["by-namespace"] is Outcome.ALLOWED,
     ),
     *[
@@ -166,12 +166,12 @@ CASES = [
             recipe,
             calls=CALLBACKS,
             finding=(lambda o: o["callback-in-path"] is Outcome.FAULT) if name in REFUSED_TOKENS else None,
-            since=COMPLETIONS_SINCE,
+            since=Feature.NEXUS_COMPLETIONS,
         )
         for name, recipe in SHAPES.items()
     ],
     *[
-        Case("AUTHZ-NEXUS-005", name, recipe, calls=REFUSED_CALLBACKS, since=COMPLETIONS_SINCE)
+        Case("AUTHZ-NEXUS-005", name, recipe, calls=REFUSED_CALLBACKS, since=Feature.NEXUS_COMPLETIONS)
         for name, recipe in (
             ("Anonymous", None),
             ("Tampered", SHAPES["Tampered"]),
@@ -214,7 +214,7 @@ async def test_the_same_token_over_grpc(server_for: Any, evidence: Evidence) -> 
 
 
 @pytest.mark.req("AUTHZ-NEXUS-003")
-@pytest.mark.since(*COMPLETIONS_SINCE)
+@pytest.mark.since(Feature.NEXUS_COMPLETIONS)
 @pytest.mark.parametrize("blacklisted", [False, True], ids=["default-blacklist", "authorization-blacklisted"])
 async def test_headers_handed_to_the_handler(
     server_for: Any, evidence: Evidence, handlers: None, blacklisted: bool

@@ -43,6 +43,7 @@ from harness.cases.evidence import Evidence, check
 from harness.cases.raw_worker import json_payload
 from harness.cases.runner import facts_of
 from harness.model.decide import Credential
+from harness.model.features import Feature
 from harness.server.config import ServerSettings, constrained
 from harness.server.target import PEER_NAMESPACE, SUITE_NAMESPACE, Target
 from harness.types import CallTarget
@@ -50,7 +51,7 @@ from harness.wait import until_async
 
 pytestmark = [
     pytest.mark.asyncio(loop_scope="session"),
-    pytest.mark.since((1, 31, 0), "principal attribution"),
+    pytest.mark.since(Feature.PRINCIPAL_ATTRIBUTION),
 ]
 
 A, B = SUITE_NAMESPACE, PEER_NAMESPACE

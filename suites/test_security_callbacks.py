@@ -34,6 +34,7 @@ from temporalio.api.workflowservice.v1 import (
 
 from harness.cases.evidence import Evidence
 from harness.cases.nexus_handler import create_endpoint
+from harness.model.features import Feature
 from harness.probes.nexus import NexusRoute, probe_nexus
 from harness.security import attempts
 from harness.security.attempts import Attempted
@@ -51,7 +52,7 @@ CALLBACKS = ServerSettings(
     internal_http=True,
     # As the official image's USE_INTERNAL_FRONTEND config runs: no TLS. (With internode mTLS and a
     # plaintext frontend, history sends the rerouted callback over https to internal-frontend's plain HTTP
-    # port, and it fails: seen on v1.30.1.)
+    # port, and it fails: seen on 1.30.1.)
     internode_tls=False,
     dynamic_config={
         "component.callbacks.allowedAddresses": _ALLOWLIST,  # 1.24-1.31
@@ -139,8 +140,8 @@ async def test_internal_callback_with_the_scheduler_token_of_b(server_for: Any, 
     """B's Scheduler V2 schedule starts a run with an internal completion callback; the tenant of A starts a
     workflow carrying that callback's token and request id, and completes it: B's schedule must not hear."""
     server = await server_for(SCHEDULER_V2)
-    if server.version < (1, 30, 0):
-        pytest.skip("no Scheduler V2 (CHASM) before 1.30: no internal completion callbacks")
+    if not (v2 := Feature.SCHEDULER_V2).available(server.version):
+        pytest.skip(f"no {v2.description} before {v2.first}: no internal completion callbacks")
     scene = await open_scene(server)
     schedule_id = f"sec-v2-{uuid.uuid4().hex[:6]}"
     action = ScheduleAction(
@@ -153,7 +154,7 @@ async def test_internal_callback_with_the_scheduler_token_of_b(server_for: Any, 
         CreateScheduleRequest(
             namespace=scene.b, schedule_id=schedule_id, request_id=str(uuid.uuid4()),
             # Every 2 s, overlaps skipped: the first run starts within seconds and keeps running (no worker).
-            # (An initial trigger_immediately starts nothing on 1.30's Scheduler V2: seen on v1.30.1.)
+            # (An initial trigger_immediately starts nothing on 1.30's Scheduler V2: seen on 1.30.1.)
             schedule=Schedule(
                 spec=ScheduleSpec(interval=[IntervalSpec(interval=duration_pb2.Duration(seconds=2))]),
                 action=action, state=ScheduleState(paused=False),

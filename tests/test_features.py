@@ -1,7 +1,10 @@
 """Features (harness.model.features) replace the version tuples suites carried: each answers, on every release
-fixtures/releases.yaml lists, what the threshold it replaced answered."""
+fixtures/releases.yaml lists, what the threshold it replaced answered; and suites/ name no version."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +14,8 @@ from harness.oracle.build import HTTP_SINCE
 from harness.server.config import HTTP_API_SINCE
 from harness.server.releases import load_releases
 from harness.types import ServerVersion
+
+SUITES = Path(__file__).resolve().parent.parent / "suites"
 
 # The thresholds suites/ and harness/fuzz/classes.py carried before Features, as they were written there:
 # (first release, the text the skip reason showed; None where the suite compared a version in code).
@@ -80,3 +85,22 @@ def test_the_harness_thresholds_outside_the_model_agree() -> None:
     assert Feature.HTTP_API.first is not None and Feature.HTTP_API.first.parts == HTTP_API_SINCE
     for feature in (Feature.ALLOWED_HOSTS_CONVERTED, Feature.ORACLE_HEADER_LOOKUP):
         assert feature.first is not None and feature.first.parts == HTTP_SINCE
+
+
+VERSION_LITERALS = (
+    re.compile(r"(?<![\w.\])])\(\s*1\s*,\s*\d+\s*(,\s*\d+\s*)?\)"),  # (1, 29, 0) and (1, 29), not f(1, 6)
+    re.compile(r"\bv1\.\d+"),  # "v1.29.0"
+)
+
+
+def test_no_version_literal_in_suites() -> None:
+    """Suites name a Feature, never a release: every threshold is a ServerRules field."""
+    found = [
+        f"suites/{path.relative_to(SUITES)}:{number}: {line.strip()}"
+        for path in sorted(SUITES.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if any(pattern.search(line) for pattern in VERSION_LITERALS)
+    ]
+    assert not found, "version literals in suites/ (use a Feature of harness.model.features):\n" + "\n".join(
+        found
+    )

@@ -185,3 +185,54 @@ def test_a_test_past_its_ceiling_is_cancelled_as_a_harness_error(
         "test_a_wait_on_the_server_passed_its_deadline": "FAIL",
         "test_quick": "PASS",
     }
+
+
+NEEDS_A_FEATURE = """
+import pytest
+from harness.cases.runner import Case
+from harness.model.features import Feature
+from harness.pytest_plugin import rows
+
+@pytest.mark.req("AUTHZ-CONFIG-005")
+@pytest.mark.since(Feature.AUDIENCE)
+def test_marked():
+    pass
+
+@pytest.mark.parametrize("case", rows([Case("AUTHZ-CONFIG-006", "Row", None, since=Feature.AUTH_HEADER_NAME)]))
+def test_row(case):
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("version", "skipped"), [("v1.22.5", 2), ("v1.28.0", 1), ("v1.29.0", 0)], ids=["1.22", "1.28", "1.29"]
+)
+def test_since_a_feature_skips_on_releases_without_it(
+    suite: pytest.Pytester, version: str, skipped: int
+) -> None:
+    """No server: the marker reads the release from --temporal-version (nothing asks for a server)."""
+    suite.makepyfile(test_needs=NEEDS_A_FEATURE)
+    result = suite.runpytest(
+        "--temporal-version", version, "--reports-dir", "out", "-p", "no:cacheprovider", "-rs"
+    )
+    result.assert_outcomes(passed=2 - skipped, skipped=skipped)
+    if skipped:
+        result.stdout.fnmatch_lines(
+            [f"*not applicable: audience was added in v1.29.0; server {version} has no such setting*"]
+        )
+    if skipped == 2:
+        result.stdout.fnmatch_lines(
+            [f"*not applicable: authHeaderName was added in v1.23.0; server {version} has no such setting*"]
+        )
+
+
+def test_since_takes_a_feature_not_a_version(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        test_old='import pytest\n@pytest.mark.req("AUTHZ-CONFIG-005")\n'
+        '@pytest.mark.since((1, 29, 0), "audience")\ndef test_x():\n    pass\n'
+    )
+    result = suite.runpytest(
+        "--temporal-version", "v1.28.0", "--reports-dir", "out", "-p", "no:cacheprovider"
+    )
+    result.stdout.fnmatch_lines(["*since() takes a Feature*"])
+    assert result.ret != pytest.ExitCode.OK

@@ -26,6 +26,7 @@ from harness.cases.calls import Call, labels, role_calls
 from harness.cases.evidence import Evidence, check
 from harness.errors import HarnessError
 from harness.model import Credential
+from harness.model.features import Feature
 from harness.probes.grpc import ApiMethod, Observation, minimal_request
 from harness.probes.grpc_raw import RawMethod, probe_raw, probe_with_headers
 from harness.probes.http import HttpRoute, probe_http
@@ -109,7 +110,7 @@ class Case:
     calls: CallSet = default_calls
     settings: ServerSettings | None = None  # a server of this config (one per config, pooled)
     finding: FindingCheck | None = None  # what, observed, shows the requirement's finding
-    since: tuple[tuple[int, int, int], str] | None = None  # (first release, what) the case needs
+    since: Feature | None = None  # what the release must have for the case to apply
     note: str = ""
 
     @property

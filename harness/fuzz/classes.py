@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from harness.model.features import Feature
+
 
 class ServerKind(Enum):
     DEFAULT = "default"  # the pooled server of the default config
@@ -22,8 +24,8 @@ class FuzzClass:
     server: ServerKind
     # Drawn against the release's own functions too (harness.fuzz.fast_check), far faster than live.
     oracle: bool = False
-    # The first release with the setting the class fuzzes (older ones skip the class and its cases).
-    since: tuple[tuple[int, int, int], str] | None = None
+    # What the release must have for the class to apply (releases without it skip the class and its cases).
+    since: Feature | None = None
 
 
 CLASSES: dict[str, FuzzClass] = {
@@ -86,7 +88,7 @@ CLASSES: dict[str, FuzzClass] = {
             "authorization",
             ServerKind.CONFIG,
             oracle=True,
-            since=((1, 29, 0), "frontend.httpAllowedHosts as a converted setting"),
+            since=Feature.ALLOWED_HOSTS_CONVERTED,
         ),
         FuzzClass(
             "audience",
@@ -95,7 +97,7 @@ CLASSES: dict[str, FuzzClass] = {
             "against the aud claim (a string, a list, junk): golang-jwt's VerifyAudience in the claim mapper",
             ServerKind.CONFIG,
             oracle=True,
-            since=((1, 29, 0), "audience"),
+            since=Feature.AUDIENCE,
         ),
         FuzzClass(
             "header-name",
@@ -104,7 +106,7 @@ CLASSES: dict[str, FuzzClass] = {
             "ones, spaces, empty) against the metadata name the token is sent under: the interceptor's lookup",
             ServerKind.CONFIG,
             oracle=True,
-            since=((1, 29, 0), "the interceptor's header lookup as the oracle reads it"),
+            since=Feature.ORACLE_HEADER_LOOKUP,
         ),
         FuzzClass(
             "sizes",

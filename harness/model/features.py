@@ -103,9 +103,7 @@ _NEEDS: dict[Feature, _Need] = {
     Feature.ORACLE_HEADER_LOOKUP: _Need(
         "oracle_header_lookup", "the interceptor's header lookup as the oracle reads it", _v(1, 29, 0)
     ),
-    Feature.SCHEDULER_V2: _Need(
-        "scheduler_v2", "Scheduler V2 (CHASM) and its internal completion callbacks", _v(1, 30, 0)
-    ),
+    Feature.SCHEDULER_V2: _Need("scheduler_v2", "Scheduler V2 (CHASM)", _v(1, 30, 0)),
     Feature.PRINCIPAL_ATTRIBUTION: _Need("principal_propagation", "principal attribution", _v(1, 31, 0)),
     Feature.FILE_KEY_SOURCES: _Need("file_key_sources", "file:// key sources", _v(1, 32, 0)),
 }
