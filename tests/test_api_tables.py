@@ -6,17 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.api_tables import (
-    API_DIR,
-    GENERATOR,
-    METHOD_LISTS,
-    METHODS_GENERATOR,
-    METHODS_METADATA,
-    available_versions,
-    generator_for,
-    load_table,
-    table_path,
-)
+from harness.api_tables import API_DIR, METHOD_LISTS, available_versions, load_table, table_path
+from harness.api_tables.generator import GENERATOR, METHODS_GENERATOR, METHODS_METADATA, generator_for
 from harness.model import apis
 from harness.model.authorizer import authorize
 from harness.model.claims import Claims

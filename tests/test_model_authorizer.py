@@ -222,6 +222,7 @@ def test_before_1_22_4_every_call_is_counted_as_a_request() -> None:
 
 def test_http_routes_are_read_from_the_gateway_code() -> None:
     """grpc-gateway's opcodes back to a path shape, both generated-code styles, and the committed tables."""
+    from harness.api_tables.generator import parse_gateway
     from harness.model import http_routes
 
     old = (
@@ -232,7 +233,7 @@ def test_http_routes_are_read_from_the_gateway_code() -> None:
         'pattern_OperatorService_ListNexusEndpoints_1    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"api", "v1", "nexus", "endpoints"}, ""))\n'
         "mux.Handle(http.MethodGet, pattern_OperatorService_ListNexusEndpoints_1, func(w http.ResponseWriter) {\n"
     )
-    assert http_routes.parse_gateway(old + new) == {
+    assert parse_gateway(old + new) == {
         ("DescribeNamespace", "GET", "/api/v1/namespaces/*"),
         ("ListNexusEndpoints", "GET", "/api/v1/nexus/endpoints"),
     }

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.api_tables import load_table
+from harness.api_tables.generator import load_or_generate
 from harness.errors import HarnessConfigError
 from harness.jwks.timeline import StaticKeys
 from harness.profiles.formats import PermissionFormat, express
@@ -80,7 +80,7 @@ async def _external(profile: Profile, choice: RunChoice) -> Target:
         print(warning, file=sys.stderr)
     running = await ExternalBackend(where, fallback).attach()
     signing = _load_signing_key(keys.signing_key, keys.kid)
-    table = load_table(str(running.version), generate_missing=True)
+    table = load_or_generate(str(running.version))
     ctx = ModelContext.of(running.version, table, profile.auth_config())
     target = Target(
         running=running,

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.api_tables import ApiTableMissing, load_table
+from harness.api_tables import ApiTableMissing
+from harness.api_tables.generator import load_or_generate
 from harness.ceiling import in_thread
 from harness.errors import HarnessConfigError
 from harness.jwks.fixture import DEFAULT_PATH, JwksServer
@@ -434,7 +435,7 @@ def _describe(settings: ServerSettings) -> str:
 
 def _table(version: ServerVersion) -> ApiTable:
     try:
-        return load_table(str(version), generate_missing=True)
+        return load_or_generate(str(version))
     except ApiTableMissing as exc:
         raise HarnessConfigError(str(exc)) from exc
 
