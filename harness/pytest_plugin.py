@@ -37,6 +37,7 @@ from harness.report.grades import MIN_PASSED_SHARE, passed_share, shows_evidence
 from harness.report.html import write_html
 from harness.report.mutants import replay
 from harness.report.recorder import CaseRecord, Recorder
+from harness.report.speed import COUNTED_BY_PROCESS, CpuClock, speed_block, speed_line, verified_decisions
 from harness.report.verdict_lines import two_verdicts, verdict_properties
 from harness.requirements import CatalogueError, load_catalogue
 from harness.security.catalogue import path_of
@@ -60,6 +61,7 @@ hypothesis_settings.register_profile("default", max_examples=40)
 hypothesis_settings.register_profile("long", max_examples=1000)
 
 RECORDER = pytest.StashKey[Recorder]()
+STARTED = pytest.StashKey[tuple[float, CpuClock]]()  # monotonic and CPU at configure: metrics.speed
 EVIDENCE = pytest.StashKey[Evidence]()
 POOL: dict[str, ServerPool] = {}  # the session's pool, for hooks that run outside fixtures
 NEEDS_OWN_SERVER = (
@@ -194,6 +196,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except CatalogueError as exc:
         raise pytest.UsageError(f"fixtures/requirements.yaml: {exc}") from exc
     config.stash[RECORDER] = Recorder(catalogue=catalogue, run_tag=ENV.run_tag)
+    config.stash[STARTED] = (time.monotonic(), CpuClock.now())
     try:
         selected(config.getoption("--fuzz-class", default="") or "")
     except ValueError as exc:
@@ -657,9 +660,29 @@ def _write_reports(session: pytest.Session, exitstatus: int, pool: ServerPool | 
     failed = any(r.verdict in (Verdict.FAIL, Verdict.HARNESS_ERROR) for r in recorder.records)
     if failed and pool is not None:
         _save_logs(session.config, pool, reason="failed-run")
+    _record_speed(session.config, recorder)
     data = recorder.write(reports / "conformance.json", exit_status=int(session.exitstatus))
     if not ENV.in_shard:  # a shard's page would be replaced by the merged run's (2-3 CPU-s each)
         write_html(data, reports / "report.html")
+
+
+def _record_speed(config: pytest.Config, recorder: Recorder) -> None:
+    """metrics.speed (harness.report.speed) from configure to now: every test and fixture, the servers
+    this process started and stopped (the process backend), and a mutant replay."""
+    started = config.stash.get(STARTED, None)
+    if started is None:
+        return
+    began, cpu = started
+    recorder.metric(
+        "speed",
+        speed_block(
+            wall_s=time.monotonic() - began,
+            file_wall_s=recorder.metrics.get("file_wall_s"),
+            cpu_s=CpuClock.now().since(cpu),
+            cpu_counted=COUNTED_BY_PROCESS,
+            decisions=verified_decisions(recorder.records),
+        ),
+    )
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -698,6 +721,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"conformant when at least {MIN_PASSED_SHARE:.0%} pass (exit status 5)",
             red=True,
         )
+    if (speed := recorder.metrics.get("speed")) and not ENV.in_shard:  # the runner prints the whole run's
+        terminalreporter.write_line(speed_line(speed))
     if recorder.mutants:
         m = recorder.mutants
         line = f"model mutants: {m['killed']}/{m['total']} killed"

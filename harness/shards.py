@@ -32,6 +32,7 @@ from harness.atomic import write_bytes_atomic, write_text_atomic
 from harness.report.grades import passed_share, shows_evidence
 from harness.report.html import write_html
 from harness.report.recorder import SCHEMA_VERSION, CaseRecord, Recorder
+from harness.report.speed import CpuClock, merged_speed, speed_line
 from harness.report.verdict_lines import two_verdicts, verdict_properties
 from harness.requirements import load_catalogue
 from harness.security.verdicts import security_summary
@@ -257,16 +258,18 @@ def run(shards: int, reports: Path, pytest_args: Sequence[str]) -> int:
     ]
     for i, group in enumerate(dealt):
         print(f"[authz] shard {i + 1}: {', '.join(f.name for f in group)}", flush=True)
-    started = time.monotonic()
+    started, cpu = time.monotonic(), CpuClock.now()
     # Each shard its own run tag: a shard that ends removes only its own containers; the merge takes only
     # reports stamped with this run's tags.
     tags = [f"{ENV.run_tag}s{i + 1}" for i in range(len(dealt))]
     envs = [child_environment(AUTHZ_SHARD="1", AUTHZ_RUN_TAG=tag) for tag in tags]
     codes = _run_until_done(commands, envs)
-    wall = time.monotonic() - started
+    # Every shard has been waited for: its CPU, and that of the servers it started and reaped, is in
+    # RUSAGE_CHILDREN now (harness.report.speed).
+    wall, cpu_s = time.monotonic() - started, CpuClock.now().since(cpu)
     missing = [i + 1 for i, d in enumerate(dirs) if not (d / "conformance.json").exists()]
     try:
-        merged = merge(dirs, reports, wall_s=wall, tags=tags, run_tag=ENV.run_tag)
+        merged = merge(dirs, reports, wall_s=wall, tags=tags, run_tag=ENV.run_tag, cpu_s=cpu_s)
     except (StaleShardReport, NoShardReport) as exc:
         print(f"temporal-authz: {exc}", file=sys.stderr, flush=True)
         return _exit_status(codes, {}, missing=missing or [0])
@@ -281,6 +284,8 @@ def run(shards: int, reports: Path, pytest_args: Sequence[str]) -> int:
         )
     for i in missing:
         print(f"[authz] shard {i} wrote no report (exit status {codes[i - 1]}): this run is incomplete")
+    if speed := merged["metrics"].get("speed"):
+        print(f"[authz] {speed_line(speed)}", flush=True)
     if merged.get("mutants"):
         # A shard's own line lists mutants only other shards' questions kill; this is the verdict.
         print(f"[authz] {mutant_line(merged['mutants'])}", flush=True)
@@ -356,9 +361,11 @@ def merge(
     wall_s: float | None = None,
     tags: Sequence[str] | None = None,
     run_tag: str = "",
+    cpu_s: float | None = None,
 ) -> dict[str, Any]:
     """The shards' reports as one run's. With `tags` (one per shard, in order), a report stamped with
-    another tag is refused: it is another run's, left in that directory."""
+    another tag is refused: it is another run's, left in that directory. `wall_s` and `cpu_s`: what the
+    runner measured of the whole run (metrics.speed)."""
     parts = []
     for i, d in enumerate(dirs):
         path = d / "conformance.json"
@@ -373,7 +380,7 @@ def merge(
         parts.append(part)
     if not parts:
         raise NoShardReport("no shard wrote a report: see the shard output above")
-    data = merge_reports(parts, wall_s)
+    data = merge_reports(parts, wall_s, cpu_s=cpu_s)
     data["run"]["tag"] = run_tag
     data["run"]["complete"] = len(parts) == len(dirs)
     reports.mkdir(parents=True, exist_ok=True)
@@ -392,8 +399,12 @@ def merge(
     return data
 
 
-def merge_reports(parts: Sequence[dict[str, Any]], wall_s: float | None = None) -> dict[str, Any]:
-    """One conformance.json from the shards' (all of one server version)."""
+def merge_reports(
+    parts: Sequence[dict[str, Any]], wall_s: float | None = None, cpu_s: float | None = None
+) -> dict[str, Any]:
+    """One conformance.json from the shards' (all of one server version). metrics.speed is the whole
+    run's (harness.report.speed), never one shard's: from `wall_s` and `cpu_s` where the runner measured
+    them, else the longest shard's wall time and the sum of the shards' CPU."""
     versions = {json.dumps(v) for p in parts if (v := (p.get("server") or {}).get("version"))}
     if len(versions) > 1:
         raise ValueError(f"shards ran different server versions: {sorted(versions)}")
@@ -425,15 +436,18 @@ def merge_reports(parts: Sequence[dict[str, Any]], wall_s: float | None = None) 
         coverage.update({k: v for k, v in (p.get("coverage") or {}).items() if k not in coverage})
     starts = sorted(p["run"]["started_at"] for p in parts)
     ends = sorted(p["run"]["finished_at"] for p in parts)
+    duration = round(wall_s, 3) if wall_s is not None else max(p["run"]["duration_s"] for p in parts)
+    if any("speed" in (p.get("metrics") or {}) for p in parts):
+        metrics["speed"] = merged_speed(
+            parts, wall_s=duration, file_wall_s=metrics.get("file_wall_s"), cpu_s=cpu_s
+        )
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": parts[0].get("tool", {}),
         "run": {
             "started_at": starts[0],
             "finished_at": ends[-1],
-            "duration_s": round(wall_s, 3)
-            if wall_s is not None
-            else max(p["run"]["duration_s"] for p in parts),
+            "duration_s": duration,
             "exit_status": max((p["run"].get("exit_status") or 0) for p in parts),
             "shards": [
                 {"duration_s": p["run"]["duration_s"], "tests": len(p.get("tests", []))} for p in parts

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.report.recorder import CaseRecord, Recorder
+from harness.report.speed import COUNTED_BY_RUNNER, speed_block
 from harness.requirements import load_catalogue
 from harness.types import Verdict
 
@@ -195,6 +196,17 @@ def rich_recorder() -> Recorder:
     rec.metric("grid_cells_per_s", 2807.2)
     rec.metric("probe_concurrency", 32)
     rec.metric("rotation_workflows", {"started": 120, "completed": 120, "lost": 0})
+    rec.metric("file_wall_s", {"test_matrix.py": 18.2, "test_expiry.py": 39.4, "test_tokens.py": 6.1})
+    rec.metric(
+        "speed",
+        speed_block(
+            wall_s=95.3,
+            file_wall_s=rec.metrics["file_wall_s"],
+            cpu_s=210.5,
+            cpu_counted=COUNTED_BY_RUNNER,
+            decisions=9981,
+        ),
+    )
     rec.coverage.update({"api_methods_probed": len(METHODS), "token_shapes": SHAPES})
     for shape in SHAPES:
         for api in METHODS:

@@ -236,3 +236,36 @@ def test_since_takes_a_feature_not_a_version(suite: pytest.Pytester) -> None:
     )
     result.stdout.fnmatch_lines(["*since() takes a Feature*"])
     assert result.ret != pytest.ExitCode.OK
+
+
+DECIDING_SUITE = """
+import pytest
+from harness.cases.ask import Answer, Asked
+
+def asked(observed):
+    return Asked(question=None, answer=Answer(frozenset({"ALLOWED"}), "fake"), observed=observed)
+
+@pytest.mark.req("AUTHZ-GUARD-001")
+def test_compared(evidence):
+    evidence.asked.extend([asked("ALLOWED"), asked("DENIED")])
+
+@pytest.mark.req("AUTHZ-HEALTH-001")
+def test_asked_but_not_observed(evidence):
+    evidence.asked.append(asked(None))
+"""
+
+
+def test_a_run_records_its_speed_and_counts_each_compared_decision(suite: pytest.Pytester) -> None:
+    """metrics.speed of one pytest run: the file's own wall time is its critical path, and a verified
+    decision is a model answer with an observation to compare it with (a mismatch still counts)."""
+    suite.makepyfile(test_deciding=DECIDING_SUITE)
+    result = suite.runpytest("--reports-dir", "out", "-p", "no:cacheprovider")
+    speed = json.loads((suite.path / "out" / "conformance.json").read_text())["metrics"]["speed"]
+    assert speed["critical_path_file"] == "test_deciding.py"
+    assert speed["verified_decisions"] == 2
+    assert speed["cpu_counted"] == "getrusage in the pytest process: itself and every process it reaped"
+    assert speed["cpu_s"] is not None and speed["cpu_s"] > 0
+    assert speed["cpu_s_per_decision"] is not None
+    result.stdout.fnmatch_lines(
+        ["speed: wall * = *x the critical path (test_deciding.py * s); * CPU-s per *"]
+    )

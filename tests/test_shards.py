@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from harness import shards
+from harness.report import speed
 from harness.shards import SUITES, durations, merge, merge_mutants, merge_reports, plan, split_selection
 
 
@@ -193,3 +194,73 @@ def test_a_release_that_cannot_be_built_is_one_error_before_any_shard_starts(
     assert shards.provision_first(["--target", "127.0.0.1:7233"]) is None
     assert shards.provision_first(["--temporal-binary=/opt/server", "--temporal-version", "v1.31.5"]) is None
     assert asked == ["v1.31.5"]
+
+
+def _timed_part(files: dict[str, float], decisions: int, cpu: float | None) -> dict[str, Any]:
+    """A shard's report with the figures its plugin records (harness.report.speed)."""
+    part = _part([_record(f"suites/{f}::t", "AUTHZ-SMOKE-001", "PASS") for f in files])
+    part["metrics"] = {
+        "file_wall_s": files,
+        "speed": {"suite_wall_s": 50.0, "verified_decisions": decisions, "cpu_s": cpu},
+    }
+    return part
+
+
+def test_merge_sets_the_whole_runs_speed_against_its_critical_path() -> None:
+    """The run's wall time and CPU are the runner's; the critical path is the longest file of any shard;
+    decisions add up. Each shard's own speed block is not the run's."""
+    one = _timed_part({"test_expiry.py": 39.4, "test_tokens.py": 6.0}, decisions=300, cpu=70.0)
+    two = _timed_part({"test_matrix.py": 18.0}, decisions=9700, cpu=80.0)
+    merged = merge_reports([one, two], wall_s=95.0, cpu_s=210.0)
+    expected = {
+        "suite_wall_s": 95.0,
+        "critical_path_s": 39.4,
+        "critical_path_file": "test_expiry.py",
+        "wall_over_critical_path": 2.411,
+        "cpu_s": 210.0,
+        "cpu_counted": speed.COUNTED_BY_RUNNER,
+        "verified_decisions": 10000,
+        "cpu_s_per_decision": 0.021,
+    }
+    assert merged["metrics"]["speed"] == expected
+    files = set(merged["metrics"]["file_wall_s"])
+    assert files == {"test_expiry.py", "test_tokens.py", "test_matrix.py"}
+    # Without the runner's figure (a merge of reports alone): the shards' own CPU, summed, and said so.
+    alone = merge_reports([one, two], wall_s=95.0)["metrics"]["speed"]
+    assert (alone["cpu_s"], alone["cpu_counted"]) == (150.0, speed.COUNTED_BY_SHARDS)
+    # A shard without a CPU figure: no sum that leaves it out.
+    partial = merge_reports([one, _timed_part({}, 5, None)], wall_s=95.0)["metrics"]["speed"]
+    assert partial["cpu_s"] is None
+
+
+def test_merge_writes_the_runs_speed_and_the_runner_prints_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner measures CPU after every shard was waited for, passes it to the merge, and ends its
+    output with the speed line (fake shards: each writes a report, nothing is started)."""
+    seen: dict[str, Any] = {}
+    real_merge = shards.merge
+
+    def fake_run(commands: list[list[str]], envs: list[dict[str, str]]) -> list[int]:
+        for command, env in zip(commands, envs, strict=True):
+            d = Path(command[command.index("--reports-dir") + 1])
+            d.mkdir(parents=True, exist_ok=True)
+            part = _timed_part({"test_smoke.py": 2.0}, decisions=40, cpu=1.0)
+            part["run"]["tag"] = env["AUTHZ_RUN_TAG"]
+            (d / "conformance.json").write_text(json.dumps(part))
+        return [0] * len(commands)
+
+    def spy(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.update(kwargs)
+        return real_merge(*args, **kwargs)
+
+    monkeypatch.setattr(shards, "provision_first", lambda args: None)
+    monkeypatch.setattr(shards, "_run_until_done", fake_run)
+    monkeypatch.setattr(shards, "merge", spy)
+    shards.run(1, tmp_path, [str(SUITES / "test_smoke.py")])
+    assert seen["cpu_s"] is not None
+    written = json.loads((tmp_path / "conformance.json").read_text())["metrics"]["speed"]
+    assert (written["critical_path_file"], written["verified_decisions"]) == ("test_smoke.py", 40)
+    assert written["cpu_counted"] == speed.COUNTED_BY_RUNNER
+    out = capsys.readouterr().out
+    assert "[authz] speed: wall " in out and "the critical path (test_smoke.py 2.0 s)" in out
