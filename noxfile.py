@@ -131,8 +131,11 @@ def mutants(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Speed, measured side by side (grid vs a bare loop; start-to-ready vs a bare process start); exit
-    status 1 below the goal. Not part of the tests: a verdict never depends on the machine's load."""
+    """Speed, measured side by side (grid vs a bare loop; start-to-ready vs a bare process start; the bare
+    loop's CPU per call vs reports/conformance.json's CPU per verified decision, and that run's wall time
+    over its critical path); exit status 1 below the grid goal. Not part of the tests: a verdict never
+    depends on the machine's load. `-- --no-measure` compares a newer conformance.json with the last
+    bench's figures without starting a server."""
     _install(session)
     _exit_on_failure(_python(session, "-m", "harness.bench", *session.posargs))
 
