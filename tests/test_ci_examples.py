@@ -456,7 +456,7 @@ def test_the_job_summary_shows_every_change(tmp_path: Path) -> None:
     assert summary.startswith("### Temporal upgrade gate: v1.31.2 -> v1.32.2\n```\n")
     shown = summary.split("```\n")[1].splitlines()
     assert shown == printed.splitlines()  # the count, every change in the gate's order, the page; no more
-    assert "gate: v1.31.2 -> v1.32.2: 15 authorization decision(s) changed" in shown[0]
+    assert "gate: v1.31.2 -> v1.32.2: 17 authorization decision(s) changed" in shown[0]
     assert (
         "  ValidateWorkerDeploymentVersionComputeConfig (WorkflowService), token NamespaceReader, "
         "Own namespace: ALLOWED -> DENIED"

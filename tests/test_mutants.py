@@ -11,6 +11,7 @@ import json
 import pkgutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -83,26 +84,35 @@ def test_each_replacement_takes_what_the_original_takes(name: str) -> None:
             pytest.fail(f"{name}: the mutant of {qualified} cannot take {positional} {keywords}: {exc}")
 
 
-def every_module_that_asks_the_model() -> list[str]:
-    """Import the whole harness and every suite, as a run does."""
+@pytest.fixture(scope="module")
+def every_module_that_asks_the_model() -> Iterator[list[str]]:
+    """Import the whole harness and every suite, as a run does. The suites are taken out of sys.modules
+    again afterwards: a later in-process pytest run (pytester) with a `suites` package of its own would
+    otherwise collide with this one (seen in CI: "import file mismatch")."""
     import harness
-    import suites
 
+    before = set(sys.modules)
     names = []
+    suites = importlib.import_module("suites")
     for package in (harness, suites):
         for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
             if info.name.endswith("__main__"):
                 continue
             importlib.import_module(info.name)
             names.append(info.name)
-    return names
+    yield names
+    for name in set(sys.modules) - before:
+        if name == "suites" or name.startswith("suites."):
+            del sys.modules[name]
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
-def test_each_mutant_reaches_every_module_that_holds_its_function(name: str) -> None:
+def test_each_mutant_reaches_every_module_that_holds_its_function(
+    name: str, every_module_that_asks_the_model: list[str]
+) -> None:
     """A question that imports a model function by name (harness.cases, the fuzzers, a suite) holds its
     own reference: the mutant must replace that one too, or the proof that the suite can fail has a hole."""
-    loaded = every_module_that_asks_the_model()
+    loaded = every_module_that_asks_the_model
     for qualified in MUTANTS[name].patches():
         module_name, _, attribute = qualified.rpartition(".")
         original = getattr(importlib.import_module(f"harness.model.{module_name}"), attribute)
