@@ -382,24 +382,29 @@ async def server_pool(request: pytest.FixtureRequest) -> AsyncIterator[ServerPoo
     pool = ServerPool(options, on_metric=on_metric, progress=Progress(request.config))
     POOL["pool"] = pool
     try:
-        await pool.open()
-    except (ProvisionError, HarnessConfigError) as exc:
-        await pool.close()
-        pytest.exit(f"temporal-authz: {exc}", returncode=4)
-    recorder.server.update(
-        {
-            "version": str(pool.binary.version if pool.binary else options.version),
-            "backend": pool.backend_name,
-            "backend_requested": request.config.getoption("--backend"),
-            "binary_source": pool.binary.source if pool.binary else None,
-            "era": rules_for(pool.binary.version).era if pool.binary else None,
-            "mutations": dict(options.mutations),
-        }
-    )
-    try:
-        yield pool
+        try:
+            await pool.open()
+        except (ProvisionError, HarnessConfigError) as exc:
+            await pool.close()
+            pytest.exit(f"temporal-authz: {exc}", returncode=4)
+        recorder.server.update(
+            {
+                "version": str(pool.binary.version if pool.binary else options.version),
+                "backend": pool.backend_name,
+                "backend_requested": request.config.getoption("--backend"),
+                "binary_source": pool.binary.source if pool.binary else None,
+                "era": rules_for(pool.binary.version).era if pool.binary else None,
+                "mutations": dict(options.mutations),
+            }
+        )
+        try:
+            yield pool
+        finally:
+            await pool.close()
     finally:
-        await pool.close()
+        # However the session's pool ends: an in-process run after this one (pytester, seen in CI: a
+        # --target session's pool made a later run read its release) must not see it.
+        POOL.pop("pool", None)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
