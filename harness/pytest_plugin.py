@@ -63,7 +63,9 @@ hypothesis_settings.register_profile("long", max_examples=1000)
 RECORDER = pytest.StashKey[Recorder]()
 STARTED = pytest.StashKey[tuple[float, CpuClock]]()  # monotonic and CPU at configure: metrics.speed
 EVIDENCE = pytest.StashKey[Evidence]()
-POOL: dict[str, ServerPool] = {}  # the session's pool, for hooks that run outside fixtures
+# The session's pool, for hooks that run outside fixtures: in the session's own stash, not a module global
+# (an in-process run after another, pytester's, would read the earlier session's pool: seen in CI).
+POOL = pytest.StashKey[ServerPool]()
 NEEDS_OWN_SERVER = (
     "needs servers of the harness's own (a config of their own, or a JWKS the harness controls): an "
     "external cluster cannot be reconfigured, and its key source is not ours to rotate, retire or break"
@@ -318,7 +320,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     """After a test module's last test (and its module fixtures): stop the servers of configs it asked
     for, all but the default one. Idle servers otherwise pile up until the session ends."""
     result = yield
-    pool = POOL.get("pool")
+    pool = item.config.stash.get(POOL, None)
     last_of_module = nextitem is None or nextitem.path != item.path
     if pool is not None and last_of_module and (stopped := pool.retire()):
         pool.progress(f"retire: {stopped} server(s) {item.path.name} asked for, stopped")
@@ -328,7 +330,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """`needs_own_server`: skipped, with one reason, where servers of the harness's own cannot be had.
     `since(feature)`: skipped on a server without that Feature (harness.model.features)."""
-    pool = POOL.get("pool")
+    pool = item.config.stash.get(POOL, None)
     if pool is not None and pool.engine_gone:
         # The Docker engine stopped answering: every later server start would fail the same way.
         pytest.exit(f"temporal-authz: {pool.engine_gone}", returncode=4)
@@ -350,7 +352,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def _session_version(config: pytest.Config) -> Any:
-    pool = POOL.get("pool")
+    pool = config.stash.get(POOL, None)
     if pool is not None and pool.binary is not None:
         return pool.binary.version
     try:
@@ -380,31 +382,26 @@ async def server_pool(request: pytest.FixtureRequest) -> AsyncIterator[ServerPoo
     if warning:
         Progress(request.config)(warning)
     pool = ServerPool(options, on_metric=on_metric, progress=Progress(request.config))
-    POOL["pool"] = pool
+    request.config.stash[POOL] = pool
     try:
-        try:
-            await pool.open()
-        except (ProvisionError, HarnessConfigError) as exc:
-            await pool.close()
-            pytest.exit(f"temporal-authz: {exc}", returncode=4)
-        recorder.server.update(
-            {
-                "version": str(pool.binary.version if pool.binary else options.version),
-                "backend": pool.backend_name,
-                "backend_requested": request.config.getoption("--backend"),
-                "binary_source": pool.binary.source if pool.binary else None,
-                "era": rules_for(pool.binary.version).era if pool.binary else None,
-                "mutations": dict(options.mutations),
-            }
-        )
-        try:
-            yield pool
-        finally:
-            await pool.close()
+        await pool.open()
+    except (ProvisionError, HarnessConfigError) as exc:
+        await pool.close()
+        pytest.exit(f"temporal-authz: {exc}", returncode=4)
+    recorder.server.update(
+        {
+            "version": str(pool.binary.version if pool.binary else options.version),
+            "backend": pool.backend_name,
+            "backend_requested": request.config.getoption("--backend"),
+            "binary_source": pool.binary.source if pool.binary else None,
+            "era": rules_for(pool.binary.version).era if pool.binary else None,
+            "mutations": dict(options.mutations),
+        }
+    )
+    try:
+        yield pool
     finally:
-        # However the session's pool ends: an in-process run after this one (pytester, seen in CI: a
-        # --target session's pool made a later run read its release) must not see it.
-        POOL.pop("pool", None)
+        await pool.close()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -626,7 +623,7 @@ def _save_logs(config: pytest.Config, pool: ServerPool, reason: str) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    pool = POOL.get("pool")
+    pool = session.config.stash.get(POOL, None)
     _junit_verdicts(session)
     try:
         _write_reports(session, exitstatus, pool)
