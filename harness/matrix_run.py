@@ -25,22 +25,12 @@ from harness.report.gate import packaged_baseline, snapshot
 from harness.report.grades import is_conformant
 from harness.report.matrix import TIMING_NAME, write_matrix
 from harness.server.provision import ProvisionError, parse_requested, provision
+from harness.server.releases import load_releases
 from harness.settings import ENV
 from harness.types import ServerVersion
 
-# One release of every line 1.20-1.32 that builds here, the boundaries where authorization changed
-# (temporal-authz-facts.md): 1.21.0 system scope rename, 1.22.0 metadata authorizer, 1.30.9, 1.32 access;
-# and the releases that bound each advisory's fix in its line (fixtures/advisories.yaml), where they build:
-# 1.29.1/1.29.2 cross-namespace commands and ExecuteMultiOperation (CVE-2025-14987, -14986); 1.29.7 and
-# 1.30.1/1.30.3 batches (CVE-2026-5199); 1.30.3/1.30.4, 1.31.1/1.31.2 the replication stream (CVE-2026-5724);
-# 1.30.6/1.30.7 and 1.32.0 the callback source header (CVE-2026-87858); 1.30.7/1.30.8 and 1.32.0/1.32.1
-# internal callbacks (CVE-2026-89140); 1.32.1/1.32.2 compute providers (CVE-2026-120091). v1.31.3-v1.31.5
-# cannot be built here (a dependency the proxy refuses): 1.31.2 ends the line.
-DEFAULT_VERSIONS = (
-    "v1.20.5", "v1.21.0", "v1.22.0", "v1.23.1", "v1.24.2", "v1.25.2", "v1.26.2", "v1.27.3", "v1.28.1",
-    "v1.29.1", "v1.29.2", "v1.29.7", "v1.30.1", "v1.30.3", "v1.30.4", "v1.30.6", "v1.30.7", "v1.30.8",
-    "v1.30.9", "v1.31.1", "v1.31.2", "v1.32.0", "v1.32.1", "v1.32.2",
-)  # fmt: skip
+# The releases run when none is named: fixtures/releases.yaml's `matrix:` (why each is there is said there).
+DEFAULT_VERSIONS = tuple(str(v) for v in load_releases().matrix)
 
 
 def progress(message: str) -> None:

@@ -626,7 +626,7 @@ _MUTANTS = (
     Mutant("cluster-scope-reads-namespace-roles", "authorizer", "a namespace role counts on cluster calls", _cluster_scope_reads_namespace_roles),
     Mutant("unknown-scope-for-system-admin", "authorizer", "methods without metadata allowed to a system admin", _unknown_scope_for_system_admin),
     Mutant("read-needs-writer", "api table", "ReadOnly methods need Writer", _read_needs_writer),
-    Mutant("older-api-table", "api table", "the previous release's API table (v1.31.2) is looked up", _older_api_table),
+    Mutant("older-api-table", "api table", "the previous line's newest API table is looked up", _older_api_table),
     Mutant("empty-set-keeps-keys", "key provider", "an empty key set keeps the old keys", _empty_set_keeps_keys),
     Mutant("error-status-keeps-keys", "key provider", "a key set served with 4xx/5xx is a failed refresh", _error_status_keeps_keys),
     Mutant("failing-source-ignored", "key provider", "a failing key source is skipped, the others kept", _failing_source_ignored),

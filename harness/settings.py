@@ -7,7 +7,17 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_VERSION = "v1.32.2"  # newest stable go.temporal.io/server on the module proxy (2026-11-23)
+RELEASES_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "releases.yaml"
+
+
+def _pinned_default(path: Path = RELEASES_FILE) -> str:
+    """The release run when none is asked for: `default:` in fixtures/releases.yaml, the one release list."""
+    import yaml  # here, not at the top: settings is imported by everything, and only this needs yaml
+
+    return str(yaml.safe_load(path.read_text())["default"])
+
+
+DEFAULT_VERSION = _pinned_default()
 
 
 @dataclass(frozen=True)

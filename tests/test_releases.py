@@ -169,3 +169,19 @@ def test_provision_of_a_refused_release_builds_nothing(
 
 def test_pin_equality_is_by_both_hashes() -> None:
     assert Pin("h1:a", "h1:b") == Pin("h1:a", "h1:b") != Pin("h1:a", "h1:c")
+
+
+def test_the_pinned_default_and_the_matrix_come_from_the_one_release_list() -> None:
+    from harness import matrix_run, settings
+
+    assert RELEASES.default == V(settings.DEFAULT_VERSION)
+    assert tuple(str(v) for v in RELEASES.matrix) == matrix_run.DEFAULT_VERSIONS
+    assert RELEASES.default in RELEASES.matrix and len(RELEASES.matrix) >= 24
+    assert list(RELEASES.matrix) == sorted(RELEASES.matrix, key=lambda v: v.parts)
+
+
+def test_a_matrix_release_that_does_not_build_here_is_refused_when_the_list_is_read() -> None:
+    line = {"go": "1.23", "toolchain": "go1.23.12", "served": ["v1.31.2"], "refused": ["v1.31.5"]}
+    with pytest.raises(ValueError, match=r"do not build here: v1\.31\.5"):
+        parse_releases({"default": "v1.31.2", "matrix": ["v1.31.2", "v1.31.5"], "lines": {"1.31": line}})
+    assert parse_releases({"default": "v1.31.2", "lines": {"1.31": line}}).default == V("v1.31.2")

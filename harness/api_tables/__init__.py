@@ -26,8 +26,8 @@ import yaml
 
 from harness.model import http_routes
 from harness.model.apis import ApiTable, MethodRule
-from harness.server.releases import RELEASES_FILE, load_releases
-from harness.settings import ENV
+from harness.server.releases import load_releases
+from harness.settings import ENV, RELEASES_FILE
 from harness.types import (
     ADMIN_SERVICE,
     NEXUS_SERVICE,

@@ -39,7 +39,7 @@ from harness.api_tables import (
 from harness.model import http_routes
 from harness.model.apis import ApiTable
 from harness.server.gomodule import MODULE, go_environment, verify_pin
-from harness.server.releases import RELEASES_FILE
+from harness.settings import RELEASES_FILE
 from harness.types import ServerVersion, VersionError
 
 GENERATOR = API_DIR / "gen" / "main.go"

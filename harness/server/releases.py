@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
+from harness.settings import RELEASES_FILE  # the one path, read by settings for the pinned default too
 from harness.types import ServerVersion
 
-RELEASES_FILE = Path(__file__).resolve().parent.parent.parent / "fixtures" / "releases.yaml"
 # A line the data does not know yet (newer than it): let the go command pick what the release's go.mod asks.
 AUTO_TOOLCHAIN = "auto"
 
@@ -44,6 +44,8 @@ class ReleaseLine:
 @dataclass(frozen=True)
 class Releases:
     lines: Mapping[str, ReleaseLine]
+    default: ServerVersion | None = None  # the pinned release (`default:`)
+    matrix: tuple[ServerVersion, ...] = ()  # what `nox -s matrix` runs with none named (`matrix:`)
 
     def line(self, version: ServerVersion) -> ReleaseLine | None:
         return self.lines.get(version.line)
@@ -122,7 +124,14 @@ def parse_releases(document: Mapping[str, Any]) -> Releases:
         stray = [v for v in (*line.served, *line.pinned, *line.refused, *line.unbuildable) if v.line != name]
         if stray:
             raise ValueError(f"{RELEASES_FILE.name}: line {name} lists {', '.join(map(str, stray))}")
-    return Releases(lines)
+    default = ServerVersion.parse(str(document["default"])) if document.get("default") else None
+    releases = Releases(lines, default=default, matrix=_versions(document.get("matrix") or ()))
+    cannot = [v for v in (*releases.matrix, *([default] if default else [])) if v not in releases.buildable()]
+    if cannot:  # a matrix that would stop on its first release: said when the list is read
+        raise ValueError(
+            f"{RELEASES_FILE.name}: default/matrix name releases that do not build here: {', '.join(map(str, cannot))}"
+        )
+    return releases
 
 
 @functools.cache
