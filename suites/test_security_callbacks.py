@@ -46,8 +46,7 @@ from harness.wait import DeadlineExceeded, until_async
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.needs_own_server]
 
-ALLOWED_HOST = attempts.ALLOWED_CALLBACK_HOST
-_ALLOWLIST = [{"Pattern": ALLOWED_HOST, "AllowInsecure": True}]
+_ALLOWLIST = attempts.CALLBACK_ALLOWLIST  # one domain, a fresh host per callback (the breaker is per host)
 CALLBACKS = ServerSettings(
     internal_http=True,
     # As the official image's USE_INTERNAL_FRONTEND config runs: no TLS. (With internode mTLS and a
@@ -55,10 +54,10 @@ CALLBACKS = ServerSettings(
     # port, and it fails: seen on 1.30.1.)
     internode_tls=False,
     dynamic_config={
-        "component.callbacks.allowedAddresses": _ALLOWLIST,  # 1.24-1.31
+        "component.callbacks.allowedAddresses": _ALLOWLIST,  # 1.25-1.31
         "callback.allowedAddresses": _ALLOWLIST,  # 1.32+
     },
-    purpose="production Nexus config: internal-frontend HTTP port, callbacks allowed to one host",
+    purpose="production Nexus config: internal-frontend HTTP port, callbacks allowed to one domain",
 )
 # The operator's remedy on 1.30.7+ and 1.31.3+ (the setting exists there; default true there).
 CALLBACKS_SOURCE_IGNORED = ServerSettings(
