@@ -3,7 +3,7 @@ machinery (history delivers callbacks; internal-frontend answers everyone as sys
 completes its runs through internal callbacks). B is read before and after with an admin token.
 
 Servers here are configured as production Nexus users run them: internal-frontend with an HTTP port (the
-official image's USE_INTERNAL_FRONTEND config) and callbacks allowed to one external host; Scheduler V2
+official image's USE_INTERNAL_FRONTEND config) and callbacks allowed to one external domain; Scheduler V2
 where a case needs it. The advisories these paths reproduce: CVE-2026-87858 (a `source` header routes a
 callback to internal-frontend), CVE-2026-89140 (an internal callback carrying another namespace's
 scheduler token)."""
