@@ -3,7 +3,7 @@ machinery (history delivers callbacks; internal-frontend answers everyone as sys
 completes its runs through internal callbacks). B is read before and after with an admin token.
 
 Servers here are configured as production Nexus users run them: internal-frontend with an HTTP port (the
-official image's USE_INTERNAL_FRONTEND config) and callbacks allowed to one external host; Scheduler V2
+official image's USE_INTERNAL_FRONTEND config) and callbacks allowed to one external domain; Scheduler V2
 where a case needs it. The advisories these paths reproduce: CVE-2026-87858 (a `source` header routes a
 callback to internal-frontend), CVE-2026-89140 (an internal callback carrying another namespace's
 scheduler token)."""
@@ -46,8 +46,7 @@ from harness.wait import DeadlineExceeded, until_async
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.needs_own_server]
 
-ALLOWED_HOST = attempts.ALLOWED_CALLBACK_HOST
-_ALLOWLIST = [{"Pattern": ALLOWED_HOST, "AllowInsecure": True}]
+_ALLOWLIST = attempts.CALLBACK_ALLOWLIST  # one domain, a fresh host per callback (the breaker is per host)
 CALLBACKS = ServerSettings(
     internal_http=True,
     # As the official image's USE_INTERNAL_FRONTEND config runs: no TLS. (With internode mTLS and a
@@ -55,10 +54,10 @@ CALLBACKS = ServerSettings(
     # port, and it fails: seen on 1.30.1.)
     internode_tls=False,
     dynamic_config={
-        "component.callbacks.allowedAddresses": _ALLOWLIST,  # 1.24-1.31
+        "component.callbacks.allowedAddresses": _ALLOWLIST,  # 1.25-1.31
         "callback.allowedAddresses": _ALLOWLIST,  # 1.32+
     },
-    purpose="production Nexus config: internal-frontend HTTP port, callbacks allowed to one host",
+    purpose="production Nexus config: internal-frontend HTTP port, callbacks allowed to one domain",
 )
 # The operator's remedy on 1.30.7+ and 1.31.3+ (the setting exists there; default true there).
 CALLBACKS_SOURCE_IGNORED = ServerSettings(

@@ -15,7 +15,7 @@ from harness.cases.evidence import Evidence
 from harness.fuzz.loop import BACKGROUND
 from harness.fuzz.runner import FuzzRun, failures_in
 from harness.fuzz.servers import on_loop
-from harness.security.attempts import ALLOWED_CALLBACK_HOST
+from harness.security.attempts import CALLBACK_ALLOWLIST
 from harness.security.machine import MACHINE_STEPS, Tenancy, TenancyMachine, load_case
 from harness.security.scene import open_scene
 from harness.server.config import ServerSettings
@@ -24,17 +24,17 @@ from harness.server.target import Target
 
 CASES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "security" / "cases"
 CASES = sorted(CASES_DIR.glob("*.json"))
-_ALLOWLIST = [{"Pattern": ALLOWED_CALLBACK_HOST, "AllowInsecure": True}]
-# The production Nexus config (internal-frontend with an HTTP port, callbacks to one allowed host), so the
-# machine can try callbacks too; cross-namespace commands at the release's default.
+# The production Nexus config (internal-frontend with an HTTP port, callbacks to one allowed domain, a fresh
+# host per callback: harness.security.attempts), so the machine can try callbacks too; cross-namespace
+# commands at the release's default.
 MACHINE_SERVER = ServerSettings(
     internal_http=True,
     internode_tls=False,
     dynamic_config={
-        "component.callbacks.allowedAddresses": _ALLOWLIST,
-        "callback.allowedAddresses": _ALLOWLIST,
+        "component.callbacks.allowedAddresses": CALLBACK_ALLOWLIST,
+        "callback.allowedAddresses": CALLBACK_ALLOWLIST,
     },
-    purpose="the tenancy state machine: internal-frontend HTTP port, callbacks allowed to one host",
+    purpose="the tenancy state machine: internal-frontend HTTP port, callbacks allowed to one domain",
 )
 
 

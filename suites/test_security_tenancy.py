@@ -101,6 +101,8 @@ async def test_task_token_of_b(named: str, scene: Scene, evidence: Evidence) -> 
     tenant = scene.tenant()
     done = await attempts.complete_task_of_b(scene, named, task_token, tenant)
     changed = await scene.changed_in_b(before)
+    # Left started, B's task would time out minutes later, in another test's before-and-after.
+    await scene.terminate(scene.b, [scene.victims[-1]])
     await _verdict(
         evidence, scene, "SEC-P2/task-token", done, changed, tenant, "completion with B's task token"
     )

@@ -61,7 +61,22 @@ from harness.types import Outcome
 from harness.wait import until_async
 
 E = EventType
-ALLOWED_CALLBACK_HOST = "sec-callbacks.invalid:80"  # never resolves: a callback sent there goes nowhere
+# Callbacks go to a fresh host under one never-resolving domain, each attempt its own: history's outbound
+# queue keeps one circuit breaker per (namespace, scheme://host), and a few failed deliveries to one host
+# open it, after which a later callback to that host is not attempted at all (seen on 1.32.2 after about 20
+# callbacks in one tenancy run). The servers allow the domain by a wildcard pattern (every release with an
+# allowlist, 1.25+, matches '*' as any characters within the host:port); any other host stays refused.
+CALLBACK_DOMAIN = "sec-callbacks.invalid"
+CALLBACK_PORT = 80
+ALLOWED_CALLBACK_PATTERN = f"*.{CALLBACK_DOMAIN}:{CALLBACK_PORT}"
+CALLBACK_ALLOWLIST = [{"Pattern": ALLOWED_CALLBACK_PATTERN, "AllowInsecure": True}]
+
+
+def callback_host() -> str:
+    """A host nobody else's callback uses, under the allowed domain; it never resolves."""
+    return f"cb-{uuid.uuid4().hex[:12]}.{CALLBACK_DOMAIN}:{CALLBACK_PORT}"
+
+
 NO_CALLBACKS = "none registered: this release has no completion callbacks"
 NO_BATCHER_INPUT = (
     "not run: this release's batcher takes no such input (its workflow task failed, or the start was refused)"
@@ -398,11 +413,12 @@ def terminate_url(scene: Scene, host: str, victim: str) -> str:
     return f"http://{host}/api/v1/namespaces/{scene.b}/workflows/{victim}/terminate"
 
 
-async def callback(scene: Scene, victim: str, tenant: MintedToken, *, host: str = ALLOWED_CALLBACK_HOST,
+async def callback(scene: Scene, victim: str, tenant: MintedToken, *, host: str | None = None,
                    source: str | None = None, request_id: str | None = None,
                    url: str | None = None, headers: dict[str, str] | None = None) -> Attempted:  # fmt: skip
-    """A workflow of A whose completion callback aims at B's terminate route (on `host`, optionally with a
-    `source` header), completed with a body that is a valid terminate request."""
+    """A workflow of A whose completion callback aims at B's terminate route (on `host`, by default a fresh
+    host of the allowed domain; optionally with a `source` header), completed with a body that is a valid
+    terminate request."""
     header = dict(headers or {})
     if source == "cluster-id":  # 1.25-1.29 route only a source equal to the cluster's id (admin-readable)
         info = await scene.client.workflow_service.get_cluster_info(
@@ -411,7 +427,7 @@ async def callback(scene: Scene, victim: str, tenant: MintedToken, *, host: str 
         header["source"] = info.cluster_id
     elif source is not None:
         header["source"] = source
-    target_url = url or terminate_url(scene, host, victim)
+    target_url = url or terminate_url(scene, host or callback_host(), victim)
     queue = f"sec-cb-{uuid.uuid4().hex[:8]}"
     workflow_id = f"sec-callback-{uuid.uuid4().hex[:8]}"
     answer = await scene.prober.observe(

@@ -95,9 +95,15 @@ class Tenancy:
     def task_token(self, named: str) -> None:
         self.record("task_token", named)
         token = self._run(attempts.task_of_b(self.scene))
+        holder = self.scene.victims[-1]
         self.baseline = self._run(self.scene.read_b())  # the admin's poll changed B
         done = self._run(attempts.complete_task_of_b(self.scene, named, token, self.scene.tenant()))
         self._check("task_token", done)
+        # The admin ends the workflow whose task it polled: left started, the task times out on the server's
+        # clock (scene.TASK_TIMEOUT or the server's cap) and B's history grows during a later step, nobody
+        # having acted (seen on 1.32.2: a false SEC-P2 violation, B's timed-out tasks blamed on a callback).
+        self._run(self.scene.terminate(self.scene.b, [holder]))
+        self.baseline = self._run(self.scene.read_b())
 
     def by_id(self, role: str) -> None:
         self.record("by_id", role)
