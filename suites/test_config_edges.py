@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from harness.cases.evidence import Evidence, check
+from harness.cases.recipes import token
 from harness.cases.runner import Case, run_case
 from harness.model.features import Feature
 from harness.pytest_plugin import rows
@@ -28,10 +29,6 @@ NO_MAPPER = ServerSettings(authorization={"claimMapper": None})
 NOOP_AUTHORIZER = ServerSettings(authorization={"authorizer": None})
 EXPOSED = ServerSettings(dynamic_config={"frontend.exposeAuthorizerErrors": True})
 EXTRA = ServerSettings(authorization={"authExtraHeaderName": "x-id"})
-
-
-def token(*permissions: str, **spec: Any) -> Any:
-    return lambda t: t.mint([p.replace("{system}", t.system_scope) for p in permissions], **spec)
 
 
 def everyone_admin(observed: Any) -> bool:

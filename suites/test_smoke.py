@@ -22,6 +22,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 NS = SUITE_NAMESPACE
 LEGACY_NAMESPACE = f"authz-legacy-{uuid.uuid4().hex[:8]}"
+LEGACY_REQUEST = RegisterNamespaceRequest(
+    namespace=LEGACY_NAMESPACE, workflow_execution_retention_period=duration_pb2.Duration(seconds=86400)
+)
 
 
 def expired_admin(target: Target) -> MintedToken:
@@ -29,11 +32,8 @@ def expired_admin(target: Target) -> MintedToken:
 
 
 def legacy_register(target: Target) -> list[Call]:
-    request = RegisterNamespaceRequest(
-        namespace=LEGACY_NAMESPACE,
-        workflow_execution_retention_period=duration_pb2.Duration(seconds=86400),
-    )
-    return [Call("register", wf("RegisterNamespace"), LEGACY_NAMESPACE, request)]
+    """The case's call (data): a namespace of the run's own."""
+    return [Call("register", wf("RegisterNamespace"), LEGACY_NAMESPACE, LEGACY_REQUEST)]
 
 
 CASES = [

@@ -164,9 +164,11 @@ UNBOUNDED = {"ExpFarFuture", "NoExp", "ExpAsString"}
 
 
 def _rows(cases: list[Case]) -> list[Any]:
-    own_only = pytest.mark.own_server_only(UNBOUNDED_ON_TARGET)
+    """The cases' rows (data), the unbounded ones marked for own servers only."""
     return [
-        pytest.param(*p.values, marks=[*p.marks, own_only], id=p.id) if p.values[0].name in UNBOUNDED else p
+        pytest.param(*p.values, marks=[*p.marks, pytest.mark.own_server_only(UNBOUNDED_ON_TARGET)], id=p.id)
+        if p.values[0].name in UNBOUNDED
+        else p
         for p in rows(cases)
     ]
 

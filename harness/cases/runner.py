@@ -91,6 +91,16 @@ def allowed(label: str) -> FindingCheck:
     return lambda observed: observed[label] is Outcome.ALLOWED
 
 
+def all_denied(*call_labels: str) -> FindingCheck:
+    """The finding shows when the server refused every one of these calls."""
+    return lambda observed: all(observed[label] is Outcome.DENIED for label in call_labels)
+
+
+def absent(label: str) -> FindingCheck:
+    """The finding shows when the server did not know the call (or the route's target)."""
+    return lambda observed: observed[label] is Outcome.ABSENT
+
+
 def accepted(observed: Observed) -> bool:
     """The finding shows when the token got past the claim mapper."""
     return observed.accepted
