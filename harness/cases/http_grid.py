@@ -1,0 +1,79 @@
+"""The HTTP API's grid: token shapes x routed methods x namespace columns, probed concurrently through the
+frontend's grpc-gateway, each cell asked of the model with the headers it carried."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from harness.cases.ask import HttpCallQuestion, Window
+from harness.cases.calls import Call
+from harness.cases.grid import COLUMNS, shape_tokens
+from harness.cases.runner import facts_of
+from harness.cases.unprobed import not_probed_minimal
+from harness.ceiling import GRID_DEADLINE_S, within
+from harness.probes.grpc import Observation
+from harness.probes.http import HttpRoute, probe_http, routes
+from harness.server.target import Target
+from harness.tokens.mint import MintedToken
+from harness.tokens.shapes import GRID_SHAPES, TokenShape
+
+ROUTES = routes()
+BY_NAME = {r.name: r for r in ROUTES}
+CELLS = [(s, r, c) for s in GRID_SHAPES for r in ROUTES for c in COLUMNS]
+
+
+def cell_id(shape: str, route: HttpRoute, column: str) -> str:
+    return f"{shape}On{route.name}-{column}"
+
+
+def namespace_of(route: HttpRoute, column: str) -> str:
+    return COLUMNS[column] if route.method.has_namespace else ""
+
+
+@dataclass(repr=False)
+class HttpGrid:
+    target: Target
+    tokens: dict[str, MintedToken | None]
+    observations: dict[str, Observation] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # short, as GridRun's
+        return f"HttpGrid({self.target.name}, {len(self.observations)} cells)"
+
+    def question(self, shape: str, route: HttpRoute, column: str) -> HttpCallQuestion:
+        token = self.tokens[shape]
+        observation = self.observations.get(cell_id(shape, route, column))
+        return HttpCallQuestion(
+            facts_of(self.target),
+            self.target.headers(token),
+            token.signed_by if token else None,
+            Call("cell", route, namespace_of(route, column)).target,
+            # A cell not probed (harness/safety.py) is asked for this moment.
+            Window.between(observation.started, observation.ended) if observation else Window.open().closed(),
+            route=(route.verb, route.template),
+        )
+
+    def not_probed(self, route: HttpRoute, column: str) -> str:
+        """On a cluster the harness does not own: why a cell is not sent (harness/safety.py), else ""."""
+        return not_probed_minimal(self.target, route.method, namespace_of(route, column))
+
+
+async def probe_http_grid(
+    target: Target, concurrency: int, cells: list[tuple[TokenShape, HttpRoute, str]] = CELLS
+) -> HttpGrid:
+    """Every cell `target` may be sent, at most `concurrency` at a time. The target serves the HTTP API."""
+    grid = HttpGrid(target, shape_tokens(target, GRID_SHAPES))
+    gate = asyncio.Semaphore(concurrency)
+    async with target.http_client() as client:
+
+        async def one(shape: str, route: HttpRoute, column: str) -> None:
+            if grid.not_probed(route, column):
+                return
+            async with gate:
+                grid.observations[cell_id(shape, route, column)] = await probe_http(
+                    client, route, namespace_of(route, column), target.headers(grid.tokens[shape])
+                )
+
+        probing = asyncio.gather(*(one(s.name, r, c) for s, r, c in cells))
+        await within(GRID_DEADLINE_S, probing, "the HTTP grid did not finish")
+    return grid
