@@ -125,3 +125,21 @@ async def run_hello(target: Target, token: MintedToken, namespace: str, name: st
                 HelloWorkflow.run, name, id=f"hello-{uuid.uuid4()}", task_queue=queue
             )
         )
+
+
+@dataclass(frozen=True)
+class HelloStarter:
+    """Starts HelloWorkflow(name) on `queue` with id `<prefix>-<name>`: a WorkflowStream's start."""
+
+    queue: str
+    prefix: str
+
+    async def __call__(self, client: Client, name: str) -> Any:
+        return await client.start_workflow(
+            HelloWorkflow.run, name, id=f"{self.prefix}-{name}", task_queue=self.queue
+        )
+
+
+def hello_result(name: str) -> str:
+    """What HelloWorkflow(name) returns."""
+    return f"Hello, {name}!"

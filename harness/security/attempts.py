@@ -52,6 +52,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from harness.cases.evidence import Evidence
 from harness.cases.raw_worker import cancel_external, respond, signal_external, start_child
 from harness.probes.grpc import Observation
 from harness.security.checks import REFUSED
@@ -81,6 +82,15 @@ class Attempted:
     def describe(self) -> dict[str, Any]:
         answer = f"{self.answer.status} {self.answer.message[:160]}" if self.answer is not None else "-"
         return {"api": self.api, "answer": answer, **self.notes}
+
+    def evidence(self, evidence: Evidence, scene: Scene, tenant: MintedToken) -> None:
+        """The attempt as a test's evidence: the call, A -> B, the tenant's claims, what came back."""
+        evidence.api, evidence.namespace, evidence.claims = (
+            self.api,
+            f"{scene.a} -> {scene.b}",
+            tenant.evidence(),
+        )
+        evidence.extra.update(self.describe())
 
 
 def _ok(answer: Observation) -> bool:
