@@ -37,7 +37,7 @@ async def first_event(target: Target, namespace: str, workflow_id: str, event_ty
         return next((e for e in events if e.event_type == event_type), None)
 
     return await until_async(
-        found, deadline=60, interval=0.1, what=f"{EventType.Name(event_type)} in history"
+        found, deadline=60, interval=0.1, what=f"{EventType.Name(EventType.ValueType(event_type))} in history"
     )
 
 
