@@ -38,7 +38,6 @@ PENDING = {
     "test_security_callers.py",
     "test_security_reader.py",
     "test_security_tenancy.py",
-    "test_workflows.py",
 }
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
