@@ -107,7 +107,9 @@ async def test_azure_ad_roles_and_rotation_behind_the_servers_back(
 
 
 def keycloak_claims(client_roles: list[str], top_level: list[str] | None) -> dict[str, Any]:
-    claims: dict[str, Any] = {
+    """A Keycloak access token's claims; `top_level`: what a protocol mapper "client roles ->
+    permissions" adds as `permissions` (None: no such mapper)."""
+    return {
         "iss": "https://keycloak.example/realms/temporal",
         "aud": ["temporal", "account"],
         "azp": "temporal-worker",
@@ -116,10 +118,8 @@ def keycloak_claims(client_roles: list[str], top_level: list[str] | None) -> dic
         "realm_access": {"roles": ["offline_access", "uma_authorization"]},
         "resource_access": {"temporal": {"roles": client_roles}},
         "scope": "profile email",
+        **({"permissions": top_level} if top_level is not None else {}),
     }
-    if top_level is not None:
-        claims["permissions"] = top_level  # what a protocol mapper "client roles -> permissions" produces
-    return claims
 
 
 ROLES = [f"{NS}:worker", f"{NS}:write"]
