@@ -55,7 +55,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from harness.cases.evidence import Evidence
 from harness.cases.raw_worker import cancel_external, respond, signal_external, start_child
 from harness.probes.grpc import Observation
-from harness.security.checks import REFUSED
+from harness.security.checks import REFUSED, hold
 from harness.security.scene import Scene
 from harness.tokens.mint import MintedToken
 from harness.types import Outcome
@@ -91,6 +91,22 @@ class Attempted:
             tenant.evidence(),
         )
         evidence.extra.update(self.describe())
+
+
+def verdict(
+    evidence: Evidence,
+    scene: Scene,
+    path: str,
+    done: Attempted,
+    changed: list[str],
+    tenant: MintedToken,
+    what: str,
+) -> None:
+    """The path's verdict from one attempt: what it carried out in B, and what changed there."""
+    done.evidence(evidence, scene, tenant)
+    if done.answer is not None:
+        evidence.status, evidence.message = done.answer.status, done.answer.message[:300]
+    hold(evidence, path, [*done.carried_out, *changed], 1, what)
 
 
 def _ok(answer: Observation) -> bool:

@@ -44,3 +44,17 @@ async def internal_callback(scene: Scene, workflow_id: str) -> tuple[str, str]:
             token = info.callback.nexus.header.get("temporal-callback-token", "")
     request_ids = list(described.workflow_extended_info.request_id_infos)
     return token, request_ids[0] if request_ids else ""
+
+
+async def acted(scene: Scene, namespace: str, schedule_id: str) -> None:
+    """Wait until the schedule has taken an action (its run's id is the action's id plus a time)."""
+
+    async def ran() -> bool:
+        described = await scene.client.workflow_service.describe_schedule(
+            DescribeScheduleRequest(namespace=namespace, schedule_id=schedule_id),
+            metadata=scene.admin,
+            retry=True,
+        )
+        return len(described.info.recent_actions) > 0
+
+    await until_async(ran, deadline=60, interval=0.2, what=f"the schedule's run in {namespace}")
