@@ -10,17 +10,17 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from harness.cases.admin_grid import CELLS, METHODS, AdminGrid, cell_key, probe_admin_grid
+from harness.cases.admin_grid import CELLS, AdminGrid, cell_key, probe_admin_grid
 from harness.cases.evidence import Evidence, Mismatch, check
 from harness.cases.grid import cell_evidence
 from harness.cases.unprobed import model_only, not_probed, said
 from harness.probes.grpc_raw import probe_raw
 from harness.report.recorder import Recorder
-from harness.security.checks import hold, not_refused, tenant_namespaces
+from harness.security.checks import hold, tenant_namespaces
 from harness.server.config import ServerSettings
 from harness.server.pool import ServerPool
 from harness.server.target import Target
-from harness.tokens.shapes import GRID_SHAPES, TokenShape
+from harness.tokens.shapes import GRID_SHAPES
 from harness.types import ADMIN_SERVICE, CallTarget, Outcome
 
 
@@ -110,18 +110,9 @@ async def test_an_admin_request_never_brings_the_server_down(
 # -- security properties from the same probes (never from the model) ------------------------------------
 
 
-def _unrefused(grid: AdminGrid, shapes: list[TokenShape]) -> tuple[list[str], int]:
-    """The cells of `shapes` the server did not refuse, and how many were looked at."""
-    return not_refused(
-        (cell_key(s.name, m.name), grid.observations.get(cell_key(s.name, m.name)))
-        for s in shapes
-        for m in METHODS
-    )
-
-
 @pytest.mark.prop("SEC-P1", "admin")
 def test_anonymous_callers_get_no_admin_call(admin_grid: AdminGrid, evidence: Evidence) -> None:
-    violations, shown = _unrefused(admin_grid, [s for s in GRID_SHAPES if s.anonymous])
+    violations, shown = admin_grid.unrefused([s for s in GRID_SHAPES if s.anonymous])
     evidence.api, evidence.claims = "every unary AdminService method", {"token": None}
     hold(evidence, "SEC-P1/admin", violations, shown, "anonymous AdminService calls")
 
@@ -131,6 +122,6 @@ def test_namespace_admins_get_no_admin_call(admin_grid: AdminGrid, evidence: Evi
     """Every token whose rights are in one named namespace (any role, admin included): AdminService is the
     cluster operator's, whatever namespace a request names."""
     shapes = [s for s in GRID_SHAPES if tenant_namespaces(s.claim("authz-matrix")) and not s.anonymous]
-    violations, shown = _unrefused(admin_grid, shapes)
+    violations, shown = admin_grid.unrefused(shapes)
     evidence.api, evidence.extra["tokens"] = "every unary AdminService method", [s.name for s in shapes]
     hold(evidence, "SEC-P5/admin", violations, shown, "AdminService calls by namespace-scoped tokens")

@@ -20,14 +20,13 @@ from harness.cases.recipes import token
 from harness.cases.runner import Case, fixed, observe, run_case
 from harness.cases.unprobed import said
 from harness.model.features import Feature
-from harness.probes.http import HttpRoute
 from harness.pytest_plugin import rows
 from harness.report.recorder import Recorder
-from harness.security.checks import EXEMPT_METHODS, has_no_rights_in, hold, not_refused
+from harness.security.checks import has_no_rights_in, hold
 from harness.server.config import ServerSettings
 from harness.server.target import MATRIX_NAMESPACE, OTHER_NAMESPACE, SUITE_NAMESPACE, Target
 from harness.tokens.presentation import Header, Presentation, under
-from harness.tokens.shapes import GRID_SHAPES, TokenShape
+from harness.tokens.shapes import GRID_SHAPES
 from harness.types import Outcome
 
 NS = SUITE_NAMESPACE
@@ -147,18 +146,9 @@ async def test_two_token_headers(target: Target, evidence: Evidence) -> None:
 # -- security properties from the same probes (never from the model) ------------------------------------
 
 
-def _unrefused(grid: HttpGrid, cells: list[tuple[TokenShape, HttpRoute, str]]) -> tuple[list[str], int]:
-    """The cells the server did not refuse (exempt methods aside), and how many were looked at."""
-    return not_refused(
-        (cell_id(s.name, r, c), grid.observations.get(cell_id(s.name, r, c)))
-        for s, r, c in cells
-        if r.method.full_method not in EXEMPT_METHODS
-    )
-
-
 @pytest.mark.prop("SEC-P1", "http")
 def test_anonymous_http_callers_get_nothing(http_grid: HttpGrid, evidence: Evidence) -> None:
-    violations, shown = _unrefused(http_grid, [c for c in CELLS if c[0].anonymous])
+    violations, shown = http_grid.unrefused([c for c in CELLS if c[0].anonymous])
     evidence.surface, evidence.api, evidence.claims = "http", "every routed method", {"token": None}
     hold(evidence, "SEC-P1/http", violations, shown, "anonymous HTTP calls outside the exempt ones")
 
@@ -169,7 +159,7 @@ def test_tenants_get_nothing_of_b_over_http(http_grid: HttpGrid, evidence: Evide
         s for s in GRID_SHAPES if s.anonymous or has_no_rights_in(s.claim(MATRIX_NAMESPACE), OTHER_NAMESPACE)
     ]
     cells = [c for c in CELLS if c[2] == "Other" and c[0] in tenants]
-    violations, shown = _unrefused(http_grid, cells)
+    violations, shown = http_grid.unrefused(cells)
     evidence.surface, evidence.namespace = "http", OTHER_NAMESPACE
     evidence.api, evidence.extra["tokens"] = (
         "every routed method naming B (or no namespace)",

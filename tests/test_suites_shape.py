@@ -29,9 +29,6 @@ NOT_YET: dict[str, str] = {
     "test_security_machine.py": "the tenancy state machine: another session's",
 }
 
-# Not moved yet (this branch moves them one by one).
-PENDING = {}
-
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 
@@ -91,8 +88,6 @@ SUITE_FILES = sorted(p.name for p in SUITES.glob("test_*.py"))
 def test_a_suite_defines_only_tests_fixtures_and_data(name: str) -> None:
     if name in NOT_YET:
         pytest.skip(NOT_YET[name])
-    if name in PENDING:
-        pytest.skip("not moved yet")
     found = offences((SUITES / name).read_text())
     assert not found, f"suites/{name}:\n  " + "\n  ".join(found)
 

@@ -19,6 +19,7 @@ from harness.cases.unprobed import not_probed
 from harness.ceiling import GRID_DEADLINE_S, within
 from harness.probes.grpc import Observation
 from harness.probes.grpc_raw import RawMethod, probe_raw
+from harness.security.checks import not_refused
 from harness.server.target import Target
 from harness.settings import DEFAULT_VERSION
 from harness.tokens.mint import MintedToken
@@ -76,6 +77,14 @@ class AdminGrid:
             facts_of(self.target), self.target.credential(self.tokens[shape]),
             CallTarget(method.full_method, ""), window,
         )  # fmt: skip
+
+    def unrefused(self, shapes: list[TokenShape]) -> tuple[list[str], int]:
+        """The cells of `shapes` the server did not refuse, and how many were looked at (SEC scans)."""
+        return not_refused(
+            (cell_key(s.name, m.name), self.observations.get(cell_key(s.name, m.name)))
+            for s in shapes
+            for m in METHODS
+        )
 
     def allowed_first_last(self, cell: tuple[TokenShape, RawMethod]) -> tuple[bool, str]:
         """Sort key of the risky calls: those the model expects refused first (they never reach the

@@ -14,6 +14,7 @@ from harness.cases.unprobed import not_probed_minimal
 from harness.ceiling import GRID_DEADLINE_S, within
 from harness.probes.grpc import Observation
 from harness.probes.http import HttpRoute, probe_http, routes
+from harness.security.checks import EXEMPT_METHODS, not_refused
 from harness.server.target import Target
 from harness.tokens.mint import MintedToken
 from harness.tokens.shapes import GRID_SHAPES, TokenShape
@@ -51,6 +52,14 @@ class HttpGrid:
             # A cell not probed (harness/safety.py) is asked for this moment.
             Window.between(observation.started, observation.ended) if observation else Window.open().closed(),
             route=(route.verb, route.template),
+        )
+
+    def unrefused(self, cells: list[tuple[TokenShape, HttpRoute, str]]) -> tuple[list[str], int]:
+        """The cells the server did not refuse (exempt methods aside), and how many were looked at."""
+        return not_refused(
+            (cell_id(s.name, r, c), self.observations.get(cell_id(s.name, r, c)))
+            for s, r, c in cells
+            if r.method.full_method not in EXEMPT_METHODS
         )
 
     def not_probed(self, route: HttpRoute, column: str) -> str:
