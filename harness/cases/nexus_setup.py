@@ -30,10 +30,8 @@ class NexusSetup:
     callback_unknown_namespace: CallbackRoute
 
     def namespace_of(self, route: NexusRoute | CallbackRoute) -> str:
-        """The namespace a call on `route` is about (the endpoint's target namespace, by endpoint)."""
-        if isinstance(route, CallbackRoute):
-            return route.token_namespace
-        return NS if route.endpoint_id == self.by_endpoint.endpoint_id else route.namespace
+        """The namespace a call on `route` is about: by endpoint, the endpoint's target namespace."""
+        return route.call_target(NS if route == self.by_endpoint else "").namespace
 
 
 SETUPS: dict[str, NexusSetup] = {}  # server name -> its setup (the handlers run until stop_all())
