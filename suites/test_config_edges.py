@@ -109,4 +109,4 @@ async def test_config_the_server_refuses(name: str, server_pool: ServerPool, evi
     evidence.observed = {"starts": started, "says why": bool(refusal) and refusal.split(":")[0] in error}
     evidence.reason = refusal or "the server accepts this config"
     evidence.message = error.splitlines()[0] if error else ""
-    check(evidence, "AUTHZ-CONFIG-010")
+    check(evidence)

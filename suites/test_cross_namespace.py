@@ -126,4 +126,4 @@ async def test_command_into_another_namespace(
         "enableCrossNamespaceCommands": enabled or server.rules.cross_namespace_commands_default,
         "source_history": history,
     }
-    check(evidence, "AUTHZ-XNS-001")
+    check(evidence)

@@ -36,7 +36,7 @@ async def test_no_port_answers_an_anonymous_admin_call(
     evidence.observed = {name: answer.verdict for name, answer in answers.items()}
     evidence.extra["details"] = {name: answer.detail for name, answer in answers.items()}
     evidence.api = "gRPC ListNamespaces, OperatorService ListClusters, AdminService DescribeCluster; HTTP GET /api/v1/namespaces; each over plaintext and TLS without a client certificate"
-    check(evidence, "AUTHZ-DOOR-001")
+    check(evidence)
     assert any("internal-frontend" in name for name in answers), "internal-frontend's ports were not probed"
 
 
@@ -61,7 +61,7 @@ async def test_internal_frontend_answers_anonymous_callers_as_admin(
     evidence.api, evidence.claims = "internal-frontend gRPC and HTTP ports, no token", {"token": None}
     evidence.extra["server"] = {label: o.answer() for label, o in observed.items()}
     evidence.finding_holds = all(o.outcome is Outcome.ALLOWED for o in observed.values())
-    check(evidence, "AUTHZ-DOOR-002")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-DOOR-003")
@@ -89,7 +89,7 @@ async def test_internode_mtls_leaves_internal_http_open(server_pool: ServerPool,
     )
     evidence.extra["server"] = {label: o.answer() for label, o in observed.items()}
     evidence.finding_holds = observed["http ListNamespaces"].outcome is Outcome.ALLOWED
-    check(evidence, "AUTHZ-DOOR-003")
+    check(evidence)
 
 
 CHART_PORTS = (7233, 7243, 7236, 7246, 7234, 7235, 7239)
@@ -117,7 +117,7 @@ async def test_the_clusters_ports(request: pytest.FixtureRequest, target: Target
         "anonymous gRPC ListNamespaces/ListClusters/DescribeCluster and HTTP GET /api/v1/namespaces, "
         "over plaintext and TLS (system roots, --target-ca, no verification) without a client certificate"
     )
-    check(evidence, "AUTHZ-DOOR-004")
+    check(evidence)
 
 
 @pytest.mark.prop("SEC-P4", "doors")

@@ -61,7 +61,7 @@ def test_http_cell(shape: str, route: str, column: str, http_grid: HttpGrid, evi
         cell={"token_shape": shape, "api": http_route.method.short, "namespace_column": column,
               "namespace": namespace, "surface": "http"},
     )  # fmt: skip
-    check(evidence, "AUTHZ-HTTP-001")
+    check(evidence)
 
 
 def http(name: str, namespace: str = NS) -> Call:
@@ -140,7 +140,7 @@ async def test_two_token_headers(target: Target, evidence: Evidence) -> None:
     evidence.observed = {"answers seen": sorted(seen)}
     evidence.extra = {"answers": seen, "requests": 120}
     evidence.finding_holds = len(seen) > 1
-    check(evidence, "AUTHZ-HTTP-004")
+    check(evidence)
 
 
 # -- security properties from the same probes (never from the model) ------------------------------------

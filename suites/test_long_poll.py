@@ -106,4 +106,4 @@ async def test_a_long_poll_delivers_after_its_token_expired(target: Target, evid
     evidence.status, evidence.message = answer.status, answer.message
     evidence.extra = {"delivered seconds after exp": round(delivered_at - expires, 2)}
     evidence.finding_holds = seen[1]
-    check(evidence, "AUTHZ-EXPIRY-003")
+    check(evidence)

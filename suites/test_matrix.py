@@ -71,21 +71,21 @@ def test_cell(cell_id: str, grid: GridRun, evidence: Evidence) -> None:
         cell={"token_shape": cell.shape.name, "api": cell.method.short, "namespace_column": cell.column,
               "namespace": cell.namespace, "surface": "grpc"},
     )  # fmt: skip
-    check(evidence, "AUTHZ-MATRIX-001")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-MATRIX-002")
 def test_worker_role_alone(grid: GridRun, evidence: Evidence) -> None:
     observed, anonymous = allowed_summary(evidence, grid, "NamespaceWorker", ["Own"])
     evidence.finding_holds = observed == anonymous  # nothing beyond what needs no token at all
-    check(evidence, "AUTHZ-MATRIX-002")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-MATRIX-003")
 def test_legacy_system_admin(grid: GridRun, evidence: Evidence) -> None:
     observed, anonymous = allowed_summary(evidence, grid, "LegacySystemAdmin", COLUMNS)
     evidence.finding_holds = observed == anonymous
-    check(evidence, "AUTHZ-MATRIX-003")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-MATRIX-004")
@@ -96,14 +96,14 @@ def test_namespace_admin_on_cluster_reads(grid: GridRun, evidence: Evidence) -> 
         {m: f"NamespaceAdminOn{m}-Own" for m in ("ListNamespaces", "GetClusterInfo")},
     )
     evidence.finding_holds = all(o is Outcome.DENIED for o in observed.values())
-    check(evidence, "AUTHZ-MATRIX-004")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-MATRIX-005")
 def test_namespace_admin_registers_own_name(grid: GridRun, evidence: Evidence) -> None:
     observed = compare_cells(evidence, grid, {c: f"NamespaceAdminOnRegisterNamespace-{c}" for c in COLUMNS})
     evidence.finding_holds = observed["Own"] is Outcome.ALLOWED
-    check(evidence, "AUTHZ-MATRIX-005")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-MATRIX-006")
@@ -122,7 +122,7 @@ def test_permissions_for_one_namespace(grid: GridRun, evidence: Evidence) -> Non
         and observed["read,write"] is Outcome.ALLOWED
         and observed["read"] is Outcome.DENIED
     )
-    check(evidence, "AUTHZ-MATRIX-006")
+    check(evidence)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -142,7 +142,7 @@ def test_methods_the_sdk_lacks(target: Target, raw_cells: RawCells, evidence: Ev
     if raw_cells.server is None:
         pytest.skip("raw calls to methods the SDK lacks are made on the harness's own servers only")
     raw_cells_evidence(evidence, raw_cells)
-    check(evidence, "AUTHZ-MATRIX-001")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-MATRIX-008")
@@ -151,7 +151,7 @@ def test_every_listed_method_is_probed(target: Target, raw_cells: RawCells, evid
     listed = {(s, m) for s, methods in target.table.services.items() if s in grid_services() for m in methods}
     evidence.expected, evidence.observed = [], sorted(f"{s}/{m}" for s, m in listed - probed)
     evidence.extra = {"sdk_only_methods": sorted(f"{s}/{m}" for s, m in probed - listed)}
-    check(evidence, "AUTHZ-MATRIX-008")
+    check(evidence)
 
 
 # -- security properties, read from the same probes (never from the model) -----------------------------

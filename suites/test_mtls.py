@@ -16,6 +16,7 @@ from temporalio.service import ConnectConfig, ServiceClient
 
 from harness.cases.ask import Asked, CallQuestion, HandshakeQuestion, HttpCallQuestion, Window
 from harness.cases.evidence import Evidence, check
+from harness.cases.recipes import token
 from harness.cases.runner import facts_of
 from harness.errors import HarnessError
 from harness.model import transport
@@ -41,7 +42,7 @@ CALLS: tuple[tuple[ApiMethod, str], ...] = (
 )
 TOKENS: dict[str, Callable[[Target], MintedToken | None]] = {
     "no-token": lambda s: None,
-    "reader-of-A": lambda s: s.mint([f"{A}:read"], sub="reader"),
+    "reader-of-A": token(f"{A}:read", sub="reader"),
     "system-admin": lambda s: s.admin_token(),
 }
 # How each certificate is presented: (name in FrontendTls, what the model is told of it).
@@ -72,7 +73,7 @@ async def test_the_handshake_over_grpc(server_for: Any, evidence: Evidence, cert
     evidence.api, evidence.namespace, evidence.reason = "GetSystemInfo", "", asked.answer.reason
     evidence.status, evidence.message = observed.status, observed.message
     evidence.extra = {"client certificate": certificate}
-    check(evidence, "AUTHZ-MTLS-001")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-MTLS-001")
@@ -92,7 +93,7 @@ async def test_the_handshake_over_http(server_for: Any, evidence: Evidence, cert
     evidence.api, evidence.surface, evidence.reason = "GetSystemInfo", "http", asked.answer.reason
     evidence.status, evidence.message = observed.status, observed.message
     evidence.extra = {"client certificate": certificate}
-    check(evidence, "AUTHZ-MTLS-001")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-MTLS-002")
@@ -135,7 +136,7 @@ async def test_a_certificate_grants_nothing(
         evidence.finding_holds = all(
             o is not Outcome.ALLOWED for m, o in observed.items() if m != "GetSystemInfo"
         )
-    check(evidence, "AUTHZ-MTLS-002")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-MTLS-002")
@@ -177,4 +178,4 @@ async def test_a_certificate_grants_nothing_over_http(
     evidence.status = observed.status
     evidence.message = response.text[:200] if response is not None else observed.message
     evidence.extra = {"client certificate subject": server.client_subject("temporal-system")}
-    check(evidence, "AUTHZ-MTLS-002")
+    check(evidence)

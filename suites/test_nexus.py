@@ -183,7 +183,7 @@ async def test_headers_handed_to_the_handler(
     evidence.extra["server"] = observation.answer()
     if not blacklisted:
         evidence.finding_holds = bool(evidence.observed["token handed over"])
-    check(evidence, "AUTHZ-NEXUS-003")
+    check(evidence)
 
 
 @pytest.mark.prop("SEC-P1", "nexus")

@@ -64,4 +64,4 @@ async def test_event_principal(server_for: Any, evidence: Evidence, namespace: s
     evidence.extra = {"event": E.Name(made.event_type), "workflow": made.workflow_id}
     if "spoofed" in call:
         evidence.extra["spoofed headers"] = SPOOF
-    check(evidence, "AUTHZ-PRINCIPAL-001")
+    check(evidence)

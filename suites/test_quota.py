@@ -70,7 +70,7 @@ async def test_denied_calls_are_not_refused_by_an_empty_quota(server_for: Any, e
     evidence.reason += evidence.asked[0].answer.reason
     evidence.claims = outsider.evidence()
     evidence.extra = {"statuses": tally(a.status for a in answers)}
-    check(evidence, "AUTHZ-QUOTA-001")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-QUOTA-001")
@@ -101,7 +101,7 @@ async def test_denied_calls_leave_the_quota_to_allowed_ones(server_for: Any, evi
     evidence.claims = reader.evidence()
     evidence.status, evidence.message = last.status, last.message
     evidence.extra = {"flood": tally(answered(a) for a in flood)}
-    check(evidence, "AUTHZ-QUOTA-001")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-QUOTA-002")
@@ -143,4 +143,4 @@ async def test_a_readers_flood_and_a_writer(server_for: Any, evidence: Evidence,
     }
     if asked.answer.value:
         evidence.finding_holds = refused
-    check(evidence, "AUTHZ-QUOTA-002")
+    check(evidence)

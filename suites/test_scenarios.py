@@ -50,7 +50,7 @@ async def test_sample_flow_with_es256(target: Target, evidence: Evidence) -> Non
     evidence.expected = {"alg": "ES256", "workflow": "Hello, ES256!"}
     evidence.observed = {"alg": token.header["alg"], "workflow": result}
     evidence.claims, evidence.namespace, evidence.api = token.evidence(), namespace, "sample flow"
-    check(evidence, "AUTHZ-SCENARIO-001")
+    check(evidence)
 
 
 AZURE_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -103,7 +103,7 @@ async def test_azure_ad_roles_and_rotation_behind_the_servers_back(
     steps.observed["workflows"] = {"before": workflow_before, "after": workflow_after}
     evidence.claims, evidence.namespace = after.evidence(), NS
     evidence.api = "Azure AD roles claim + rotation"
-    steps.check("AUTHZ-SCENARIO-002")
+    steps.check()
 
 
 def keycloak_claims(client_roles: list[str], top_level: list[str] | None) -> dict[str, Any]:
@@ -150,4 +150,4 @@ async def test_keycloak_service_account(target: Target, evidence: Evidence, case
         assert token is not None
         result = await run_hello(target, token, NS, "keycloak")
         evidence.expected, evidence.observed = "Hello, keycloak!", result
-        check(evidence, "AUTHZ-SCENARIO-003")
+        check(evidence)

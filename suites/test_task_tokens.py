@@ -62,4 +62,4 @@ async def test_completion_with_a_task_token_from_b(
     evidence.status, evidence.message = answer.status, answer.message
     if not enforcement and named == "A":
         evidence.finding_holds = completed
-    check(evidence, "AUTHZ-TASK-001")
+    check(evidence)

@@ -45,7 +45,7 @@ async def test_worker_with_read_and_write_completes_work(target: Target, evidenc
     evidence.observed = results
     evidence.claims, evidence.namespace = token.evidence(), NS
     evidence.api = "worker + child workflows + activities"
-    check(evidence, "AUTHZ-WORKFLOW-002")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-WORKFLOW-003")
@@ -87,7 +87,7 @@ async def test_worker_role_alone(target: Target, evidence: Evidence) -> None:
     evidence.extra["worker_error_status"] = failed_with[1:] if failed_with else None
     evidence.finding_holds = polled["poll"] is Outcome.DENIED and denied and not progressed
     await handle.terminate()
-    steps.check("AUTHZ-WORKFLOW-003")
+    steps.check()
 
 
 @pytest.mark.req("AUTHZ-WORKFLOW-004")
@@ -123,7 +123,7 @@ async def test_reader_reads_but_cannot_act(target: Target, evidence: Evidence) -
         entries = await handle.result()
     script.expected["entries"], script.observed["entries"] = ["writer"], entries
     evidence.claims, evidence.namespace, evidence.api = reader_token.evidence(), NS, "high-level SDK calls"
-    script.check("AUTHZ-WORKFLOW-004")
+    script.check()
 
 
 @pytest.mark.req("AUTHZ-WORKFLOW-005")
@@ -140,7 +140,7 @@ async def test_namespace_administration_by_role(target: Target, evidence: Eviden
     await update(script, "system_admin_updates", [f"{system}:admin"], scratch)
     await update(script, "ns_admin_of_other_updates", [f"{NS}:admin"], scratch)
     evidence.namespace, evidence.api = f"{NS}, {scratch}", "UpdateNamespace, RegisterNamespace"
-    script.check("AUTHZ-WORKFLOW-005")
+    script.check()
 
 
 @pytest.mark.req("AUTHZ-WORKFLOW-006")
@@ -166,4 +166,4 @@ async def test_schedule_created_by_a_writer_fires(target: Target, evidence: Evid
             await handle.delete()
     evidence.expected, evidence.observed = "Hello, schedule!", result
     evidence.claims, evidence.namespace, evidence.api = token.evidence(), NS, "CreateSchedule + scheduler"
-    check(evidence, "AUTHZ-WORKFLOW-006")
+    check(evidence)

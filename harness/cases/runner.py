@@ -272,7 +272,7 @@ class Steps:
         self.evidence.extra.setdefault("model", {})[label] = {k: a.reason for k, a in run.answers.items()}
         return run.observed
 
-    def check(self, requirement: str) -> None:
+    def check(self, requirement: str = "") -> None:
         __tracebackhide__ = True
         self.evidence.expected, self.evidence.observed = self.expected, self.observed
         self.evidence.extra["key_sources"] = self.target.keys.describe()

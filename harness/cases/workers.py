@@ -170,7 +170,7 @@ class Script:
         self.answers[label] = f"{method}: {result.answer}"
         return result
 
-    def check(self, requirement: str) -> None:
+    def check(self, requirement: str = "") -> None:
         __tracebackhide__ = True
         self.evidence.expected, self.evidence.observed = self.expected, self.observed
         self.evidence.extra["answers"] = self.answers
