@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from harness.cases.admin_grid import CELLS, AdminGrid, cell_key, probe_admin_grid
+from harness.cases.admin_grid import BY_NAME, CELLS, AdminGrid, cell_key, probe_admin_grid
 from harness.cases.evidence import Evidence, Mismatch, check
 from harness.cases.grid import cell_evidence
 from harness.cases.unprobed import model_only, not_probed, said
@@ -49,7 +49,8 @@ def test_admin_cell(shape: str, method: str, admin_grid: AdminGrid, evidence: Ev
         pytest.skip(f"{refused}; the model says {model}")
     if key not in admin_grid.observations:
         pytest.skip(f"not probed: the server stopped answering after {admin_grid.down_at} (AUTHZ-ADMIN-002)")
-    expected_allowed = Outcome.ALLOWED in admin_grid.asked[key].answer.values
+    asked = admin_grid.ask(shape, BY_NAME[method])
+    expected_allowed = Outcome.ALLOWED in asked.answer.values
     if (
         key == admin_grid.down_at
         and admin_grid.observations[key].outcome is Outcome.ERROR
@@ -64,7 +65,7 @@ def test_admin_cell(shape: str, method: str, admin_grid: AdminGrid, evidence: Ev
             "AUTHZ-ADMIN-002)"
         )
     cell_evidence(
-        evidence, admin_grid.asked[key], admin_grid.observations[key], admin_grid.tokens[shape],
+        evidence, asked, admin_grid.observations[key], admin_grid.tokens[shape],
         api=f"/{ADMIN_SERVICE}/{method}", namespace="",
         cell={"token_shape": shape, "api": f"AdminService/{method}", "namespace_column": "Cluster",
               "namespace": "", "surface": "grpc"},
@@ -112,7 +113,7 @@ async def test_an_admin_request_never_brings_the_server_down(
 
 @pytest.mark.prop("SEC-P1", "admin")
 def test_anonymous_callers_get_no_admin_call(admin_grid: AdminGrid, evidence: Evidence) -> None:
-    violations, shown = admin_grid.unrefused([s for s in GRID_SHAPES if s.anonymous])
+    violations, shown = admin_grid.shapes_unrefused([s for s in GRID_SHAPES if s.anonymous])
     evidence.api, evidence.claims = "every unary AdminService method", {"token": None}
     hold(evidence, "SEC-P1/admin", violations, shown, "anonymous AdminService calls")
 
@@ -122,6 +123,6 @@ def test_namespace_admins_get_no_admin_call(admin_grid: AdminGrid, evidence: Evi
     """Every token whose rights are in one named namespace (any role, admin included): AdminService is the
     cluster operator's, whatever namespace a request names."""
     shapes = [s for s in GRID_SHAPES if tenant_namespaces(s.claim("authz-matrix")) and not s.anonymous]
-    violations, shown = admin_grid.unrefused(shapes)
+    violations, shown = admin_grid.shapes_unrefused(shapes)
     evidence.api, evidence.extra["tokens"] = "every unary AdminService method", [s.name for s in shapes]
     hold(evidence, "SEC-P5/admin", violations, shown, "AdminService calls by namespace-scoped tokens")

@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from harness.cases.ask import Asked
 from harness.cases.calls import Call
 from harness.cases.evidence import Evidence, check
 from harness.cases.grid import cell_evidence
-from harness.cases.http_grid import BY_NAME, CELLS, ROUTES, HttpGrid, cell_id, probe_http_grid
+from harness.cases.http_grid import BY_NAME, CELLS, ROUTES, HttpGrid, cell_id, namespace_of, probe_http_grid
 from harness.cases.recipes import token
 from harness.cases.runner import Case, fixed, observe, run_case
 from harness.cases.unprobed import said
@@ -47,16 +46,12 @@ async def http_grid(target: Target, recorder: Recorder, request: pytest.FixtureR
 )
 def test_http_cell(shape: str, route: str, column: str, http_grid: HttpGrid, evidence: Evidence) -> None:
     http_route = BY_NAME[route]
-    question = http_grid.question(shape, http_route, column)
-    answer = question.answer()
+    asked = http_grid.ask(shape, http_route, column)
     if refused := http_grid.not_probed(http_route, column):
-        pytest.skip(f"{refused}; the model says {said(answer)}")
-    namespace, observation = (
-        question.call.namespace,
-        http_grid.observations[cell_id(shape, http_route, column)],
-    )
+        pytest.skip(f"{refused}; the model says {said(asked.answer)}")
+    namespace = namespace_of(http_route, column)
     cell_evidence(
-        evidence, Asked(question, answer, observation.outcome), observation, http_grid.tokens[shape],
+        evidence, asked, http_grid.observations[cell_id(shape, http_route, column)], http_grid.tokens[shape],
         api=f"{http_route.short} ({http_route.full_method})", namespace=namespace,
         cell={"token_shape": shape, "api": http_route.method.short, "namespace_column": column,
               "namespace": namespace, "surface": "http"},
@@ -148,7 +143,7 @@ async def test_two_token_headers(target: Target, evidence: Evidence) -> None:
 
 @pytest.mark.prop("SEC-P1", "http")
 def test_anonymous_http_callers_get_nothing(http_grid: HttpGrid, evidence: Evidence) -> None:
-    violations, shown = http_grid.unrefused([c for c in CELLS if c[0].anonymous])
+    violations, shown = http_grid.cells_unrefused([c for c in CELLS if c[0].anonymous])
     evidence.surface, evidence.api, evidence.claims = "http", "every routed method", {"token": None}
     hold(evidence, "SEC-P1/http", violations, shown, "anonymous HTTP calls outside the exempt ones")
 
@@ -159,7 +154,7 @@ def test_tenants_get_nothing_of_b_over_http(http_grid: HttpGrid, evidence: Evide
         s for s in GRID_SHAPES if s.anonymous or has_no_rights_in(s.claim(MATRIX_NAMESPACE), OTHER_NAMESPACE)
     ]
     cells = [c for c in CELLS if c[2] == "Other" and c[0] in tenants]
-    violations, shown = http_grid.unrefused(cells)
+    violations, shown = http_grid.cells_unrefused(cells)
     evidence.surface, evidence.namespace = "http", OTHER_NAMESPACE
     evidence.api, evidence.extra["tokens"] = (
         "every routed method naming B (or no namespace)",

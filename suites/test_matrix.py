@@ -26,7 +26,7 @@ from harness.cases.raw_cells import (
 from harness.cases.unprobed import model_only, said
 from harness.probes.grpc import sdk_methods
 from harness.report.recorder import Recorder
-from harness.security.checks import EXEMPT_METHODS, has_no_rights_in, hold, not_refused
+from harness.security.checks import EXEMPT_METHODS, has_no_rights_in, hold
 from harness.server.config import ServerSettings
 from harness.server.pool import ServerPool
 from harness.server.target import MATRIX_NAMESPACE, OTHER_NAMESPACE, Target
@@ -167,9 +167,8 @@ NAMESPACE_ADMINS = ("NamespaceAdmin", "NamespaceAllFour")
 @pytest.mark.prop("SEC-P1", "grpc")
 def test_anonymous_callers_get_nothing(grid: GridRun, evidence: Evidence) -> None:
     cells = [c for c in CELLS if c.shape.anonymous]
-    violations, shown = not_refused(
-        ((c.id, grid.observations.get(c.id)) for c in cells if c.method.full_method not in EXEMPT_METHODS),
-        120,
+    violations, shown = grid.unrefused(
+        (c.id for c in cells if c.method.full_method not in EXEMPT_METHODS), 120
     )
     evidence.api, evidence.claims = "every WorkflowService and OperatorService method", {"token": None}
     hold(evidence, "SEC-P1/grpc", violations, shown, "anonymous calls outside the exempt ones")
@@ -184,9 +183,8 @@ def test_tenants_of_a_get_nothing_of_b(grid: GridRun, evidence: Evidence) -> Non
         if s.anonymous or has_no_rights_in(s.claim(MATRIX_NAMESPACE), OTHER_NAMESPACE)
     ]  # fmt: skip
     cells = [c for c in CELLS if c.column == "Other" and c.shape in tenants]
-    violations, shown = not_refused(
-        ((c.id, grid.observations.get(c.id)) for c in cells if c.method.full_method not in EXEMPT_METHODS),
-        120,
+    violations, shown = grid.unrefused(
+        (c.id for c in cells if c.method.full_method not in EXEMPT_METHODS), 120
     )
     evidence.namespace = OTHER_NAMESPACE
     evidence.api = f"every method naming {OTHER_NAMESPACE!r} (or no namespace)"
@@ -201,9 +199,8 @@ def test_namespace_admins_change_nothing_cluster_wide(grid: GridRun, evidence: E
         if c.shape.name in NAMESPACE_ADMINS
         and (c.method.name in CLUSTER_WIDE_CHANGES or (c.method.name == "RegisterNamespace" and c.column == "Other"))
     ]  # fmt: skip
-    violations, shown = not_refused(
-        ((c.id, grid.observations.get(c.id)) for c in cells if c.method.full_method not in EXEMPT_METHODS),
-        120,
+    violations, shown = grid.unrefused(
+        (c.id for c in cells if c.method.full_method not in EXEMPT_METHODS), 120
     )
     evidence.api = "remote clusters, Nexus endpoints, another namespace's registration"
     hold(evidence, "SEC-P5/grpc", violations, shown, "cluster-wide calls by namespace admins")

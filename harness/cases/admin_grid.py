@@ -7,22 +7,20 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from temporalio.api.operatorservice.v1 import AddOrUpdateRemoteClusterRequest
 
 from harness.api_tables import table_path
 from harness.cases.ask import Asked, CallQuestion, Window
-from harness.cases.grid import shape_tokens
+from harness.cases.calls import Call
+from harness.cases.grid import Grid, shape_tokens
 from harness.cases.runner import facts_of
 from harness.cases.unprobed import not_probed
 from harness.ceiling import GRID_DEADLINE_S, within
-from harness.probes.grpc import Observation
 from harness.probes.grpc_raw import RawMethod, probe_raw
-from harness.security.checks import not_refused
 from harness.server.target import Target
 from harness.settings import DEFAULT_VERSION
-from harness.tokens.mint import MintedToken
 from harness.tokens.shapes import GRID_SHAPES, TokenShape
 from harness.types import ADMIN_SERVICE, CallTarget, Outcome
 
@@ -53,6 +51,7 @@ def admin_methods() -> list[RawMethod]:
 
 
 METHODS = admin_methods()
+BY_NAME = {m.name: m for m in METHODS}
 CELLS = [(s, m) for s in GRID_SHAPES for m in METHODS]
 
 
@@ -60,39 +59,35 @@ def cell_key(shape: str, method: str) -> str:
     return f"{shape}On{method}"
 
 
+def cell_call(method: RawMethod) -> Call:
+    return Call("cell", method)
+
+
 @dataclass(repr=False)
-class AdminGrid:
-    target: Target
-    tokens: dict[str, MintedToken | None]
-    observations: dict[str, Observation] = field(default_factory=dict)
-    asked: dict[str, Asked] = field(default_factory=dict)
+class AdminGrid(Grid):
+    """The AdminService grid: cells keyed `<shape>On<method>`, all in the cluster column (namespace "")."""
+
     down_at: str = ""  # the cell after which the server stopped answering
     methods_probed: int = 0
 
-    def __repr__(self) -> str:  # short, as GridRun's
-        return f"AdminGrid({self.target.name}, {len(self.observations)} cells)"
+    def ask(self, shape: str, method: RawMethod) -> Asked:
+        return self.asked(cell_key(shape, method.name), shape, cell_call(method))
 
-    def question(self, shape: str, method: RawMethod, window: Window) -> CallQuestion:
-        return CallQuestion(
-            facts_of(self.target), self.target.credential(self.tokens[shape]),
-            CallTarget(method.full_method, ""), window,
-        )  # fmt: skip
-
-    def unrefused(self, shapes: list[TokenShape]) -> tuple[list[str], int]:
+    def shapes_unrefused(self, shapes: list[TokenShape]) -> tuple[list[str], int]:
         """The cells of `shapes` the server did not refuse, and how many were looked at (SEC scans)."""
-        return not_refused(
-            (cell_key(s.name, m.name), self.observations.get(cell_key(s.name, m.name)))
-            for s in shapes
-            for m in METHODS
-        )
+        return self.unrefused(cell_key(s.name, m.name) for s in shapes for m in METHODS)
 
     def allowed_first_last(self, cell: tuple[TokenShape, RawMethod]) -> tuple[bool, str]:
         """Sort key of the risky calls: those the model expects refused first (they never reach the
-        handler that crashes)."""
+        handler that crashes). Asked for this moment, before the call is made."""
         shape, method = cell
         now = time.monotonic()
-        answer = self.question(shape.name, method, Window.between(now, now)).answer()
-        return Outcome.ALLOWED in answer.values, f"{shape.name}{method.name}"
+        token = self.tokens[shape.name]
+        question = CallQuestion(
+            facts_of(self.target), self.target.credential(token), CallTarget(method.full_method, ""),
+            Window.between(now, now),
+        )  # fmt: skip
+        return Outcome.ALLOWED in question.answer().values, f"{shape.name}{method.name}"
 
 
 async def probe_admin_grid(server: Target) -> AdminGrid:
@@ -122,12 +117,5 @@ async def probe_admin_grid(server: Target) -> AdminGrid:
             health = await probe_raw(channel, HEALTH_CHECK, b"", [], deadline=10)
             if Outcome.ERROR in (health.outcome, grid.observations[cell_key(s.name, m.name)].outcome):
                 grid.down_at = cell_key(s.name, m.name)
-    for shape, method in ((s.name, m) for s, m in CELLS):
-        key = cell_key(shape, method.name)
-        if key not in grid.observations:
-            continue
-        observation = grid.observations[key]
-        question = grid.question(shape, method, Window.between(observation.started, observation.ended))
-        grid.asked[key] = Asked(question, question.answer(), observation.outcome)
     grid.methods_probed = len({m.name for _, m in cells})
     return grid

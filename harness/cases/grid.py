@@ -8,14 +8,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.cases.ask import Answer, Asked, CallQuestion, Window
+from harness.cases.ask import Answer, Asked, Window
+from harness.cases.calls import Call
 from harness.cases.evidence import Evidence
 from harness.cases.runner import facts_of
+from harness.cases.surfaces import Asking, surface_of
 from harness.cases.unprobed import not_probed_minimal
 from harness.ceiling import GRID_DEADLINE_S, within
 from harness.model.features import Feature
 from harness.probes.grpc import ApiMethod, Observation, run_bounded, sdk_methods
 from harness.report.recorder import Recorder
+from harness.security.checks import not_refused
 from harness.server.target import MATRIX_NAMESPACE, OTHER_NAMESPACE, Target
 from harness.tokens.mint import MintedToken
 from harness.tokens.shapes import GRID_SHAPES, TokenShape
@@ -59,35 +62,60 @@ def cell_named(cell_id: str) -> Cell:
 
 
 @dataclass(repr=False)
-class GridRun:
+class Grid:
+    """Token shapes x calls, each probed once: what the server answered per cell, and the model's answer
+    for the cell asked once, through the call's Surface, with the window its probe ran in. The same for
+    the gRPC, HTTP and AdminService grids; each probes its cells its own way (run_grid,
+    http_grid.probe_http_grid, admin_grid.probe_admin_grid)."""
+
     target: Target
-    tokens: dict[str, MintedToken | None]
-    observations: dict[str, Observation]
-    wall_s: float
-    concurrency: int = 0
-    _asked: dict[str, Asked] = field(default_factory=dict)
+    tokens: dict[str, MintedToken | None]  # shape name -> its token (None: anonymous)
+    observations: dict[str, Observation] = field(default_factory=dict)  # cell key -> the server's answer
+    _asked: dict[str, Asked] = field(default_factory=dict, init=False)
 
     def __repr__(self) -> str:
         # Short on purpose: as the fixture's run ends, asyncio's Runner formats its task, result (this)
         # included, inside signal.getsignal(); a repr of thousands of observations took seconds.
-        return f"GridRun({self.target.name}, {len(self.observations)} cells)"
+        return f"{type(self).__name__}({self.target.name}, {len(self.observations)} cells)"
+
+    def asked(self, key: str, shape: str, call: Call) -> Asked:
+        """The model's answer for a cell, asked once: with the window its probe ran in, or for this
+        moment where the cell was not probed (harness/safety.py)."""
+        if key not in self._asked:
+            observation = self.observations.get(key)
+            window = (
+                Window.between(observation.started, observation.ended)
+                if observation
+                else Window.open().closed()
+            )
+            token = self.tokens[shape]
+            asking = Asking(
+                facts_of(self.target), self.target.credential(token), self.target.headers(token), token
+            )
+            question = surface_of(call).question(asking, call, window)
+            self._asked[key] = Asked(
+                question, question.answer(), observation.outcome if observation else None
+            )
+        return self._asked[key]
+
+    def unrefused(self, keys: Iterable[str], width: int = 100) -> tuple[list[str], int]:
+        """Of these cells, those the server did not refuse, and how many were looked at (the SEC scans)."""
+        return not_refused(((key, self.observations.get(key)) for key in keys), width)
+
+
+@dataclass(repr=False)
+class GridRun(Grid):
+    """The gRPC grid (WorkflowService and OperatorService methods x shapes x namespace columns)."""
+
+    wall_s: float = 0.0
+    concurrency: int = 0
 
     @property
     def cells_per_s(self) -> float:
         return len(self.observations) / self.wall_s if self.wall_s else 0.0
 
     def ask(self, cell: Cell) -> Asked:
-        """The model's answer for a cell, asked once (with the window its probe ran in)."""
-        if cell.id not in self._asked:
-            observation = self.observations[cell.id]
-            question = CallQuestion(
-                facts_of(self.target),
-                self.target.credential(self.tokens[cell.shape.name]),
-                cell.target,
-                Window.between(observation.started, observation.ended),
-            )
-            self._asked[cell.id] = Asked(question, question.answer(), observation.outcome)
-        return self._asked[cell.id]
+        return self.asked(cell.id, cell.shape.name, Call("cell", cell.method, cell.namespace))
 
     def answer(self, cell: Cell) -> Answer:
         return self.ask(cell).answer
@@ -132,7 +160,7 @@ async def run_grid(
     started = time.perf_counter()
     observations = await run_bounded(jobs, concurrency)
     wall = time.perf_counter() - started
-    return GridRun(target, tokens, observations, wall, concurrency=concurrency)
+    return GridRun(target, tokens, observations, wall_s=wall, concurrency=concurrency)
 
 
 async def reprobe(run: GridRun, cells: Sequence[Cell], concurrency: int) -> None:

@@ -4,19 +4,16 @@ frontend's grpc-gateway, each cell asked of the model with the headers it carrie
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from harness.cases.ask import HttpCallQuestion, Window
+from harness.cases.ask import Asked
 from harness.cases.calls import Call
-from harness.cases.grid import COLUMNS, shape_tokens
-from harness.cases.runner import facts_of
+from harness.cases.grid import COLUMNS, Grid, shape_tokens
 from harness.cases.unprobed import not_probed_minimal
 from harness.ceiling import GRID_DEADLINE_S, within
-from harness.probes.grpc import Observation
 from harness.probes.http import HttpRoute, probe_http, routes
-from harness.security.checks import EXEMPT_METHODS, not_refused
+from harness.security.checks import EXEMPT_METHODS
 from harness.server.target import Target
-from harness.tokens.mint import MintedToken
 from harness.tokens.shapes import GRID_SHAPES, TokenShape
 
 ROUTES = routes()
@@ -32,34 +29,21 @@ def namespace_of(route: HttpRoute, column: str) -> str:
     return COLUMNS[column] if route.method.has_namespace else ""
 
 
+def cell_call(route: HttpRoute, column: str) -> Call:
+    return Call("cell", route, namespace_of(route, column))
+
+
 @dataclass(repr=False)
-class HttpGrid:
-    target: Target
-    tokens: dict[str, MintedToken | None]
-    observations: dict[str, Observation] = field(default_factory=dict)
+class HttpGrid(Grid):
+    """The HTTP grid: cells keyed `<shape>On<route>-<column>`."""
 
-    def __repr__(self) -> str:  # short, as GridRun's
-        return f"HttpGrid({self.target.name}, {len(self.observations)} cells)"
+    def ask(self, shape: str, route: HttpRoute, column: str) -> Asked:
+        return self.asked(cell_id(shape, route, column), shape, cell_call(route, column))
 
-    def question(self, shape: str, route: HttpRoute, column: str) -> HttpCallQuestion:
-        token = self.tokens[shape]
-        observation = self.observations.get(cell_id(shape, route, column))
-        return HttpCallQuestion(
-            facts_of(self.target),
-            self.target.headers(token),
-            token.signed_by if token else None,
-            Call("cell", route, namespace_of(route, column)).target,
-            # A cell not probed (harness/safety.py) is asked for this moment.
-            Window.between(observation.started, observation.ended) if observation else Window.open().closed(),
-            route=(route.verb, route.template),
-        )
-
-    def unrefused(self, cells: list[tuple[TokenShape, HttpRoute, str]]) -> tuple[list[str], int]:
+    def cells_unrefused(self, cells: list[tuple[TokenShape, HttpRoute, str]]) -> tuple[list[str], int]:
         """The cells the server did not refuse (exempt methods aside), and how many were looked at."""
-        return not_refused(
-            (cell_id(s.name, r, c), self.observations.get(cell_id(s.name, r, c)))
-            for s, r, c in cells
-            if r.method.full_method not in EXEMPT_METHODS
+        return self.unrefused(
+            cell_id(s.name, r, c) for s, r, c in cells if r.method.full_method not in EXEMPT_METHODS
         )
 
     def not_probed(self, route: HttpRoute, column: str) -> str:
