@@ -81,6 +81,7 @@ def by_id(target: Target) -> list[Call]:
 
 
 def reaches_any_namespace(observed: Observed) -> bool:
+    """A finding (data): an empty-namespace admin reads and deletes by any id."""
     return observed["describe-by-id"] is Outcome.ALLOWED and observed["delete-by-id"] is Outcome.ALLOWED
 
 

@@ -32,10 +32,12 @@ EXTRA = ServerSettings(authorization={"authExtraHeaderName": "x-id"})
 
 
 def everyone_admin(observed: Any) -> bool:
+    """A finding (data): every call allowed, anonymous included."""
     return all(o is Outcome.ALLOWED for o in observed.outcomes.values())
 
 
 def tampered(target: Any) -> Any:
+    """A forged token recipe (data): a reader's token whose payload says system admin."""
     return forge.tampered_payload(target.mint([f"{NS}:read"]), {"permissions": ["temporal-system:admin"]})
 
 

@@ -36,6 +36,7 @@ SETTLE = 10 * INTERVAL + 20
 
 
 def b64(raw: bytes) -> str:
+    """Base64url without padding, as JWKs write numbers (for the decoys' data)."""
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
@@ -53,6 +54,7 @@ FREEZING = {"post-quantum-AKP", "EC-secp256k1"}
 
 
 def token_for(server: Target, key: SigningKey, **spec: Any) -> MintedToken:
+    """A token recipe (data): a writer in NS, signed by `key`."""
     return server.mint([f"{NS}:write"], key=key, **spec)
 
 

@@ -60,6 +60,7 @@ def test_http_cell(shape: str, route: str, column: str, http_grid: HttpGrid, evi
 
 
 def http(name: str, namespace: str = NS) -> Call:
+    """A case's call (data): this route, in `namespace` where the method has one."""
     return Call(name, BY_NAME[name], namespace if BY_NAME[name].method.has_namespace else "")
 
 

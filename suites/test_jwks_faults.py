@@ -29,6 +29,7 @@ SETTLE = 10 * INTERVAL + 20  # deadline for the server's next refresh
 
 
 def token_for(server: Target, key: SigningKey) -> MintedToken:
+    """A token recipe (data): a writer in NS, signed by `key`."""
     return server.mint([f"{NS}:write"], key=key)
 
 

@@ -57,6 +57,7 @@ AZURE_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 
 def azure_claims(roles: list[str]) -> dict[str, Any]:
+    """An Azure AD access token's claims (data), app roles in `roles`."""
     return {
         "iss": f"https://login.microsoftonline.com/{AZURE_TENANT}/v2.0",
         "aud": "api://temporal-conformance",

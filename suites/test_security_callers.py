@@ -47,6 +47,7 @@ async def test_tenant_opens_no_replication_stream(target: Target, evidence: Evid
 
 
 def _admin_spec(target: Target, **times: Any) -> TokenSpec:
+    """A token spec (data): system-admin claims, with these times."""
     return TokenSpec(
         permissions=[f"{target.system_scope}:admin"],
         claim_name=target.auth_config.permissions_claim_name,

@@ -37,6 +37,7 @@ OPEN = ServerSettings(dynamic_config={"system.disableStreamingAuthorizer": True}
 
 
 def only(*names: str) -> CallSet:
+    """A case's calls (data): these streams, by name."""
     return fixed(*(Call(n, BY_NAME[n]) for n in names))
 
 

@@ -38,14 +38,17 @@ Recipe = Callable[[Target], MintedToken]
 
 
 def spec(**kwargs: Any) -> TokenSpec:
+    """A token spec (data): WRITE unless the case names other permissions."""
     return TokenSpec(permissions=kwargs.pop("permissions", WRITE), **kwargs)
 
 
 def minted(**kwargs: Any) -> Recipe:
+    """A token recipe (data) of any claim shape, signed by the server's key."""
     return lambda t: mint(spec(claim_name=t.auth_config.permissions_claim_name, **kwargs), t.signing_key)
 
 
 def no_roles(observed: Any) -> bool:
+    """A finding (data): the token got in and granted nothing."""
     return bool(observed.refused_all_but_exempt())
 
 
