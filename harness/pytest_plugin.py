@@ -457,7 +457,8 @@ def server_for(
 @pytest.fixture
 def evidence(request: pytest.FixtureRequest) -> Evidence:
     """Fill it in a test: it is printed on failure and lands in the JSON report."""
-    ev = Evidence()
+    req = request.node.get_closest_marker("req")
+    ev = Evidence(requirement=req.args[0] if req is not None and req.args else "")  # check() reads it
     request.node.stash[EVIDENCE] = ev
     return ev
 

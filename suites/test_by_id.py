@@ -6,7 +6,6 @@ id, and the search-attribute requests fail validation after authorization."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -19,6 +18,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 
 from harness.cases.calls import Call
 from harness.cases.evidence import Evidence
+from harness.cases.recipes import token
 from harness.cases.runner import Case, Observed, run_case
 from harness.probes.grpc import method, wf
 from harness.pytest_plugin import rows
@@ -49,7 +49,7 @@ async def namespace_ids(target: Target) -> None:
 
 
 def by_id(target: Target) -> list[Call]:
-    op = lambda name: method(OPERATOR_SERVICE, name)  # noqa: E731
+    """The case's calls (data): the namespace's id is this server's."""
     return [
         Call("exempt", wf("GetSystemInfo")),
         Call(
@@ -59,19 +59,29 @@ def by_id(target: Target) -> list[Call]:
             DescribeNamespaceRequest(id=NAMESPACE_IDS[target.name]),
         ),
         Call(
-            "delete-by-id", op("DeleteNamespace"), "", DeleteNamespaceRequest(namespace_id=str(uuid.uuid4()))
+            "delete-by-id",
+            method(OPERATOR_SERVICE, "DeleteNamespace"),
+            "",
+            DeleteNamespaceRequest(namespace_id=str(uuid.uuid4())),
         ),
-        Call("add-search-attributes", op("AddSearchAttributes"), "", AddSearchAttributesRequest()),
-        Call("remove-search-attributes", op("RemoveSearchAttributes"), "", RemoveSearchAttributesRequest()),
+        Call(
+            "add-search-attributes",
+            method(OPERATOR_SERVICE, "AddSearchAttributes"),
+            "",
+            AddSearchAttributesRequest(),
+        ),
+        Call(
+            "remove-search-attributes",
+            method(OPERATOR_SERVICE, "RemoveSearchAttributes"),
+            "",
+            RemoveSearchAttributesRequest(),
+        ),
         Call("describe-by-name", wf("DescribeNamespace"), MATRIX_NAMESPACE),
     ]
 
 
-def token(*permissions: str) -> Any:
-    return lambda t: t.mint([p.replace("{system}", t.system_scope) for p in permissions])
-
-
 def reaches_any_namespace(observed: Observed) -> bool:
+    """A finding (data): an empty-namespace admin reads and deletes by any id."""
     return observed["describe-by-id"] is Outcome.ALLOWED and observed["delete-by-id"] is Outcome.ALLOWED
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from harness.cases.evidence import Evidence, check
+from harness.cases.recipes import token
 from harness.cases.runner import Case, run_case
 from harness.model.features import Feature
 from harness.pytest_plugin import rows
@@ -30,15 +31,13 @@ EXPOSED = ServerSettings(dynamic_config={"frontend.exposeAuthorizerErrors": True
 EXTRA = ServerSettings(authorization={"authExtraHeaderName": "x-id"})
 
 
-def token(*permissions: str, **spec: Any) -> Any:
-    return lambda t: t.mint([p.replace("{system}", t.system_scope) for p in permissions], **spec)
-
-
 def everyone_admin(observed: Any) -> bool:
+    """A finding (data): every call allowed, anonymous included."""
     return all(o is Outcome.ALLOWED for o in observed.outcomes.values())
 
 
 def tampered(target: Any) -> Any:
+    """A forged token recipe (data): a reader's token whose payload says system admin."""
     return forge.tampered_payload(target.mint([f"{NS}:read"]), {"permissions": ["temporal-system:admin"]})
 
 
@@ -112,4 +111,4 @@ async def test_config_the_server_refuses(name: str, server_pool: ServerPool, evi
     evidence.observed = {"starts": started, "says why": bool(refusal) and refusal.split(":")[0] in error}
     evidence.reason = refusal or "the server accepts this config"
     evidence.message = error.splitlines()[0] if error else ""
-    check(evidence, "AUTHZ-CONFIG-010")
+    check(evidence)

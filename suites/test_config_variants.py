@@ -8,7 +8,8 @@ import pytest
 
 from harness.cases.calls import role_calls
 from harness.cases.evidence import Evidence
-from harness.cases.runner import Case, Observed, denied, fixed, run_case
+from harness.cases.recipes import token
+from harness.cases.runner import Case, allowed, denied, fixed, run_case
 from harness.jwks.fixture import JwksServer
 from harness.jwks.timeline import BlankSource, DeadSource, FixtureSource
 from harness.model.features import Feature
@@ -24,6 +25,7 @@ NS = SUITE_NAMESPACE
 REGEX = r"^temporal\.(?P<namespace>[\w-]+)\.(?P<role>\w+)$"
 AUDIENCE = "temporal-conformance"
 HEADER = "X-Temporal-Authorization"
+WRITE = f"{NS}:write"
 
 CLAIM_NAME = ServerSettings(authorization={"permissionsClaimName": "roles"})
 REGEX_VALID = ServerSettings(
@@ -35,31 +37,22 @@ AUDIENCE_SET = ServerSettings(authorization={"audience": AUDIENCE})
 HEADER_NAME = ServerSettings(authorization={"authHeaderName": HEADER})
 
 
-def token(**spec: Any) -> Any:
-    perms = spec.pop("permissions", [f"{NS}:write"])
-    return lambda t: t.mint(perms, **spec)
-
-
-def write_granted(observed: Observed) -> bool:
-    return observed.granted("write")
-
-
 CASES = [
-    Case("AUTHZ-CONFIG-001", "RolesClaimGrants", token(), settings=CLAIM_NAME),
-    Case("AUTHZ-CONFIG-001", "PermissionsClaimIgnored", token(permissions=[], extra={"permissions": [f"{NS}:write"]}), settings=CLAIM_NAME),
-    Case("AUTHZ-CONFIG-002", "MatchingEntry", token(permissions=[f"temporal.{NS}.write"]), settings=REGEX_VALID, since=Feature.PERMISSIONS_REGEX),
-    Case("AUTHZ-CONFIG-002", "ColonEntryIgnored", token(), settings=REGEX_VALID, since=Feature.PERMISSIONS_REGEX),
-    Case("AUTHZ-CONFIG-002", "SystemScope", token(permissions=["temporal.temporal-system.read"]), settings=REGEX_VALID, since=Feature.PERMISSIONS_REGEX),
-    Case("AUTHZ-CONFIG-003", "InvalidFallsBackToSplit", token(), settings=REGEX_INVALID, since=Feature.PERMISSIONS_REGEX, finding=write_granted),
-    Case("AUTHZ-CONFIG-004", "OneGroupFallsBackToSplit", token(), settings=REGEX_ONE_GROUP, since=Feature.PERMISSIONS_REGEX),
-    Case("AUTHZ-CONFIG-004", "OneGroupDottedIgnored", token(permissions=[f"{NS}.write"]), settings=REGEX_ONE_GROUP, since=Feature.PERMISSIONS_REGEX),
-    Case("AUTHZ-CONFIG-005", "AudString", token(aud=AUDIENCE), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
-    Case("AUTHZ-CONFIG-005", "AudList", token(aud=["x", AUDIENCE]), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
-    Case("AUTHZ-CONFIG-005", "AudMismatch", token(aud="other-app"), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
-    Case("AUTHZ-CONFIG-005", "AudMissing", token(), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
-    Case("AUTHZ-CONFIG-005", "AudCase", token(aud=AUDIENCE.upper()), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
-    Case("AUTHZ-CONFIG-006", "ConfiguredHeader", token(), under(HEADER.lower()), settings=HEADER_NAME, since=Feature.AUTH_HEADER_NAME),
-    Case("AUTHZ-CONFIG-006", "DefaultHeaderIgnored", token(), under("authorization"), settings=HEADER_NAME, since=Feature.AUTH_HEADER_NAME),
+    Case("AUTHZ-CONFIG-001", "RolesClaimGrants", token(WRITE), settings=CLAIM_NAME),
+    Case("AUTHZ-CONFIG-001", "PermissionsClaimIgnored", token(extra={"permissions": [f"{NS}:write"]}), settings=CLAIM_NAME),
+    Case("AUTHZ-CONFIG-002", "MatchingEntry", token(f"temporal.{NS}.write"), settings=REGEX_VALID, since=Feature.PERMISSIONS_REGEX),
+    Case("AUTHZ-CONFIG-002", "ColonEntryIgnored", token(WRITE), settings=REGEX_VALID, since=Feature.PERMISSIONS_REGEX),
+    Case("AUTHZ-CONFIG-002", "SystemScope", token("temporal.temporal-system.read"), settings=REGEX_VALID, since=Feature.PERMISSIONS_REGEX),
+    Case("AUTHZ-CONFIG-003", "InvalidFallsBackToSplit", token(WRITE), settings=REGEX_INVALID, since=Feature.PERMISSIONS_REGEX, finding=allowed("write")),
+    Case("AUTHZ-CONFIG-004", "OneGroupFallsBackToSplit", token(WRITE), settings=REGEX_ONE_GROUP, since=Feature.PERMISSIONS_REGEX),
+    Case("AUTHZ-CONFIG-004", "OneGroupDottedIgnored", token(f"{NS}.write"), settings=REGEX_ONE_GROUP, since=Feature.PERMISSIONS_REGEX),
+    Case("AUTHZ-CONFIG-005", "AudString", token(WRITE, aud=AUDIENCE), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
+    Case("AUTHZ-CONFIG-005", "AudList", token(WRITE, aud=["x", AUDIENCE]), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
+    Case("AUTHZ-CONFIG-005", "AudMismatch", token(WRITE, aud="other-app"), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
+    Case("AUTHZ-CONFIG-005", "AudMissing", token(WRITE), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
+    Case("AUTHZ-CONFIG-005", "AudCase", token(WRITE, aud=AUDIENCE.upper()), settings=AUDIENCE_SET, since=Feature.AUDIENCE),
+    Case("AUTHZ-CONFIG-006", "ConfiguredHeader", token(WRITE), under(HEADER.lower()), settings=HEADER_NAME, since=Feature.AUTH_HEADER_NAME),
+    Case("AUTHZ-CONFIG-006", "DefaultHeaderIgnored", token(WRITE), under("authorization"), settings=HEADER_NAME, since=Feature.AUTH_HEADER_NAME),
 ]  # fmt: skip
 
 
@@ -86,7 +79,7 @@ async def test_one_failing_key_source(server_pool: ServerPool, target: Target, e
             case = Case(
                 "AUTHZ-CONFIG-007",
                 "HealthySourceKey",
-                lambda t: t.mint([f"{NS}:write"]),
+                token(WRITE),
                 calls=fixed(*role_calls(NS)[:2]),
                 finding=denied("read"),
             )
@@ -108,7 +101,7 @@ async def test_a_blank_key_source_is_skipped(
             case = Case(
                 "AUTHZ-CONFIG-008",
                 "BlankFirst",
-                lambda t: t.mint([f"{NS}:write"]),
+                token(WRITE),
                 calls=fixed(*role_calls(NS)[:2]),
             )
             await run_case(server, case, evidence, key_sources=[s.url for s in sources])

@@ -17,12 +17,11 @@ from typing import Any
 
 import pytest
 from temporalio.api.command.v1 import Command
-from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 
 from harness.cases.ask import Asked, CrossNamespaceQuestion, Window
 from harness.cases.evidence import Evidence, check
+from harness.cases.history import fate
 from harness.cases.raw_worker import (
     cancel_external,
     poll_task_token,
@@ -35,7 +34,6 @@ from harness.cases.runner import facts_of
 from harness.server.config import ServerSettings
 from harness.server.target import PEER_NAMESPACE, SUITE_NAMESPACE, Target
 from harness.types import Outcome
-from harness.wait import until_async
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -78,30 +76,6 @@ KINDS = {
 }  # fmt: skip
 
 
-async def command_fate(server: Target, workflow_id: str, kind: Kind) -> tuple[bool, list[str]]:
-    """Wait until the source workflow's history says what became of the command."""
-    client = await server.service_client()
-    admin = server.metadata(server.admin_token())
-
-    async def settled() -> tuple[bool, list[str]] | None:
-        history = await client.workflow_service.get_workflow_execution_history(
-            GetWorkflowExecutionHistoryRequest(
-                namespace=A, execution=WorkflowExecution(workflow_id=workflow_id)
-            ),
-            metadata=admin,
-            retry=False,
-        )
-        events = {e.event_type for e in history.history.events}
-        names = [E.Name(e.event_type) for e in history.history.events]
-        if kind.took_effect & events:
-            return True, names
-        if kind.refused & events:
-            return False, names
-        return None
-
-    return await until_async(settled, deadline=60, interval=0.1, what="the command's fate in history")
-
-
 @pytest.mark.req("AUTHZ-XNS-001")
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("enabled", [False, True], ids=["setting-default", "setting-on"])
@@ -124,7 +98,7 @@ async def test_command_into_another_namespace(
     task_token = await poll_task_token(client, A, task_queue, worker)
     answer = await respond(prober, A, task_token, [command.build(peer_id)], worker)
     if answer.outcome is Outcome.ALLOWED:
-        took_effect, history = await command_fate(server, source_id, command)
+        took_effect, history = await fate(server, A, source_id, command.took_effect, command.refused)
     else:
         took_effect, history = False, []  # the completion itself was refused: the command never ran
 
@@ -152,4 +126,4 @@ async def test_command_into_another_namespace(
         "enableCrossNamespaceCommands": enabled or server.rules.cross_namespace_commands_default,
         "source_history": history,
     }
-    check(evidence, "AUTHZ-XNS-001")
+    check(evidence)

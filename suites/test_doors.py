@@ -4,27 +4,19 @@ worker trust whoever reaches them: internode mTLS (a certificate made for the ru
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import grpc
 import pytest
 
-from harness.cases.ask import Asked, InternalFrontendQuestion
 from harness.cases.evidence import Evidence, check
-from harness.cases.runner import facts_of
 from harness.model.features import Feature
 from harness.probes.doors import listening_ports, probe_doors
-from harness.probes.grpc import Observation, minimal_request, wf
-from harness.probes.grpc_raw import probe_raw
-from harness.probes.http import plain_http_client, probe_http, routes
+from harness.scripts.doors import internal_expected, internal_observations, read_ca
 from harness.security.checks import hold
 from harness.server.config import ServerSettings
 from harness.server.pool import ServerPool
-from harness.server.target import SUITE_NAMESPACE, Target
-from harness.types import CallTarget, Outcome
+from harness.server.target import Target
+from harness.types import Outcome
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-ROUTES = {r.name: r for r in routes()}
 
 
 @pytest.mark.req("AUTHZ-DOOR-001")
@@ -44,45 +36,12 @@ async def test_no_port_answers_an_anonymous_admin_call(
     evidence.observed = {name: answer.verdict for name, answer in answers.items()}
     evidence.extra["details"] = {name: answer.detail for name, answer in answers.items()}
     evidence.api = "gRPC ListNamespaces, OperatorService ListClusters, AdminService DescribeCluster; HTTP GET /api/v1/namespaces; each over plaintext and TLS without a client certificate"
-    check(evidence, "AUTHZ-DOOR-001")
+    check(evidence)
     assert any("internal-frontend" in name for name in answers), "internal-frontend's ports were not probed"
 
 
 OPEN_INTERNAL = ServerSettings(internode_tls=False, internal_http=True, refresh_interval="1h")
 TLS_INTERNAL_HTTP = ServerSettings(internode_tls=True, internal_http=True, refresh_interval="1h")
-INTERNAL_GRPC = ("ListNamespaces", "DescribeNamespace", "RegisterNamespace")
-
-
-def _internal(server: Target) -> tuple[str, str | None]:
-    """internal-frontend's gRPC address and, where the release serves one there (1.29+), its HTTP API's."""
-    assert server.running.config is not None
-    ports = server.running.config.ports["internal-frontend"]
-    http = f"127.0.0.1:{ports['httpPort']}" if server.rules.internal_http and "httpPort" in ports else None
-    return f"127.0.0.1:{ports['grpcPort']}", http
-
-
-async def _internal_observations(server: Target) -> dict[str, Observation]:
-    grpc_address, http_address = _internal(server)
-    observed: dict[str, Observation] = {}
-    # grpcio by name: a port that needs a client certificate must show as refused, not stop the probe.
-    async with grpc.aio.insecure_channel(grpc_address) as channel:
-        for name in INTERNAL_GRPC:
-            body = minimal_request(wf(name), SUITE_NAMESPACE).SerializeToString()
-            observed[f"grpc {name}"] = await probe_raw(channel, wf(name).full_method, body, [], deadline=10)
-    if http_address is None:
-        return observed
-    async with plain_http_client(f"http://{http_address}", timeout=10) as http:
-        observed["http ListNamespaces"] = await probe_http(http, ROUTES["ListNamespaces"], "", [])
-    return observed
-
-
-def _expected(server: Target, label: str) -> Asked:
-    method = label.split()[1]
-    question = InternalFrontendQuestion(
-        facts_of(server),
-        CallTarget(wf(method).full_method, SUITE_NAMESPACE if method != "ListNamespaces" else ""),
-    )
-    return Asked(question, question.answer())
 
 
 @pytest.mark.req("AUTHZ-DOOR-002")
@@ -92,8 +51,8 @@ async def test_internal_frontend_answers_anonymous_callers_as_admin(
 ) -> None:
     assert server_pool.jwks is not None
     async with server_pool.dedicated(OPEN_INTERNAL, server_pool.jwks) as server:
-        observed = await _internal_observations(server)
-        expected = {label: _expected(server, label) for label in observed}
+        observed = await internal_observations(server)
+        expected = {label: internal_expected(server, label) for label in observed}
     for label, asked in expected.items():
         asked.observed = observed[label].outcome
         evidence.asked.append(asked)
@@ -102,7 +61,7 @@ async def test_internal_frontend_answers_anonymous_callers_as_admin(
     evidence.api, evidence.claims = "internal-frontend gRPC and HTTP ports, no token", {"token": None}
     evidence.extra["server"] = {label: o.answer() for label, o in observed.items()}
     evidence.finding_holds = all(o.outcome is Outcome.ALLOWED for o in observed.values())
-    check(evidence, "AUTHZ-DOOR-002")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-DOOR-003")
@@ -111,8 +70,8 @@ async def test_internal_frontend_answers_anonymous_callers_as_admin(
 async def test_internode_mtls_leaves_internal_http_open(server_pool: ServerPool, evidence: Evidence) -> None:
     assert server_pool.jwks is not None
     async with server_pool.dedicated(TLS_INTERNAL_HTTP, server_pool.jwks) as server:
-        observed = await _internal_observations(server)
-        http_asked = _expected(server, "http ListNamespaces")
+        observed = await internal_observations(server)
+        http_asked = internal_expected(server, "http ListNamespaces")
     http_asked.observed = observed["http ListNamespaces"].outcome
     evidence.asked.append(http_asked)
     handshake = "refused without the certificate"
@@ -130,15 +89,10 @@ async def test_internode_mtls_leaves_internal_http_open(server_pool: ServerPool,
     )
     evidence.extra["server"] = {label: o.answer() for label, o in observed.items()}
     evidence.finding_holds = observed["http ListNamespaces"].outcome is Outcome.ALLOWED
-    check(evidence, "AUTHZ-DOOR-003")
+    check(evidence)
 
 
 CHART_PORTS = (7233, 7243, 7236, 7246, 7234, 7235, 7239)
-
-
-def _target_ca(config: pytest.Config) -> bytes | None:
-    path = config.getoption("--target-ca")
-    return Path(path).read_bytes() if path else None
 
 
 @pytest.mark.req("AUTHZ-DOOR-004")
@@ -150,7 +104,7 @@ async def test_the_clusters_ports(request: pytest.FixtureRequest, target: Target
         pytest.skip("--target only: AUTHZ-DOOR-001 checks the harness's own servers")
     host = target.address.rsplit(":", 1)[0]
     doors = named.split(",") if named else [f"{host}:{port}" for port in CHART_PORTS]
-    ca = _target_ca(request.config)  # besides system roots and no verification
+    ca = read_ca(request.config.getoption("--target-ca"))  # besides system roots and no verification
     answers = await probe_doors(
         {door: (door.rsplit(":", 1)[0], int(door.rsplit(":", 1)[1]), ca) for door in doors}
     )
@@ -163,7 +117,7 @@ async def test_the_clusters_ports(request: pytest.FixtureRequest, target: Target
         "anonymous gRPC ListNamespaces/ListClusters/DescribeCluster and HTTP GET /api/v1/namespaces, "
         "over plaintext and TLS (system roots, --target-ca, no verification) without a client certificate"
     )
-    check(evidence, "AUTHZ-DOOR-004")
+    check(evidence)
 
 
 @pytest.mark.prop("SEC-P4", "doors")

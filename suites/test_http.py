@@ -6,88 +6,36 @@ gateway's forwarding rules (harness.model.http) before the same mapper and autho
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from harness.cases.ask import Asked, HttpCallQuestion, Window
 from harness.cases.calls import Call
 from harness.cases.evidence import Evidence, check
-from harness.cases.grid import COLUMNS, shape_tokens
-from harness.cases.runner import Case, facts_of, fixed, observe, run_case
-from harness.cases.unprobed import not_probed_minimal, said
-from harness.ceiling import GRID_DEADLINE_S, within
+from harness.cases.grid import cell_evidence
+from harness.cases.http_grid import BY_NAME, CELLS, ROUTES, HttpGrid, cell_id, namespace_of, probe_http_grid
+from harness.cases.recipes import token
+from harness.cases.runner import Case, fixed, observe, run_case
+from harness.cases.unprobed import said
 from harness.model.features import Feature
-from harness.probes.grpc import Observation
-from harness.probes.http import HttpRoute, probe_http, routes
 from harness.pytest_plugin import rows
 from harness.report.recorder import Recorder
-from harness.security.checks import EXEMPT_METHODS, REFUSED, has_no_rights_in, hold
+from harness.security.checks import has_no_rights_in, hold
 from harness.server.config import ServerSettings
 from harness.server.target import MATRIX_NAMESPACE, OTHER_NAMESPACE, SUITE_NAMESPACE, Target
-from harness.tokens.mint import MintedToken
 from harness.tokens.presentation import Header, Presentation, under
-from harness.tokens.shapes import GRID_SHAPES, TokenShape
+from harness.tokens.shapes import GRID_SHAPES
 from harness.types import Outcome
 
 NS = SUITE_NAMESPACE
-ROUTES = routes()
-BY_NAME = {r.name: r for r in ROUTES}
-CELLS = [(s, r, c) for s in GRID_SHAPES for r in ROUTES for c in COLUMNS]
-
-
-def cell_id(shape: str, route: HttpRoute, column: str) -> str:
-    return f"{shape}On{route.name}-{column}"
-
-
-class HttpGrid:
-    def __init__(self, target: Target, tokens: dict[str, MintedToken | None]) -> None:
-        self.target, self.tokens = target, tokens
-        self.observations: dict[str, Observation] = {}
-
-    def question(self, shape: str, route: HttpRoute, column: str) -> HttpCallQuestion:
-        token = self.tokens[shape]
-        observation = self.observations.get(cell_id(shape, route, column))
-        namespace = COLUMNS[column] if route.method.has_namespace else ""
-        call = Call("cell", route, namespace)
-        return HttpCallQuestion(
-            facts_of(self.target),
-            self.target.headers(token),
-            token.signed_by if token else None,
-            call.target,
-            # A cell not probed (harness/safety.py) is asked for this moment.
-            Window.between(observation.started, observation.ended) if observation else Window.open().closed(),
-            route=(route.verb, route.template),
-        )
-
-    def not_probed(self, route: HttpRoute, column: str) -> str:
-        """On a cluster the harness does not own: why a cell is not sent (harness/safety.py), else ""."""
-        return not_probed_minimal(
-            self.target, route.method, COLUMNS[column] if route.method.has_namespace else ""
-        )
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def http_grid(target: Target, recorder: Recorder, request: pytest.FixtureRequest) -> HttpGrid:
     if target.running.http_address is None:
         pytest.skip("the HTTP API address of this target is not known")
-    grid = HttpGrid(target, shape_tokens(target, GRID_SHAPES))
-    gate = asyncio.Semaphore(request.config.getoption("--probe-concurrency"))
-    async with target.http_client() as client:
-
-        async def one(shape: str, route: HttpRoute, column: str) -> None:
-            namespace = COLUMNS[column] if route.method.has_namespace else ""
-            if grid.not_probed(route, column):
-                return
-            async with gate:
-                grid.observations[cell_id(shape, route, column)] = await probe_http(
-                    client, route, namespace, target.headers(grid.tokens[shape])
-                )
-
-        probing = asyncio.gather(*(one(s.name, r, c) for s, r, c in CELLS))
-        await within(GRID_DEADLINE_S, probing, "the HTTP grid did not finish")
+    grid = await probe_http_grid(target, request.config.getoption("--probe-concurrency"))
     recorder.coverage["http_routes_probed"] = len(ROUTES)
     return grid
 
@@ -98,45 +46,22 @@ async def http_grid(target: Target, recorder: Recorder, request: pytest.FixtureR
 )
 def test_http_cell(shape: str, route: str, column: str, http_grid: HttpGrid, evidence: Evidence) -> None:
     http_route = BY_NAME[route]
-    question = http_grid.question(shape, http_route, column)
-    answer = question.answer()
+    asked = http_grid.ask(shape, http_route, column)
     if refused := http_grid.not_probed(http_route, column):
-        pytest.skip(f"{refused}; the model says {said(answer)}")
-    observation = http_grid.observations[cell_id(shape, http_route, column)]
-    evidence.asked.append(Asked(question, answer, observation.outcome))
-    token = http_grid.tokens[shape]
-    evidence.surface = "http"
-    evidence.expected = answer.value if answer.determinate else sorted(v.value for v in answer.values)
-    evidence.observed = observation.outcome
-    evidence.api, evidence.namespace = (
-        f"{http_route.short} ({http_route.full_method})",
-        question.call.namespace,
-    )
-    evidence.claims = token.evidence() if token else {"token": None}
-    evidence.status, evidence.message, evidence.reason = (
-        observation.status,
-        observation.message,
-        answer.reason,
-    )
-    evidence.cell = {
-        "token_shape": shape,
-        "api": http_route.method.short,
-        "namespace_column": column,
-        "namespace": question.call.namespace,
-        "expected": getattr(evidence.expected, "value", str(evidence.expected)),
-        "observed": observation.outcome.value,
-        "status": observation.status,
-        "surface": "http",
-    }
-    check(evidence, "AUTHZ-HTTP-001")
+        pytest.skip(f"{refused}; the model says {said(asked.answer)}")
+    namespace = namespace_of(http_route, column)
+    cell_evidence(
+        evidence, asked, http_grid.observations[cell_id(shape, http_route, column)], http_grid.tokens[shape],
+        api=f"{http_route.short} ({http_route.full_method})", namespace=namespace,
+        cell={"token_shape": shape, "api": http_route.method.short, "namespace_column": column,
+              "namespace": namespace, "surface": "http"},
+    )  # fmt: skip
+    check(evidence)
 
 
 def http(name: str, namespace: str = NS) -> Call:
+    """A case's call (data): this route, in `namespace` where the method has one."""
     return Call(name, BY_NAME[name], namespace if BY_NAME[name].method.has_namespace else "")
-
-
-def token(*permissions: str, **spec: Any) -> Any:
-    return lambda t: t.mint([p.replace("{system}", t.system_scope) for p in permissions], **spec)
 
 
 HTTP_CALLS = fixed(
@@ -147,10 +72,6 @@ CUSTOM = ServerSettings(authorization={"authHeaderName": HEADER})
 CUSTOM_FORWARDED = ServerSettings(authorization={"authHeaderName": HEADER}, http_forwarded_headers=(HEADER,))
 AUDIENCE = ServerSettings(authorization={"audience": "temporal-conformance"})
 LOCALHOST_ONLY = ServerSettings(dynamic_config={"frontend.httpAllowedHosts": ["localhost:*"]})
-
-
-def dropped(observed: Any) -> bool:
-    return not observed.accepted or all(o is Outcome.DENIED for o in observed.outcomes.values())
 
 
 CASES = [
@@ -215,33 +136,15 @@ async def test_two_token_headers(target: Target, evidence: Evidence) -> None:
     evidence.observed = {"answers seen": sorted(seen)}
     evidence.extra = {"answers": seen, "requests": 120}
     evidence.finding_holds = len(seen) > 1
-    check(evidence, "AUTHZ-HTTP-004")
+    check(evidence)
 
 
 # -- security properties from the same probes (never from the model) ------------------------------------
 
 
-def _not_refused(grid: HttpGrid, cells: list[tuple[TokenShape, HttpRoute, str]]) -> tuple[list[str], int]:
-    violations, shown = [], 0
-    for shape, route, column in cells:
-        observed = grid.observations.get(cell_id(shape.name, route, column))
-        if (
-            observed is None
-            or route.method.full_method in EXEMPT_METHODS
-            or observed.outcome is Outcome.ERROR
-        ):
-            continue
-        shown += 1
-        if observed.outcome not in REFUSED:
-            violations.append(
-                f"{cell_id(shape.name, route, column)}: {observed.outcome.value} {observed.status} {observed.message[:100]!r}"
-            )
-    return violations, shown
-
-
 @pytest.mark.prop("SEC-P1", "http")
 def test_anonymous_http_callers_get_nothing(http_grid: HttpGrid, evidence: Evidence) -> None:
-    violations, shown = _not_refused(http_grid, [c for c in CELLS if c[0].anonymous])
+    violations, shown = http_grid.cells_unrefused([c for c in CELLS if c[0].anonymous])
     evidence.surface, evidence.api, evidence.claims = "http", "every routed method", {"token": None}
     hold(evidence, "SEC-P1/http", violations, shown, "anonymous HTTP calls outside the exempt ones")
 
@@ -252,7 +155,7 @@ def test_tenants_get_nothing_of_b_over_http(http_grid: HttpGrid, evidence: Evide
         s for s in GRID_SHAPES if s.anonymous or has_no_rights_in(s.claim(MATRIX_NAMESPACE), OTHER_NAMESPACE)
     ]
     cells = [c for c in CELLS if c[2] == "Other" and c[0] in tenants]
-    violations, shown = _not_refused(http_grid, cells)
+    violations, shown = http_grid.cells_unrefused(cells)
     evidence.surface, evidence.namespace = "http", OTHER_NAMESPACE
     evidence.api, evidence.extra["tokens"] = (
         "every routed method naming B (or no namespace)",

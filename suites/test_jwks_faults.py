@@ -7,58 +7,29 @@ then probes; where a refresh lands while a probe runs, the runner probes again o
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
 from harness.cases.evidence import Evidence
 from harness.cases.runner import Steps
 from harness.jwks.fixture import Fault, JwksServer
-from harness.server.config import ServerSettings
+from harness.scripts.key_sources import failed_refreshes, server_trusting
 from harness.server.pool import ServerPool
 from harness.server.target import SUITE_NAMESPACE, Target
 from harness.tokens.keys import SigningKey, rsa_key
 from harness.tokens.mint import MintedToken
 from harness.types import Outcome
-from harness.wait import until_async
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.needs_own_server]
 
 NS = SUITE_NAMESPACE
 INTERVAL = 1.0  # refreshInterval of these servers, seconds
-REFRESH_ERROR = "error while refreshing token keys"
 SETTLE = 10 * INTERVAL + 20  # deadline for the server's next refresh
 
 
-@contextlib.asynccontextmanager
-async def server_trusting(
-    server_pool: ServerPool, jwks: JwksServer, *keys: SigningKey
-) -> AsyncIterator[Target]:
-    """A server of its own whose key source is `jwks` (publishing `keys` first)."""
-    jwks.publish(*keys)
-    settings = ServerSettings(refresh_interval=f"{INTERVAL:g}s", system_workers=False)
-    async with server_pool.dedicated(settings, jwks, guarded=False) as server:
-        yield server
-
-
-async def refreshed(server: Target) -> None:
-    """Wait until everything served so far is applied: the server asked for the keys again since."""
-    await server.keys.settle(SETTLE)
-
-
-async def failed_refreshes(server: Target, count: int) -> None:
-    """Refresh attempts that never reached the fixture show only in the server's log."""
-    baseline = server.logs().count(REFRESH_ERROR)
-
-    async def seen() -> bool:
-        return server.logs().count(REFRESH_ERROR) >= baseline + count
-
-    await until_async(seen, deadline=SETTLE, interval=0.1, what=f"{count} failed key refreshes in the log")
-
-
 def token_for(server: Target, key: SigningKey) -> MintedToken:
+    """A token recipe (data): a writer in NS, signed by `key`."""
     return server.mint([f"{NS}:write"], key=key)
 
 
@@ -68,13 +39,14 @@ async def test_endpoint_down_at_start_then_up(
 ) -> None:
     key = rsa_key(kid="k1")
     own_jwks.stop_listening()
-    async with server_trusting(server_pool, own_jwks, key) as server:
+    own_jwks.publish(key)
+    async with server_trusting(server_pool, own_jwks, INTERVAL) as server:
         steps = Steps(server, evidence)
         await steps.probe("endpoint-down", token_for(server, key))
         own_jwks.resume_listening()
-        await refreshed(server)
+        await server.keys.settle(SETTLE)  # everything served so far applied
         await steps.probe("after-refresh", token_for(server, key))
-        steps.check("AUTHZ-JWKS-001")
+        steps.check()
 
 
 @pytest.mark.req("AUTHZ-JWKS-002")
@@ -82,14 +54,15 @@ async def test_endpoint_down_mid_run_keeps_keys(
     server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence
 ) -> None:
     key = rsa_key(kid="k1")
-    async with server_trusting(server_pool, own_jwks, key) as server:
+    own_jwks.publish(key)
+    async with server_trusting(server_pool, own_jwks, INTERVAL) as server:
         steps = Steps(server, evidence)
         await steps.probe("endpoint-up", token_for(server, key))
         own_jwks.stop_listening()
-        await failed_refreshes(server, 2)
+        await failed_refreshes(server, 2, SETTLE)
         await steps.probe("after-failed-refreshes", token_for(server, key))
         own_jwks.resume_listening()
-        steps.check("AUTHZ-JWKS-002")
+        steps.check()
 
 
 @pytest.mark.req("AUTHZ-JWKS-003")
@@ -106,15 +79,16 @@ async def test_broken_answers_keep_the_old_keys(
     server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence, fault: Fault
 ) -> None:
     key, newer = rsa_key(kid="k1"), rsa_key(kid="k2")
-    async with server_trusting(server_pool, own_jwks, key) as server:
+    own_jwks.publish(key)
+    async with server_trusting(server_pool, own_jwks, INTERVAL) as server:
         steps = Steps(server, evidence)
         own_jwks.publish(newer)  # would be picked up by a good refresh
         own_jwks.set_fault(fault)
-        await refreshed(server)
+        await server.keys.settle(SETTLE)  # everything served so far applied
         await steps.probe("new-key", token_for(server, newer))
         await steps.probe("old-key", token_for(server, key))
         evidence.extra["fault"] = fault.name
-        steps.check("AUTHZ-JWKS-003")
+        steps.check()
 
 
 @pytest.mark.req("AUTHZ-JWKS-004")
@@ -123,16 +97,17 @@ async def test_an_empty_key_set_drops_every_key_whatever_the_status(
     server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence, status: int
 ) -> None:
     key = rsa_key(kid="k1")
-    async with server_trusting(server_pool, own_jwks, key) as server:
+    own_jwks.publish(key)
+    async with server_trusting(server_pool, own_jwks, INTERVAL) as server:
         steps = Steps(server, evidence)
         await steps.probe("before", token_for(server, key))
         own_jwks.set_fault(Fault(status=status, body=b'{"keys": []}', name=f"empty-{status}"))
-        await refreshed(server)
+        await server.keys.settle(SETTLE)  # everything served so far applied
         after = await steps.probe("after-empty-set", token_for(server, key))
         evidence.extra["status_served"] = status
         if status != 200:
             evidence.finding_holds = after["read"] is Outcome.DENIED
-        steps.check("AUTHZ-JWKS-004")
+        steps.check()
 
 
 @pytest.mark.req("AUTHZ-JWKS-005")
@@ -140,7 +115,8 @@ async def test_slow_endpoint_keeps_tokens_working_and_then_updates(
     server_pool: ServerPool, own_jwks: JwksServer, evidence: Evidence
 ) -> None:
     key, newer = rsa_key(kid="k1"), rsa_key(kid="k2")
-    async with server_trusting(server_pool, own_jwks, key) as server:
+    own_jwks.publish(key)
+    async with server_trusting(server_pool, own_jwks, INTERVAL) as server:
         steps = Steps(server, evidence)
         own_jwks.set_fault(Fault(delay=5 * INTERVAL, name="slow"))
         own_jwks.publish(newer)
@@ -150,9 +126,9 @@ async def test_slow_endpoint_keeps_tokens_working_and_then_updates(
         await steps.probe("old-key-during-slow-fetch", token_for(server, key))
         await steps.probe("new-key-during-slow-fetch", token_for(server, newer))
         own_jwks.set_fault(None)
-        await refreshed(server)
+        await server.keys.settle(SETTLE)  # everything served so far applied
         await steps.probe("after-answer", token_for(server, newer))
-        steps.check("AUTHZ-JWKS-005")
+        steps.check()
 
 
 @pytest.mark.req("AUTHZ-JWKS-006")
@@ -163,17 +139,18 @@ async def test_unsupported_key_types(
     key, second, third = rsa_key(kid="k1"), rsa_key(kid="k2"), rsa_key(kid="k3")
     okp = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "okp"}
     octet = {"kty": "oct", "k": "c2VjcmV0", "kid": "hmac"}
-    async with server_trusting(server_pool, own_jwks, key) as server:
+    own_jwks.publish(key)
+    async with server_trusting(server_pool, own_jwks, INTERVAL) as server:
         steps = Steps(server, evidence)
         own_jwks.replace([key, second], extra_jwks=[okp, octet])
-        await refreshed(server)
+        await server.keys.settle(SETTLE)  # everything served so far applied
         await steps.probe("okp-oct-beside", token_for(server, second))
         own_jwks.replace([key, third], extra_jwks=[{"kty": "XYZ", "kid": "alien"}])  # and second is retired
-        await refreshed(server)
+        await server.keys.settle(SETTLE)  # everything served so far applied
         await steps.probe("unknown-kty-new-key", token_for(server, third))
         await steps.probe("unknown-kty-retired-key", token_for(server, second))
         evidence.extra["served"] = [j.get("kid") for j in own_jwks.document()["keys"]]
-        steps.check("AUTHZ-JWKS-006")
+        steps.check()
 
 
 @pytest.mark.req("AUTHZ-JWKS-007")
@@ -183,8 +160,8 @@ async def test_duplicate_kids_last_one_wins(
     first, last = rsa_key(kid="dup"), rsa_key(kid="dup")
     anchor = rsa_key(kid="anchor")
     own_jwks.replace([anchor], extra_jwks=[first.public_jwk(), last.public_jwk()])
-    async with server_trusting(server_pool, own_jwks) as server:
+    async with server_trusting(server_pool, own_jwks, INTERVAL) as server:
         steps = Steps(server, evidence)
         await steps.probe("first-dup", token_for(server, first))
         await steps.probe("last-dup", token_for(server, last))
-        steps.check("AUTHZ-JWKS-007")
+        steps.check()

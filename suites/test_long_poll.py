@@ -13,19 +13,18 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest, PollWorkflowTaskQueueRequest
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueRequest
 
 from harness.cases.ask import Asked, CallQuestion, LongPollQuestion, Window
 from harness.cases.evidence import Evidence, check
 from harness.cases.raw_worker import respond, start_raw
 from harness.cases.runner import facts_of
 from harness.errors import HarnessError
+from harness.scripts.long_poll import poll_waiting
 from harness.server.target import SUITE_NAMESPACE, Target
 from harness.types import CallTarget, Outcome
-from harness.wait import clock_reaches, until_async
+from harness.wait import clock_reaches
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -55,31 +54,7 @@ async def test_a_long_poll_delivers_after_its_token_expired(target: Target, evid
         )
     )
     try:
-
-        async def waiting() -> bool:
-            if poll.done():
-                return True  # it failed or returned: the result below says how
-            try:
-                described = await client.workflow_service.describe_task_queue(
-                    # The type said outright: releases before 1.23 answer an unspecified type with no
-                    # pollers.
-                    DescribeTaskQueueRequest(
-                        namespace=A,
-                        task_queue=TaskQueue(name=queue),
-                        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-                    ),
-                    metadata=admin,
-                    retry=False,
-                )
-            except RPCError as exc:
-                # The admin's look at the pollers is not what is tested: a cancelled look (seen once on
-                # 1.30.3, "operation was canceled") is asked again until the deadline.
-                if exc.status is RPCStatusCode.CANCELLED:
-                    return False
-                raise
-            return any(p.identity == IDENTITY for p in described.pollers)
-
-        await until_async(waiting, deadline=30, interval=0.1, what="the long poll to wait in matching")
+        await poll_waiting(client, A, queue, IDENTITY, admin, poll, deadline=30)
         poll_seen = time.monotonic()
         if time.time() >= expires:
             raise HarnessError(
@@ -131,4 +106,4 @@ async def test_a_long_poll_delivers_after_its_token_expired(target: Target, evid
     evidence.status, evidence.message = answer.status, answer.message
     evidence.extra = {"delivered seconds after exp": round(delivered_at - expires, 2)}
     evidence.finding_holds = seen[1]
-    check(evidence, "AUTHZ-EXPIRY-003")
+    check(evidence)

@@ -12,15 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from harness.cases.ask import Asked, MetricsQuestion, Window
 from harness.cases.evidence import Evidence, check
+from harness.cases.recipes import token
 from harness.cases.runner import facts_of
-from harness.errors import HarnessError
 from harness.model import metrics
 from harness.probes.grpc import wf
-from harness.probes.http import plain_http_client
+from harness.scripts.metrics import scrape
 from harness.server.config import ServerSettings
 from harness.server.target import OTHER_NAMESPACE, SUITE_NAMESPACE, SUITE_NAMESPACES, Target
 from harness.tokens.forge import tampered_payload
@@ -34,53 +33,14 @@ METRICS = ServerSettings(metrics=True)
 API = wf("DescribeNamespace")
 
 TOKENS: dict[str, Callable[[Target], MintedToken | None]] = {
-    "reader-of-the-namespace": lambda s: s.mint([f"{A}:read"], sub="reader"),
-    "reader-of-another-namespace": lambda s: s.mint([f"{OTHER_NAMESPACE}:read"], sub="outsider"),
+    "reader-of-the-namespace": token(f"{A}:read", sub="reader"),
+    "reader-of-another-namespace": token(f"{OTHER_NAMESPACE}:read", sub="outsider"),
     "no-token": lambda s: None,
     "bad-signature": lambda s: tampered_payload(s.mint([f"{A}:read"], sub="forger"), {"sub": "forged"}),
-    "expired": lambda s: s.mint([f"{A}:read"], sub="late", exp_in=-300, iat_in=-600),
+    "expired": token(f"{A}:read", sub="late", exp_in=-300, iat_in=-600),
 }
 # Which of the interceptor's refusals a reader of the docs would expect to see counted.
 MAPPER_REFUSALS = {"bad-signature", "expired"}
-
-
-def _series(name: str, metric: str) -> bool:
-    """Sample names as the OpenTelemetry exporter writes them (a counter's _total, a timer's unit)."""
-    if metric == metrics.AUTHORIZATIONS:
-        return name.startswith("service_authorization_latency") and name.endswith("_count")
-    return name in (metric, f"{metric}_total")
-
-
-_SERIES_PREFIXES = [
-    "service_authorization_latency" if m == metrics.AUTHORIZATIONS else m for m in metrics.COUNTED
-]
-
-
-async def scrape(server: Target, namespace_label: str, operation: str) -> dict[str, float]:
-    config = server.running.config
-    address = config.metrics_address if config is not None else None
-    if address is None:
-        raise HarnessError("this server was started without metrics (ServerSettings(metrics=True))")
-    async with plain_http_client() as client:
-        response = await client.get(f"http://{address}/metrics")
-    response.raise_for_status()
-    totals = dict.fromkeys(metrics.COUNTED, 0.0)
-    # The server exposes ~17,000 samples; parsing them all took seconds of CPU per scrape. Only the
-    # frontend's samples of the counted series are parsed (comment lines too: the parser needs no types).
-    wanted = tuple(_SERIES_PREFIXES)
-    lines = [
-        ln for ln in response.text.splitlines() if ln.startswith(wanted) and 'service_name="frontend"' in ln
-    ]
-    for family in text_string_to_metric_families("\n".join(lines) + "\n"):
-        for sample in family.samples:
-            labels = sample.labels
-            if labels.get("service_name") != "frontend" or labels.get("namespace") != namespace_label:
-                continue
-            for metric in metrics.COUNTED:
-                wanted_operation = operation if metric == metrics.REQUESTS else "Authorization"
-                if _series(sample.name, metric) and labels.get("operation") == wanted_operation:
-                    totals[metric] += sample.value
-    return totals
 
 
 @pytest.mark.req("AUTHZ-METRICS-001")
@@ -110,4 +70,4 @@ async def test_what_one_call_adds_to_the_metrics(server_for: Any, evidence: Evid
     if caller in MAPPER_REFUSALS:
         # The finding: a refused token is counted nowhere (no metric tells a forgery or an expired token).
         evidence.finding_holds = not any(delta for _, delta in observed)
-    check(evidence, "AUTHZ-METRICS-001")
+    check(evidence)

@@ -16,6 +16,7 @@ from temporalio.service import ConnectConfig, ServiceClient
 
 from harness.cases.ask import Asked, CallQuestion, HandshakeQuestion, HttpCallQuestion, Window
 from harness.cases.evidence import Evidence, check
+from harness.cases.recipes import token
 from harness.cases.runner import facts_of
 from harness.errors import HarnessError
 from harness.model import transport
@@ -24,7 +25,7 @@ from harness.model.features import Feature
 from harness.probes.grpc import ApiMethod, Prober, wf
 from harness.probes.http import classify_http
 from harness.probes.tls import grpc_handshake, http_handshake
-from harness.server.config import FrontendTls, ServerSettings
+from harness.scripts.mtls import material, mtls_server
 from harness.server.target import SUITE_NAMESPACE, Target, http_tls
 from harness.server.tls import SERVER_NAME
 from harness.tokens.mint import MintedToken
@@ -33,7 +34,6 @@ from harness.types import CallTarget, Outcome
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 A = SUITE_NAMESPACE
-MTLS = ServerSettings(frontend_mtls=True)
 CALLS: tuple[tuple[ApiMethod, str], ...] = (
     (wf("GetSystemInfo"), ""),  # exempt
     (wf("DescribeNamespace"), A),  # read in A
@@ -42,7 +42,7 @@ CALLS: tuple[tuple[ApiMethod, str], ...] = (
 )
 TOKENS: dict[str, Callable[[Target], MintedToken | None]] = {
     "no-token": lambda s: None,
-    "reader-of-A": lambda s: s.mint([f"{A}:read"], sub="reader"),
+    "reader-of-A": token(f"{A}:read", sub="reader"),
     "system-admin": lambda s: s.admin_token(),
 }
 # How each certificate is presented: (name in FrontendTls, what the model is told of it).
@@ -53,31 +53,16 @@ CERTIFICATES = {
 }
 
 
-async def mtls_server(server_for: Any) -> tuple[Target, FrontendTls]:
-    server: Target = await server_for(MTLS)
-    config = server.running.config
-    if config is None or config.frontend_tls is None:
-        raise HarnessError("the mTLS server was started without its frontend TLS material")
-    return server, config.frontend_tls
-
-
-def _material(tls: FrontendTls, name: str | None) -> tuple[bytes | None, bytes | None]:
-    if name is None:
-        return None, None
-    files = tls.foreign if name == "foreign" else tls.clients[name]
-    return files.cert.read_bytes(), files.key.read_bytes()
-
-
 @pytest.mark.req("AUTHZ-MTLS-001")
 @pytest.mark.needs_own_server
 @pytest.mark.parametrize("certificate", sorted(CERTIFICATES))
 async def test_the_handshake_over_grpc(server_for: Any, evidence: Evidence, certificate: str) -> None:
     server, tls = await mtls_server(server_for)
     name, shown = CERTIFICATES[certificate]
-    cert, key = _material(tls, name)
+    cert, key = material(tls, name)
     observed = await grpc_handshake(server.address, tls.ca.read_bytes(), SERVER_NAME, cert, key)
     control = await grpc_handshake(
-        server.address, tls.ca.read_bytes(), SERVER_NAME, *_material(tls, "harness")
+        server.address, tls.ca.read_bytes(), SERVER_NAME, *material(tls, "harness")
     )
     if control.outcome is not Outcome.ALLOWED:
         raise HarnessError(f"the harness's own certificate was not taken either: {control.answer()}")
@@ -88,7 +73,7 @@ async def test_the_handshake_over_grpc(server_for: Any, evidence: Evidence, cert
     evidence.api, evidence.namespace, evidence.reason = "GetSystemInfo", "", asked.answer.reason
     evidence.status, evidence.message = observed.status, observed.message
     evidence.extra = {"client certificate": certificate}
-    check(evidence, "AUTHZ-MTLS-001")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-MTLS-001")
@@ -108,7 +93,7 @@ async def test_the_handshake_over_http(server_for: Any, evidence: Evidence, cert
     evidence.api, evidence.surface, evidence.reason = "GetSystemInfo", "http", asked.answer.reason
     evidence.status, evidence.message = observed.status, observed.message
     evidence.extra = {"client certificate": certificate}
-    check(evidence, "AUTHZ-MTLS-001")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-MTLS-002")
@@ -151,7 +136,7 @@ async def test_a_certificate_grants_nothing(
         evidence.finding_holds = all(
             o is not Outcome.ALLOWED for m, o in observed.items() if m != "GetSystemInfo"
         )
-    check(evidence, "AUTHZ-MTLS-002")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-MTLS-002")
@@ -193,4 +178,4 @@ async def test_a_certificate_grants_nothing_over_http(
     evidence.status = observed.status
     evidence.message = response.text[:200] if response is not None else observed.message
     evidence.extra = {"client certificate subject": server.client_subject("temporal-system")}
-    check(evidence, "AUTHZ-MTLS-002")
+    check(evidence)

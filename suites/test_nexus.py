@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 
 from harness.cases.ask import Asked, HandlerHeadersQuestion
-from harness.cases.calls import Call
 from harness.cases.evidence import Evidence, check
-from harness.cases.nexus_handler import PROBE_HEADER, NexusHandler, create_endpoint
-from harness.cases.runner import CallSet, Case, run_case
+from harness.cases.nexus_handler import PROBE_HEADER
+from harness.cases.nexus_setup import nexus_setup, routes, sent_headers, stop_all
+from harness.cases.recipes import token
+from harness.cases.runner import Case, absent, run_case
 from harness.model.features import Feature
-from harness.probes.nexus import CallbackRoute, NexusRoute, probe_nexus
+from harness.probes.nexus import NexusRoute, probe_nexus
 from harness.pytest_plugin import rows
 from harness.security.checks import REFUSED, hold
 from harness.server.config import ServerSettings
@@ -49,90 +48,15 @@ BLACKLISTED = ServerSettings(
 )  # fmt: skip
 
 
-@dataclass
-class NexusSetup:
-    target: Target
-    handler: NexusHandler
-    by_namespace: NexusRoute
-    by_endpoint: NexusRoute
-    unknown_endpoint: NexusRoute
-    callback_in_path: CallbackRoute
-    callback_no_path: CallbackRoute
-    callback_wrong_path: CallbackRoute
-    callback_unknown_namespace: CallbackRoute
-
-
-SETUPS: dict[str, NexusSetup] = {}
-
-
-async def nexus_setup(target: Target) -> NexusSetup:
-    """A handler worker on a task queue of NS, and an endpoint targeting it (once per server)."""
-    if target.name in SETUPS:
-        return SETUPS[target.name]
-    if target.running.http_address is None:
-        pytest.skip("the HTTP API address of this target is not known")
-    client = await target.service_client()
-    queue = f"nexus-{uuid.uuid4().hex[:8]}"
-    admin = target.metadata(target.admin_token())
-    endpoint = await create_endpoint(client, f"authz-{uuid.uuid4().hex[:8]}", NS, queue, admin)
-    target.nexus_endpoints[endpoint] = NS
-    handler = NexusHandler(
-        client, NS, queue, target.metadata(target.mint([f"{NS}:write"], sub="nexus-handler"))
-    )
-    handler.start()
-    described = await client.workflow_service.describe_namespace(
-        DescribeNamespaceRequest(namespace=NS), metadata=admin, retry=False
-    )
-    ns_id = described.namespace_info.id
-    setup = NexusSetup(
-        target,
-        handler,
-        NexusRoute("by-namespace", namespace=NS, task_queue=queue),
-        NexusRoute("by-endpoint", endpoint_id=endpoint),
-        NexusRoute("unknown-endpoint", endpoint_id=str(uuid.uuid4())),
-        CallbackRoute("callback-in-path", NS, ns_id, NS),
-        CallbackRoute("callback-no-path", NS, ns_id, None),
-        CallbackRoute("callback-wrong-path", NS, ns_id, OTHER_NAMESPACE),
-        CallbackRoute("callback-unknown-namespace", "", str(uuid.uuid4()), None),
-    )
-    SETUPS[target.name] = setup
-    return setup
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def handlers() -> AsyncIterator[None]:
     yield
-    for setup in SETUPS.values():
-        await setup.handler.stop()
-    SETUPS.clear()
-
-
-def routes(*names: str) -> CallSet:
-    def calls(target: Target) -> list[Call]:
-        setup = SETUPS[target.name]
-        chosen = [getattr(setup, name.replace("-", "_")) for name in names]
-        return [Call(r.name, r, _namespace_of(r, setup)) for r in chosen]
-
-    return calls
-
-
-def _namespace_of(route: NexusRoute | CallbackRoute, setup: NexusSetup) -> str:
-    if isinstance(route, CallbackRoute):
-        return route.token_namespace
-    return NS if route.endpoint_id == setup.by_endpoint.endpoint_id else route.namespace
-
-
-def token(*permissions: str, **spec: Any) -> Any:
-    return lambda t: t.mint([p.replace("{system}", t.system_scope) for p in permissions], **spec)
+    await stop_all()
 
 
 BOTH = routes("by-namespace", "by-endpoint")
 CALLBACKS = routes("callback-in-path", "callback-no-path")
 REFUSED_CALLBACKS = routes("callback-wrong-path", "callback-unknown-namespace")
-
-
-def unknown_endpoint(observed: Any) -> bool:
-    return bool(observed["unknown-endpoint"] is Outcome.ABSENT)
 
 
 SHAPES = {
@@ -184,7 +108,7 @@ CASES = [
             name,
             recipe,
             calls=routes("unknown-endpoint"),
-            finding=lambda o: o["unknown-endpoint"] is Outcome.ABSENT,
+            finding=absent("unknown-endpoint"),
         )
         for name, recipe in (
             ("Anonymous", None),
@@ -198,6 +122,8 @@ CASES = [
 @pytest.mark.parametrize("case", rows(CASES))
 async def test_nexus_case(case: Case, server_for: Any, evidence: Evidence, handlers: None) -> None:
     server = await server_for(case.settings)
+    if server.running.http_address is None:
+        pytest.skip("the HTTP API address of this target is not known")
     await nexus_setup(server)
     evidence.surface = "nexus"
     await run_case(server, case, evidence)
@@ -220,13 +146,15 @@ async def test_headers_handed_to_the_handler(
     server_for: Any, evidence: Evidence, handlers: None, blacklisted: bool
 ) -> None:
     server = await server_for(BLACKLISTED if blacklisted else None)
+    if server.running.http_address is None:
+        pytest.skip("the HTTP API address of this target is not known")
     setup = await nexus_setup(server)
     caller: MintedToken = server.mint([f"{NS}:write"], sub="nexus-caller")
     probe_id = uuid.uuid4().hex
     headers = [*server.headers(caller), (PROBE_HEADER, probe_id), ("X-Caller-Note", "hello")]
     async with server.http_client() as client:
         observation = await probe_nexus(client, setup.by_namespace, headers)
-        sent = [(k, v) for k, v in await _sent_headers(client, setup.by_namespace, headers)]
+        sent = [(k, v) for k, v in sent_headers(client, setup.by_namespace, headers)]
     received = setup.handler.received.get(probe_id, {})
     blacklist = BLACKLISTED.dynamic_config["frontend.nexusRequestHeadersBlacklist"] if blacklisted else None
     question = HandlerHeadersQuestion(
@@ -255,18 +183,7 @@ async def test_headers_handed_to_the_handler(
     evidence.extra["server"] = observation.answer()
     if not blacklisted:
         evidence.finding_holds = bool(evidence.observed["token handed over"])
-    check(evidence, "AUTHZ-NEXUS-003")
-
-
-async def _sent_headers(
-    client: Any, route: NexusRoute, headers: list[tuple[str, str]]
-) -> list[tuple[str, str]]:
-    """The headers httpx really sends for such a request (it adds its own), built without sending."""
-    request = client.build_request(
-        "POST", route.path, content=b'"ping"',
-        headers=[*headers, ("Content-Type", "application/json"), ("Request-Timeout", "10s")],
-    )  # fmt: skip
-    return list(request.headers.multi_items())
+    check(evidence)
 
 
 @pytest.mark.prop("SEC-P1", "nexus")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from google.protobuf import duration_pb2
-from temporalio.api.common.v1 import WorkflowExecution, WorkflowType
+from temporalio.api.common.v1 import WorkflowType
 from temporalio.api.schedule.v1 import (
     IntervalSpec,
     Schedule,
@@ -29,20 +29,18 @@ from temporalio.api.workflowservice.v1 import (
     CreateScheduleRequest,
     DeleteScheduleRequest,
     DescribeScheduleRequest,
-    DescribeWorkflowExecutionRequest,
 )
 
 from harness.cases.evidence import Evidence
 from harness.cases.nexus_handler import create_endpoint
 from harness.model.features import Feature
 from harness.probes.nexus import NexusRoute, probe_nexus
-from harness.security import attempts
-from harness.security.attempts import Attempted
+from harness.security import attempts, schedules
 from harness.security.checks import REFUSED, hold
-from harness.security.scene import Scene, open_scene
+from harness.security.scene import open_scene
 from harness.server.config import ServerSettings
 from harness.server.target import Target
-from harness.wait import DeadlineExceeded, until_async
+from harness.wait import DeadlineExceeded
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.needs_own_server]
 
@@ -91,7 +89,9 @@ async def test_callback_with_a_source_header(source: str, server_for: Any, evide
     )
     changed = await scene.changed_in_b(before)
     done.notes["source"] = source
-    _evidence(evidence, scene, done, tenant)
+    done.evidence(evidence, scene, tenant)
+    if done.notes.get("callback") == attempts.NO_CALLBACKS:
+        pytest.skip(attempts.NO_CALLBACKS)
     hold(
         evidence,
         "SEC-P2/callback-source",
@@ -117,7 +117,9 @@ async def test_callback_aimed_at_internal_frontend(server_for: Any, evidence: Ev
     before = await scene.read_b()
     done = await attempts.callback(scene, victim, tenant, host=internal_http)
     changed = await scene.changed_in_b(before)
-    _evidence(evidence, scene, done, tenant)
+    done.evidence(evidence, scene, tenant)
+    if done.notes.get("callback") == attempts.NO_CALLBACKS:
+        pytest.skip(attempts.NO_CALLBACKS)
     hold(
         evidence,
         "SEC-P2/callback-url",
@@ -125,13 +127,6 @@ async def test_callback_aimed_at_internal_frontend(server_for: Any, evidence: Ev
         1,
         "callback aimed at internal-frontend, B read before and after",
     )
-
-
-def _evidence(evidence: Evidence, scene: Scene, done: Attempted, tenant: Any) -> None:
-    evidence.api, evidence.namespace, evidence.claims = done.api, f"{scene.a} -> {scene.b}", tenant.evidence()
-    evidence.extra.update(done.describe())
-    if done.notes.get("callback") == attempts.NO_CALLBACKS:
-        pytest.skip(attempts.NO_CALLBACKS)
 
 
 @pytest.mark.prop("SEC-P2", "callback-scheduler")
@@ -164,7 +159,7 @@ async def test_internal_callback_with_the_scheduler_token_of_b(server_for: Any, 
     )  # fmt: skip
     try:
         try:
-            run_id = await _running(scene, schedule_id)
+            run_id = await schedules.running(scene, schedule_id)
         except DeadlineExceeded as exc:
             described = await scene.client.workflow_service.describe_schedule(
                 DescribeScheduleRequest(namespace=scene.b, schedule_id=schedule_id),
@@ -174,7 +169,7 @@ async def test_internal_callback_with_the_scheduler_token_of_b(server_for: Any, 
             pytest.skip(
                 f"not shown: B's Scheduler V2 schedule never started its run ({exc}; {described.info})"
             )
-        token, request_id = await _internal_callback(scene, run_id)
+        token, request_id = await schedules.internal_callback(scene, run_id)
         if not token:
             pytest.skip(
                 "B's scheduled run carries no internal completion callback: this schedule is not Scheduler V2"
@@ -187,7 +182,9 @@ async def test_internal_callback_with_the_scheduler_token_of_b(server_for: Any, 
         )  # fmt: skip
         changed = await scene.changed_in_b(before, [run_id])
         done.notes["schedule"] = schedule_id
-        _evidence(evidence, scene, done, tenant)
+        done.evidence(evidence, scene, tenant)
+        if done.notes.get("callback") == attempts.NO_CALLBACKS:
+            pytest.skip(attempts.NO_CALLBACKS)
         hold(evidence, "SEC-P2/callback-scheduler", changed, 1, "internal callback with B's scheduler token")
     finally:
         await scene.client.workflow_service.delete_schedule(
@@ -195,38 +192,6 @@ async def test_internal_callback_with_the_scheduler_token_of_b(server_for: Any, 
             metadata=scene.admin,
             retry=False,
         )
-
-
-async def _running(scene: Scene, schedule_id: str) -> str:
-    async def running() -> str | None:
-        described = await scene.client.workflow_service.describe_schedule(
-            DescribeScheduleRequest(namespace=scene.b, schedule_id=schedule_id),
-            metadata=scene.admin,
-            retry=False,
-        )
-        runs = list(described.info.running_workflows)
-        return runs[0].workflow_id if runs else None
-
-    found: str = await until_async(running, deadline=60, interval=0.2, what="the schedule's run in B")
-    return found
-
-
-async def _internal_callback(scene: Scene, workflow_id: str) -> tuple[str, str]:
-    """The scheduled run's internal callback token and the request id it was started with (read with an
-    admin token: the test stands in for an attacker who learned them)."""
-    described = await scene.client.workflow_service.describe_workflow_execution(
-        DescribeWorkflowExecutionRequest(
-            namespace=scene.b, execution=WorkflowExecution(workflow_id=workflow_id)
-        ),
-        metadata=scene.admin,
-        retry=False,
-    )
-    token = ""
-    for info in described.callbacks:
-        if info.callback.nexus.url == "temporal://internal":
-            token = info.callback.nexus.header.get("temporal-callback-token", "")
-    request_ids = list(described.workflow_extended_info.request_id_infos)
-    return token, request_ids[0] if request_ids else ""
 
 
 # -- Nexus endpoints aimed at B --------------------------------------------------------------------------

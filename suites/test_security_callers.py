@@ -4,74 +4,50 @@ could do anything) get nothing. Read from what the server answered, never from t
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from temporalio.api.common.v1 import WorkflowType
-from temporalio.api.operatorservice.v1 import ListClustersRequest
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import (
-    DescribeNamespaceRequest,
-    StartWorkflowExecutionRequest,
-    UpdateNamespaceRequest,
-)
 
 from harness.cases.evidence import Evidence
-from harness.probes.grpc import Observation
-from harness.probes.grpc_raw import probe_raw
-from harness.probes.streams import STREAMS, probe_stream
+from harness.scripts.callers import REPLICATION, calls_everywhere, opened, replication_stream
 from harness.security.checks import REFUSED, hold
 from harness.server.target import SUITE_NAMESPACE, Target
 from harness.tokens import forge
 from harness.tokens.keys import rsa_key
 from harness.tokens.mint import MintedToken, TokenSpec, mint
-from harness.types import ADMIN_SERVICE, Outcome, full_method
+from harness.types import Outcome
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-REPLICATION = next(s for s in STREAMS if s.name == "ReplicationStream")
 A = SUITE_NAMESPACE
 UNTRUSTED = rsa_key(kid="harness-rsa")  # the trusted key's kid, a key the server never saw
 
 
-async def _stream(target: Target, token: MintedToken | None) -> Observation:
-    credentials, options = target.channel_credentials()
-    return await probe_stream(target.address, REPLICATION, target.headers(token), credentials, options)
-
-
-def _opened(observed: Observation) -> list[str]:
-    if observed.outcome in REFUSED:
-        return []
-    if observed.outcome is Outcome.ERROR:
-        pytest.fail(f"the replication stream gave no answer: {observed.status} {observed.message!r}")
-    return [f"opened past authorization: {observed.status} {observed.message[:160]!r}"]
-
-
 @pytest.mark.prop("SEC-P1", "replication-stream")
 async def test_anonymous_caller_opens_no_replication_stream(target: Target, evidence: Evidence) -> None:
-    observed = await _stream(target, None)
+    observed = await replication_stream(target, None)
     if observed.outcome is Outcome.ABSENT:
         pytest.skip("this release serves no replication stream on its frontend")
     evidence.api, evidence.surface, evidence.claims = REPLICATION.full_method, "stream", {"token": None}
     evidence.status, evidence.message = observed.status, observed.message
-    hold(evidence, "SEC-P1/replication-stream", _opened(observed), 1, "anonymous stream opening")
+    hold(evidence, "SEC-P1/replication-stream", opened(observed), 1, "anonymous stream opening")
 
 
 @pytest.mark.prop("SEC-P2", "replication-stream")
 async def test_tenant_opens_no_replication_stream(target: Target, evidence: Evidence) -> None:
     """A namespace admin of A is a tenant: the stream carries every replicated namespace's history."""
     token = target.mint([f"{A}:admin"], sub="tenant-of-a")
-    observed = await _stream(target, token)
+    observed = await replication_stream(target, token)
     if observed.outcome is Outcome.ABSENT:
         pytest.skip("this release serves no replication stream on its frontend")
     evidence.api, evidence.surface, evidence.claims = REPLICATION.full_method, "stream", token.evidence()
     evidence.status, evidence.message = observed.status, observed.message
-    hold(evidence, "SEC-P2/replication-stream", _opened(observed), 1, "stream opening by a tenant")
+    hold(evidence, "SEC-P2/replication-stream", opened(observed), 1, "stream opening by a tenant")
 
 
 def _admin_spec(target: Target, **times: Any) -> TokenSpec:
+    """A token spec (data): system-admin claims, with these times."""
     return TokenSpec(
         permissions=[f"{target.system_scope}:admin"],
         claim_name=target.auth_config.permissions_claim_name,
@@ -95,38 +71,13 @@ REFUSED_TOKENS: dict[str, Callable[[Target], MintedToken]] = {
 }
 
 
-async def _calls(target: Target, token: MintedToken) -> dict[str, Observation]:
-    """A read, a write, a namespace-admin and a cluster-admin call, AdminService and the stream."""
-    client, prober, metadata = await target.service_client(), await target.prober(), target.metadata(token)
-    workflow_id = f"sec-refused-{uuid.uuid4().hex[:8]}"
-    service = client.workflow_service
-    calls = {
-        "DescribeNamespace": service.describe_namespace(DescribeNamespaceRequest(namespace=A), metadata=metadata, retry=False),
-        "StartWorkflowExecution": service.start_workflow_execution(
-            StartWorkflowExecutionRequest(namespace=A, workflow_id=workflow_id, workflow_type=WorkflowType(name="SecRefused"),
-                                          task_queue=TaskQueue(name="sec-refused"), request_id=str(uuid.uuid4())),
-            metadata=metadata, retry=False,
-        ),
-        "UpdateNamespace": service.update_namespace(UpdateNamespaceRequest(namespace=A), metadata=metadata, retry=False),
-        "ListClusters": client.operator_service.list_clusters(ListClustersRequest(), metadata=metadata, retry=False),
-    }  # fmt: skip
-    observed = {name: await prober.observe(call) for name, call in calls.items()}
-    async with target.grpc_channel() as channel:
-        describe_cluster = full_method(ADMIN_SERVICE, "DescribeCluster")
-        observed["AdminService/DescribeCluster"] = await probe_raw(
-            channel, describe_cluster, b"", target.headers(token)
-        )
-    observed["ReplicationStream"] = await _stream(target, token)
-    return observed
-
-
 @pytest.mark.prop("SEC-P3", "refused-tokens")
 @pytest.mark.parametrize("shape", sorted(REFUSED_TOKENS))
 async def test_a_refused_token_acts_nowhere(shape: str, target: Target, evidence: Evidence) -> None:
     if not target.controls_jwks:
         pytest.skip("needs the harness's own signing keys (a trusted key to forge beside)")
     token = REFUSED_TOKENS[shape](target)
-    observed = await _calls(target, token)
+    observed = await calls_everywhere(target, token, A)
     violations = [
         f"{call}: {o.outcome.value} {o.status} {o.message[:120]!r}"
         for call, o in observed.items()

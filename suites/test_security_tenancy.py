@@ -29,18 +29,15 @@ from temporalio.api.workflow.v1 import NewWorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import (
     CreateScheduleRequest,
     DeleteScheduleRequest,
-    DescribeScheduleRequest,
 )
 
 from harness.cases.evidence import Evidence
-from harness.security import attempts
-from harness.security.attempts import Attempted
-from harness.security.checks import hold
+from harness.security import attempts, schedules
+from harness.security.attempts import Attempted, verdict
 from harness.security.scene import Scene, open_scene
 from harness.server.config import ServerSettings
 from harness.server.target import Target
 from harness.types import Outcome
-from harness.wait import until_async
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -50,16 +47,6 @@ XNS_ON = ServerSettings(dynamic_config={"system.enableCrossNamespaceCommands": T
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def scene(target: Target) -> Scene:
     return await open_scene(target)
-
-
-async def _verdict(
-    evidence: Evidence, scene: Scene, path: str, done: Attempted, changed: list[str], tenant: Any, what: str
-) -> None:
-    evidence.api, evidence.namespace, evidence.claims = done.api, f"{scene.a} -> {scene.b}", tenant.evidence()
-    evidence.extra.update(done.describe())
-    if done.answer is not None:
-        evidence.status, evidence.message = done.answer.status, done.answer.message[:300]
-    hold(evidence, path, [*done.carried_out, *changed], 1, what)
 
 
 @pytest.mark.parametrize("setting", ["default", "on"])
@@ -82,7 +69,7 @@ async def test_workflow_commands_into_b(
     done = await attempts.workflow_command(here, kind, victim, tenant)
     done.notes["setting"] = f"system.enableCrossNamespaceCommands {setting}"
     changed = await here.changed_in_b(before)
-    await _verdict(
+    verdict(
         evidence,
         here,
         f"SEC-P2/xns-{kind}",
@@ -103,9 +90,7 @@ async def test_task_token_of_b(named: str, scene: Scene, evidence: Evidence) -> 
     changed = await scene.changed_in_b(before)
     # Left started, B's task would time out minutes later, in another test's before-and-after.
     await scene.terminate(scene.b, [scene.victims[-1]])
-    await _verdict(
-        evidence, scene, "SEC-P2/task-token", done, changed, tenant, "completion with B's task token"
-    )
+    verdict(evidence, scene, "SEC-P2/task-token", done, changed, tenant, "completion with B's task token")
 
 
 @pytest.mark.prop("SEC-P2", "multi-operation")
@@ -117,9 +102,7 @@ async def test_multi_operation_naming_b(scene: Scene, evidence: Evidence) -> Non
     if done.answer is not None and done.answer.outcome is Outcome.ABSENT:
         pytest.skip("this release has no ExecuteMultiOperation")
     changed = await scene.changed_in_b(before, [workflow_id])
-    await _verdict(
-        evidence, scene, "SEC-P2/multi-operation", done, changed, tenant, "multi-operation naming B"
-    )
+    verdict(evidence, scene, "SEC-P2/multi-operation", done, changed, tenant, "multi-operation naming B")
 
 
 @pytest.mark.prop("SEC-P2", "batch")
@@ -131,7 +114,7 @@ async def test_batch_operation_naming_b(kind: str, by: str, scene: Scene, eviden
     before = await scene.read_b()
     done = await attempts.batch(scene, kind, by, victim, tenant)
     changed = await scene.changed_in_b(before)
-    await _verdict(
+    verdict(
         evidence, scene, "SEC-P2/batch", done, changed, tenant, f"batch {kind} by {by} naming B's workflow id"
     )
 
@@ -147,7 +130,7 @@ async def test_batcher_input_naming_b(kind: str, scene: Scene, evidence: Evidenc
     if done.notes.get("batcher") == attempts.NO_BATCHER_INPUT and not changed:
         answer = done.answer.status + " " + done.answer.message[:120] if done.answer else ""
         pytest.skip(f"{attempts.NO_BATCHER_INPUT} ({answer})")
-    await _verdict(
+    verdict(
         evidence,
         scene,
         "SEC-P2/batch-forged",
@@ -165,7 +148,7 @@ async def test_calls_by_the_id_of_b(role: str, scene: Scene, evidence: Evidence)
     before = await scene.read_b()
     done = await attempts.by_id(scene, tenant)
     changed = await scene.changed_in_b(before)
-    await _verdict(evidence, scene, "SEC-P2/by-id", done, changed, tenant, "calls by B's id")
+    verdict(evidence, scene, "SEC-P2/by-id", done, changed, tenant, "calls by B's id")
 
 
 @pytest.mark.prop("SEC-P2", "schedule")
@@ -195,16 +178,7 @@ async def test_schedule_in_a_naming_b_ids(scene: Scene, evidence: Evidence) -> N
         )
     )  # fmt: skip
     if answer.outcome is Outcome.ALLOWED and answer.status == "OK":
-
-        async def ran() -> bool:
-            described = await scene.client.workflow_service.describe_schedule(
-                DescribeScheduleRequest(namespace=scene.a, schedule_id=schedule_id),
-                metadata=scene.admin,
-                retry=True,
-            )
-            return len(described.info.recent_actions) > 0  # its run's id is the action's id plus a time
-
-        await until_async(ran, deadline=60, interval=0.2, what="the schedule's run in A")
+        await schedules.acted(scene, scene.a, schedule_id)
         await scene.client.workflow_service.delete_schedule(
             DeleteScheduleRequest(namespace=scene.a, schedule_id=schedule_id),
             metadata=scene.admin,
@@ -212,6 +186,4 @@ async def test_schedule_in_a_naming_b_ids(scene: Scene, evidence: Evidence) -> N
         )
     changed = await scene.changed_in_b(before)
     done = Attempted("CreateSchedule in A with B's workflow id, triggered at once", answer)
-    await _verdict(
-        evidence, scene, "SEC-P2/schedule", done, changed, tenant, "schedule in A naming B's workflow id"
-    )
+    verdict(evidence, scene, "SEC-P2/schedule", done, changed, tenant, "schedule in A naming B's workflow id")

@@ -10,30 +10,26 @@ from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 
 from harness.cases.calls import Call
 from harness.cases.evidence import Evidence, check
+from harness.cases.recipes import token
 from harness.cases.runner import Case, denied, fixed, run_case
 from harness.cases.workers import run_hello
 from harness.probes.grpc import HEALTH_CHECK_METHOD, wf
 from harness.pytest_plugin import rows
 from harness.server.setup import ensure_namespaces
 from harness.server.target import SUITE_NAMESPACE, Target
-from harness.tokens.mint import MintedToken
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 NS = SUITE_NAMESPACE
 LEGACY_NAMESPACE = f"authz-legacy-{uuid.uuid4().hex[:8]}"
-
-
-def expired_admin(target: Target) -> MintedToken:
-    return target.mint([f"{target.system_scope}:admin"], exp_in=-60)
+LEGACY_REQUEST = RegisterNamespaceRequest(
+    namespace=LEGACY_NAMESPACE, workflow_execution_retention_period=duration_pb2.Duration(seconds=86400)
+)
 
 
 def legacy_register(target: Target) -> list[Call]:
-    request = RegisterNamespaceRequest(
-        namespace=LEGACY_NAMESPACE,
-        workflow_execution_retention_period=duration_pb2.Duration(seconds=86400),
-    )
-    return [Call("register", wf("RegisterNamespace"), LEGACY_NAMESPACE, request)]
+    """The case's call (data): a namespace of the run's own."""
+    return [Call("register", wf("RegisterNamespace"), LEGACY_NAMESPACE, LEGACY_REQUEST)]
 
 
 CASES = [
@@ -43,14 +39,14 @@ CASES = [
     Case(
         "AUTHZ-HEALTH-003",
         "ExpiredTokenOnExemptCalls",
-        expired_admin,
+        token("{system}:admin", exp_in=-60),
         calls=fixed(Call("health", HEALTH_CHECK_METHOD), Call("exempt", wf("GetSystemInfo"))),
     ),
     Case("AUTHZ-HEALTH-004", "AnonymousGetClusterInfo", None, calls=fixed(Call("cluster-read", wf("GetClusterInfo")))),
     Case(
         "AUTHZ-NS-001",
         "LegacySystemAdminRegisters",
-        lambda t: t.mint(["system:admin"], sub="legacy-sample-admin"),
+        token("system:admin", sub="legacy-sample-admin"),
         calls=legacy_register,
         finding=denied("register"),
     ),
@@ -83,4 +79,4 @@ async def test_sample_flow_runs_a_workflow_under_jwt_auth(target: Target, eviden
         namespace,
         token.evidence(),
     )
-    check(evidence, "AUTHZ-WORKFLOW-001")
+    check(evidence)

@@ -13,14 +13,13 @@ import pytest
 
 from harness.cases.calls import Call
 from harness.cases.evidence import Evidence
-from harness.cases.runner import CallSet, Case, fixed, run_case
+from harness.cases.recipes import token
+from harness.cases.runner import CallSet, Case, all_denied, fixed, run_case
 from harness.cases.unprobed import not_probed
 from harness.probes.streams import STREAMS
 from harness.pytest_plugin import rows
 from harness.server.config import ServerSettings
 from harness.server.target import SUITE_NAMESPACE, Target
-from harness.tokens.mint import MintedToken
-from harness.types import Outcome
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -38,18 +37,8 @@ OPEN = ServerSettings(dynamic_config={"system.disableStreamingAuthorizer": True}
 
 
 def only(*names: str) -> CallSet:
+    """A case's calls (data): these streams, by name."""
     return fixed(*(Call(n, BY_NAME[n]) for n in names))
-
-
-def token(*permissions: str, **spec: Any) -> Any:
-    def make(target: Target) -> MintedToken:
-        return target.mint([p.replace("{system}", target.system_scope) for p in permissions], **spec)
-
-    return make
-
-
-def all_denied(*labels: str) -> Any:
-    return lambda observed: all(observed[label] is Outcome.DENIED for label in labels)
 
 
 CASES = [

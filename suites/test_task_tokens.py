@@ -8,17 +8,15 @@ import uuid
 from typing import Any
 
 import pytest
-from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 
 from harness.cases.ask import Asked, TaskTokenQuestion, Window
 from harness.cases.evidence import Evidence, check
+from harness.cases.history import fate
 from harness.cases.raw_worker import poll_task_token, respond, start_raw
 from harness.cases.runner import facts_of
 from harness.server.config import ServerSettings
 from harness.server.target import OTHER_NAMESPACE, SUITE_NAMESPACE
-from harness.wait import until_async
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -43,24 +41,10 @@ async def test_completion_with_a_task_token_from_b(
     request_namespace = {"A": A, "empty": "", "B": B}[named]
     answer = await respond(prober, request_namespace, task_token, [], server.metadata(writer_of_a))
 
-    async def fate() -> bool | None:
-        history = await client.workflow_service.get_workflow_execution_history(
-            GetWorkflowExecutionHistoryRequest(
-                namespace=B, execution=WorkflowExecution(workflow_id=workflow_id)
-            ),
-            metadata=admin,
-            retry=False,
-        )
-        events = {e.event_type for e in history.history.events}
-        if EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED in events:
-            return True
-        if answer.status != "OK":
-            return False  # a completion is written before the answer: a refused one changed nothing
-        return None
-
-    (completed,) = await until_async(
-        lambda: _not_none(fate), deadline=60, interval=0.1, what="the task's fate"
-    )
+    completed, _ = await fate(
+        server, B, workflow_id, {EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED},
+        refused_already=answer.status != "OK", what="the task's fate",
+    )  # fmt: skip
     question = TaskTokenQuestion(
         facts_of(server), server.credential(writer_of_a), request_namespace, B, enforcement,
         Window.between(answer.started, answer.ended),
@@ -78,9 +62,4 @@ async def test_completion_with_a_task_token_from_b(
     evidence.status, evidence.message = answer.status, answer.message
     if not enforcement and named == "A":
         evidence.finding_holds = completed
-    check(evidence, "AUTHZ-TASK-001")
-
-
-async def _not_none(fate: Any) -> tuple[bool] | None:
-    value = await fate()
-    return None if value is None else (value,)
+    check(evidence)

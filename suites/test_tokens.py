@@ -15,6 +15,7 @@ import pytest
 
 from harness.cases.calls import role_calls
 from harness.cases.evidence import Evidence, check
+from harness.cases.recipes import token
 from harness.cases.runner import Case, accepted, observe, refused, run_case
 from harness.pytest_plugin import rows
 from harness.server.target import SUITE_NAMESPACE, Target
@@ -31,23 +32,23 @@ WRITE = [f"{NS}:write"]
 DECOY_PATH = "/decoy.json"
 ATTACKER = rsa_key(kid="attacker")
 P384 = ec_key(kid="harness-ec", curve="P-384")
+WRITER = token(*WRITE)
 
 Recipe = Callable[[Target], MintedToken]
 
 
 def spec(**kwargs: Any) -> TokenSpec:
+    """A token spec (data): WRITE unless the case names other permissions."""
     return TokenSpec(permissions=kwargs.pop("permissions", WRITE), **kwargs)
 
 
 def minted(**kwargs: Any) -> Recipe:
+    """A token recipe (data) of any claim shape, signed by the server's key."""
     return lambda t: mint(spec(claim_name=t.auth_config.permissions_claim_name, **kwargs), t.signing_key)
 
 
-def writer(target: Target) -> MintedToken:
-    return target.mint(WRITE)
-
-
 def no_roles(observed: Any) -> bool:
+    """A finding (data): the token got in and granted nothing."""
     return bool(observed.refused_all_but_exempt())
 
 
@@ -87,12 +88,12 @@ CASES = [
         "TamperedPayload",
         lambda t: forge.tampered_payload(t.mint([f"{NS}:read"]), {"permissions": ["temporal-system:admin"]}),
     ),
-    Case("AUTHZ-JWT-009", "StrippedSignature", lambda t: forge.resigned_segment(writer(t), "")),
-    Case("AUTHZ-JWT-009", "BlankSignature", lambda t: forge.resigned_segment(writer(t), "AAAA")),
-    Case("AUTHZ-JWT-009", "TruncatedSignature", lambda t: forge.truncated_signature(writer(t))),
-    Case("AUTHZ-JWT-010", "PaddedBase64", lambda t: forge.padded(writer(t))),
+    Case("AUTHZ-JWT-009", "StrippedSignature", lambda t: forge.resigned_segment(WRITER(t), "")),
+    Case("AUTHZ-JWT-009", "BlankSignature", lambda t: forge.resigned_segment(WRITER(t), "AAAA")),
+    Case("AUTHZ-JWT-009", "TruncatedSignature", lambda t: forge.truncated_signature(WRITER(t))),
+    Case("AUTHZ-JWT-010", "PaddedBase64", lambda t: forge.padded(WRITER(t))),
     Case("AUTHZ-JWT-011", "EcdsaZeroSignature", lambda t: forge.zero_ecdsa_signature(t.key_of("EC"), spec())),
-    Case("AUTHZ-JWT-012", "ExtraSegment", lambda t: forge.extra_segment(writer(t))),
+    Case("AUTHZ-JWT-012", "ExtraSegment", lambda t: forge.extra_segment(WRITER(t))),
     *[
         Case(
             "AUTHZ-JWT-013",
@@ -126,21 +127,21 @@ CASES = [
     Case("AUTHZ-JWT-016", "LargeToken64KiB", lambda t: forge.large(t.signing_key, NS, 2600)),
     # -- how the token is carried -----------------------------------------------------------------
     *[
-        Case("AUTHZ-HEADER-001", f"Scheme_{s}", writer, value_shape(scheme=s))
+        Case("AUTHZ-HEADER-001", f"Scheme_{s}", WRITER, value_shape(scheme=s))
         for s in (BEARER.lower(), BEARER.upper(), "bEaReR")
     ],
-    Case("AUTHZ-HEADER-002", "NoScheme", writer, value_shape(scheme=None)),
-    Case("AUTHZ-HEADER-003", "BasicScheme", writer, value_shape(scheme="Basic")),
-    Case("AUTHZ-HEADER-003", "JwtScheme", writer, value_shape(scheme="JWT")),
-    Case("AUTHZ-HEADER-004", "TwoSpaces", writer, value_shape(separator="  ")),
-    Case("AUTHZ-HEADER-004", "NoSpace", writer, value_shape(separator="")),
-    Case("AUTHZ-HEADER-005", "TrailingWhitespace", writer, value_shape(suffix=" ")),
-    Case("AUTHZ-HEADER-005", "TrailingTab", writer, value_shape(suffix="\t")),
-    Case("AUTHZ-HEADER-006", "EmptyValue", writer, value_shape(empty=True)),
-    Case("AUTHZ-HEADER-007", "OtherHeaderName", writer, under("x-authorization")),
-    Case("AUTHZ-HEADER-007", "ExtrasHeaderOnly", writer, under("authorization-extras")),
-    Case("AUTHZ-HEADER-008", "ValidThenInvalid", writer, Presentation((Header(), Header(text="not-a-token")))),
-    Case("AUTHZ-HEADER-008", "InvalidThenValid", writer, Presentation((Header(text="not-a-token"), Header()))),
+    Case("AUTHZ-HEADER-002", "NoScheme", WRITER, value_shape(scheme=None)),
+    Case("AUTHZ-HEADER-003", "BasicScheme", WRITER, value_shape(scheme="Basic")),
+    Case("AUTHZ-HEADER-003", "JwtScheme", WRITER, value_shape(scheme="JWT")),
+    Case("AUTHZ-HEADER-004", "TwoSpaces", WRITER, value_shape(separator="  ")),
+    Case("AUTHZ-HEADER-004", "NoSpace", WRITER, value_shape(separator="")),
+    Case("AUTHZ-HEADER-005", "TrailingWhitespace", WRITER, value_shape(suffix=" ")),
+    Case("AUTHZ-HEADER-005", "TrailingTab", WRITER, value_shape(suffix="\t")),
+    Case("AUTHZ-HEADER-006", "EmptyValue", WRITER, value_shape(empty=True)),
+    Case("AUTHZ-HEADER-007", "OtherHeaderName", WRITER, under("x-authorization")),
+    Case("AUTHZ-HEADER-007", "ExtrasHeaderOnly", WRITER, under("authorization-extras")),
+    Case("AUTHZ-HEADER-008", "ValidThenInvalid", WRITER, Presentation((Header(), Header(text="not-a-token")))),
+    Case("AUTHZ-HEADER-008", "InvalidThenValid", WRITER, Presentation((Header(text="not-a-token"), Header()))),
     # -- permissions claim shapes -----------------------------------------------------------------
     Case("AUTHZ-CLAIMS-001", "PermissionsAsString", minted(permissions=f"{NS}:admin"), finding=no_roles),
     Case("AUTHZ-CLAIMS-001", "PermissionsAsObject", minted(permissions={NS: "admin"}), finding=no_roles),
@@ -164,9 +165,11 @@ UNBOUNDED = {"ExpFarFuture", "NoExp", "ExpAsString"}
 
 
 def _rows(cases: list[Case]) -> list[Any]:
-    own_only = pytest.mark.own_server_only(UNBOUNDED_ON_TARGET)
+    """The cases' rows (data), the unbounded ones marked for own servers only."""
     return [
-        pytest.param(*p.values, marks=[*p.marks, own_only], id=p.id) if p.values[0].name in UNBOUNDED else p
+        pytest.param(*p.values, marks=[*p.marks, pytest.mark.own_server_only(UNBOUNDED_ON_TARGET)], id=p.id)
+        if p.values[0].name in UNBOUNDED
+        else p
         for p in rows(cases)
     ]
 
@@ -219,4 +222,4 @@ async def test_exp_equal_to_now_is_expired(target: Target, evidence: Evidence) -
         NS,
     )
     evidence.asked.extend(before.asked + at.asked)
-    check(evidence, "AUTHZ-TOKEN-002")
+    check(evidence)

@@ -9,10 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from google.protobuf import duration_pb2
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.namespace.v1 import UpdateNamespaceInfo
-from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest, UpdateNamespaceRequest
 from temporalio.client import Schedule, ScheduleActionStartWorkflow, ScheduleIntervalSpec, ScheduleSpec
 
 from fixtures.workflows import GuestbookWorkflow, HelloWorkflow, ParentWorkflow
@@ -20,45 +17,16 @@ from harness.cases.ask import Window
 from harness.cases.calls import Call
 from harness.cases.evidence import Evidence, check
 from harness.cases.runner import Steps
-from harness.cases.workers import ActionResult, ask_call, outcome_of, task_queue, worker
+from harness.cases.workers import Script, ask_call, drain, scheduled_result, task_queue, worker
 from harness.probes.grpc import classify_exception, wf
+from harness.scripts.namespaces import register, update
 from harness.server.setup import ensure_namespaces
 from harness.server.target import SUITE_NAMESPACE, Target
-from harness.tokens.mint import MintedToken
 from harness.types import Outcome
-from harness.wait import until_async
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 NS = SUITE_NAMESPACE
-
-
-class Script:
-    """Actions a script takes with one token: what the server did and what the model says, per action."""
-
-    def __init__(self, target: Target, evidence: Evidence) -> None:
-        self.target, self.evidence = target, evidence
-        self.expected: dict[str, Any] = {}
-        self.observed: dict[str, Any] = {}
-        self.answers: dict[str, str] = {}
-
-    async def act(
-        self, label: str, token: MintedToken | None, method: str, namespace: str, action: Awaitable[Any]
-    ) -> ActionResult:
-        result = await outcome_of(action)
-        asked = ask_call(self.target, token, method, namespace, result.window)
-        asked.observed = result.outcome
-        self.evidence.asked.append(asked)
-        self.expected[label] = asked.answer.value if asked.answer.determinate else sorted(asked.answer.values)
-        self.observed[label] = result.outcome
-        self.answers[label] = f"{method}: {result.answer}"
-        return result
-
-    def check(self, requirement: str) -> None:
-        __tracebackhide__ = True
-        self.evidence.expected, self.evidence.observed = self.expected, self.observed
-        self.evidence.extra["answers"] = self.answers
-        check(self.evidence, requirement)
 
 
 @pytest.mark.req("AUTHZ-WORKFLOW-002")
@@ -77,7 +45,7 @@ async def test_worker_with_read_and_write_completes_work(target: Target, evidenc
     evidence.observed = results
     evidence.claims, evidence.namespace = token.evidence(), NS
     evidence.api = "worker + child workflows + activities"
-    check(evidence, "AUTHZ-WORKFLOW-002")
+    check(evidence)
 
 
 @pytest.mark.req("AUTHZ-WORKFLOW-003")
@@ -119,7 +87,7 @@ async def test_worker_role_alone(target: Target, evidence: Evidence) -> None:
     evidence.extra["worker_error_status"] = failed_with[1:] if failed_with else None
     evidence.finding_holds = polled["poll"] is Outcome.DENIED and denied and not progressed
     await handle.terminate()
-    steps.check("AUTHZ-WORKFLOW-003")
+    steps.check()
 
 
 @pytest.mark.req("AUTHZ-WORKFLOW-004")
@@ -136,7 +104,7 @@ async def test_reader_reads_but_cannot_act(target: Target, evidence: Evidence) -
         as_reader = reader.get_workflow_handle(wf_id)
         actions: dict[str, tuple[str, Callable[[], Awaitable[Any]]]] = {
             "describe": ("DescribeWorkflowExecution", as_reader.describe),
-            "list": ("ListWorkflowExecutions", lambda: _drain(reader.list_workflows(f"WorkflowId = '{wf_id}'"))),
+            "list": ("ListWorkflowExecutions", lambda: drain(reader.list_workflows(f"WorkflowId = '{wf_id}'"))),
             "count": ("CountWorkflowExecutions", lambda: reader.count_workflows()),
             "query": ("QueryWorkflow", lambda: as_reader.query(GuestbookWorkflow.count)),
             "history": ("GetWorkflowExecutionHistory", lambda: as_reader.fetch_history()),
@@ -155,46 +123,24 @@ async def test_reader_reads_but_cannot_act(target: Target, evidence: Evidence) -
         entries = await handle.result()
     script.expected["entries"], script.observed["entries"] = ["writer"], entries
     evidence.claims, evidence.namespace, evidence.api = reader_token.evidence(), NS, "high-level SDK calls"
-    script.check("AUTHZ-WORKFLOW-004")
-
-
-async def _drain(iterator: Any) -> list[Any]:
-    return [item async for item in iterator]
+    script.check()
 
 
 @pytest.mark.req("AUTHZ-WORKFLOW-005")
 async def test_namespace_administration_by_role(target: Target, evidence: Evidence) -> None:
     """Writer and namespace admin update; system writer and system admin register and update."""
-    service = (await target.service_client()).workflow_service
     scratch = f"authz-admin-{uuid.uuid4().hex[:8]}"
     script = Script(target, evidence)
     system = target.system_scope
-
-    async def update(label: str, perms: list[str], namespace: str) -> None:
-        token = target.mint(perms, sub=label)
-        request = UpdateNamespaceRequest(
-            namespace=namespace, update_info=UpdateNamespaceInfo(description=f"updated by {perms}")
-        )
-        action = service.update_namespace(request, metadata=target.metadata(token), retry=False)
-        await script.act(label, token, "UpdateNamespace", namespace, action)
-
-    async def register(label: str, perms: list[str], namespace: str) -> None:
-        token = target.mint(perms, sub=label)
-        request = RegisterNamespaceRequest(
-            namespace=namespace, workflow_execution_retention_period=duration_pb2.Duration(seconds=86400)
-        )
-        action = service.register_namespace(request, metadata=target.metadata(token), retry=False)
-        await script.act(label, token, "RegisterNamespace", namespace, action)
-
-    await update("writer_updates", [f"{NS}:write"], NS)
-    await update("ns_admin_updates", [f"{NS}:admin"], NS)
-    await register("system_writer_registers", [f"{system}:write"], scratch)
-    await register("system_admin_registers", [f"{system}:admin"], scratch)
+    await update(script, "writer_updates", [f"{NS}:write"], NS)
+    await update(script, "ns_admin_updates", [f"{NS}:admin"], NS)
+    await register(script, "system_writer_registers", [f"{system}:write"], scratch)
+    await register(script, "system_admin_registers", [f"{system}:admin"], scratch)
     await ensure_namespaces(target, [scratch])
-    await update("system_admin_updates", [f"{system}:admin"], scratch)
-    await update("ns_admin_of_other_updates", [f"{NS}:admin"], scratch)
+    await update(script, "system_admin_updates", [f"{system}:admin"], scratch)
+    await update(script, "ns_admin_of_other_updates", [f"{NS}:admin"], scratch)
     evidence.namespace, evidence.api = f"{NS}, {scratch}", "UpdateNamespace, RegisterNamespace"
-    script.check("AUTHZ-WORKFLOW-005")
+    script.check()
 
 
 @pytest.mark.req("AUTHZ-WORKFLOW-006")
@@ -215,24 +161,9 @@ async def test_schedule_created_by_a_writer_fires(target: Target, evidence: Evid
             ),
         )
         try:
-
-            async def completed_run() -> str | None:
-                description = await handle.describe()
-                for action in description.info.recent_actions:
-                    run = action.action
-                    result_handle = client.get_workflow_handle(
-                        run.workflow_id, run_id=run.first_execution_run_id
-                    )
-                    info = await result_handle.describe()
-                    if info.status and info.status.name == "COMPLETED":
-                        return str(await result_handle.result())
-                return None
-
-            result = await until_async(
-                completed_run, deadline=90, interval=0.5, what="a scheduled run completed"
-            )
+            result = await scheduled_result(client, handle, deadline=90)
         finally:
             await handle.delete()
     evidence.expected, evidence.observed = "Hello, schedule!", result
     evidence.claims, evidence.namespace, evidence.api = token.evidence(), NS, "CreateSchedule + scheduler"
-    check(evidence, "AUTHZ-WORKFLOW-006")
+    check(evidence)

@@ -93,6 +93,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "harness.server",
             "harness.cases",
+            "harness.scripts",
             "harness.security",
             "harness.fuzz",
             "harness.strategies",

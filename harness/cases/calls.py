@@ -25,28 +25,17 @@ class Call:
 
     @property
     def stream(self) -> bool:
-        return isinstance(self.method, StreamMethod)
+        return self.method.surface == "stream"
 
     @property
     def surface(self) -> str:
-        if isinstance(self.method, StreamMethod):
-            return "stream"
-        if isinstance(self.method, NexusRoute | CallbackRoute):
-            return "nexus"
-        return "http" if isinstance(self.method, HttpRoute) else "grpc"
+        """Where the call goes: "grpc", "stream", "http" or "nexus" (the method's probe module says)."""
+        return self.method.surface
 
     @property
     def target(self) -> CallTarget:
-        if isinstance(self.method, StreamMethod):
-            return CallTarget(self.method.full_method, "")
-        if isinstance(self.method, NexusRoute):
-            return CallTarget(self.method.full_method, self.namespace or self.method.namespace)
-        if isinstance(self.method, CallbackRoute):
-            return CallTarget(self.method.full_method, self.method.token_namespace)
-        if isinstance(self.method, RawMethod):
-            return CallTarget(self.method.full_method, "")
-        api = self.method.method if isinstance(self.method, HttpRoute) else self.method
-        return CallTarget(api.full_method, self.namespace if api.has_namespace else "")
+        """What the authorizer is asked about this call (the method's probe module says how)."""
+        return self.method.call_target(self.namespace)
 
 
 def role_calls(namespace: str) -> list[Call]:

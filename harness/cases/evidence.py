@@ -37,6 +37,7 @@ class Evidence:
     # For a requirement that contradicts a public doc: did what this test observed show the finding?
     finding_holds: bool | None = None
     asked: list[Asked] = field(default_factory=list)  # model questions and observations (not serialised)
+    requirement: str = ""  # the test's requirement (its @pytest.mark.req), what check() compares against
 
     def as_dict(self) -> dict[str, Any]:
         data = {
@@ -90,8 +91,10 @@ def plain(value: Any) -> Any:
 
 
 def check(evidence: Evidence, requirement: str = "") -> None:
-    """Raise Mismatch with the full evidence when observed differs from expected."""
+    """Raise Mismatch with the full evidence when observed differs from expected. The requirement is the
+    test's marker's unless named (a case names its own)."""
     __tracebackhide__ = True
+    requirement = requirement or evidence.requirement
     if plain(evidence.expected) != plain(evidence.observed):
         head = f"{requirement}: server and requirement disagree" if requirement else "mismatch"
         raise Mismatch(f"{head}\n{evidence.render()}")

@@ -24,14 +24,11 @@ from harness.cases.ask import (
 )
 from harness.cases.calls import Call, labels, role_calls
 from harness.cases.evidence import Evidence, check
+from harness.cases.surfaces import Asking, Sending, surface_of
 from harness.errors import HarnessError
 from harness.model import Credential
 from harness.model.features import Feature
-from harness.probes.grpc import ApiMethod, Observation, minimal_request
-from harness.probes.grpc_raw import RawMethod, probe_raw, probe_with_headers
-from harness.probes.http import HttpRoute, probe_http
-from harness.probes.nexus import CallbackRoute, NexusRoute, probe_callback, probe_nexus
-from harness.probes.streams import StreamMethod, probe_stream
+from harness.probes.grpc import Observation
 from harness.server.config import ServerSettings
 from harness.server.target import SUITE_NAMESPACE, Target
 from harness.tokens.mint import MintedToken
@@ -91,6 +88,16 @@ def allowed(label: str) -> FindingCheck:
     return lambda observed: observed[label] is Outcome.ALLOWED
 
 
+def all_denied(*call_labels: str) -> FindingCheck:
+    """The finding shows when the server refused every one of these calls."""
+    return lambda observed: all(observed[label] is Outcome.DENIED for label in call_labels)
+
+
+def absent(label: str) -> FindingCheck:
+    """The finding shows when the server did not know the call (or the route's target)."""
+    return lambda observed: observed[label] is Outcome.ABSENT
+
+
 def accepted(observed: Observed) -> bool:
     """The finding shows when the token got past the claim mapper."""
     return observed.accepted
@@ -135,37 +142,13 @@ def facts_of(target: Target) -> ServerFacts:
 async def probe_calls(
     target: Target, calls: Sequence[Call], headers: Sequence[tuple[str, str]]
 ) -> dict[str, Observation]:
-    """Each call through the surface it belongs to: streams through grpcio, unary calls through the
-    SDK's client (or grpcio where a header is repeated, which the SDK's metadata mapping cannot carry)."""
+    """Each call through the surface it belongs to (harness/cases/surfaces.py), concurrently."""
     names = [name for name, _ in headers]
     repeated = len(set(names)) < len(names)
     if repeated and target.tls and any(c.surface == "grpc" for c in calls):
         raise HarnessError("repeated headers are sent over plaintext gRPC only (the target speaks TLS)")
-    prober = await target.prober()
-
-    async def one(call: Call) -> Observation:
-        if isinstance(call.method, StreamMethod):
-            credentials, options = target.channel_credentials()
-            return await probe_stream(target.address, call.method, headers, credentials, options)
-        if isinstance(call.method, HttpRoute):
-            async with target.http_client() as client:
-                return await probe_http(client, call.method, call.namespace, headers, call.host or None)
-        if isinstance(call.method, NexusRoute):
-            async with target.http_client() as client:
-                return await probe_nexus(client, call.method, headers)
-        if isinstance(call.method, CallbackRoute):
-            async with target.http_client() as client:
-                return await probe_callback(client, call.method, headers)
-        if isinstance(call.method, RawMethod):
-            async with target.grpc_channel() as channel:
-                return await probe_raw(channel, call.method.full_method, call.method.body, headers)
-        assert isinstance(call.method, ApiMethod)
-        if repeated:
-            request = call.request or minimal_request(call.method, call.namespace)
-            return await probe_with_headers(target.address, call.method, request, headers)
-        return await prober.probe(call.method, call.namespace, headers, call.request)
-
-    observations = await asyncio.gather(*(one(c) for c in calls))
+    sending = Sending(target, headers, await target.prober(), repeated)
+    observations = await asyncio.gather(*(surface_of(c).probe(sending, c) for c in calls))
     return {c.label: o for c, o in zip(calls, observations, strict=True)}
 
 
@@ -233,29 +216,7 @@ def question_for(
     observation: Observation,
 ) -> CallQuestion | HttpCallQuestion | NexusQuestion:
     window = Window.between(observation.started, observation.ended)
-    if isinstance(call.method, CallbackRoute):
-        route = call.method
-        return NexusQuestion(
-            facts, tuple(headers), token.signed_by if token else None, route.full_method,
-            route.token_namespace, "", window, path_namespace=route.path_namespace,
-        )  # fmt: skip
-    if isinstance(call.method, NexusRoute):
-        signed_by = token.signed_by if token else None
-        target = call.target
-        return NexusQuestion(
-            facts,
-            tuple(headers),
-            signed_by,
-            target.full_method,
-            target.namespace,
-            call.method.endpoint_id,
-            window,
-        )
-    if call.surface == "http":
-        signed_by = token.signed_by if token else None
-        sent = (call.method.verb, call.method.template) if isinstance(call.method, HttpRoute) else ("", "")
-        return HttpCallQuestion(facts, tuple(headers), signed_by, call.target, window, call.host, route=sent)
-    return CallQuestion(facts, credential, call.target, window, call.stream)
+    return surface_of(call).question(Asking(facts, credential, headers, token), call, window)
 
 
 def fill(evidence: Evidence, run: CaseRun, calls: Sequence[Call], presentation: Presentation) -> None:
@@ -311,7 +272,7 @@ class Steps:
         self.evidence.extra.setdefault("model", {})[label] = {k: a.reason for k, a in run.answers.items()}
         return run.observed
 
-    def check(self, requirement: str) -> None:
+    def check(self, requirement: str = "") -> None:
         __tracebackhide__ = True
         self.evidence.expected, self.evidence.observed = self.expected, self.observed
         self.evidence.extra["key_sources"] = self.target.keys.describe()

@@ -5,21 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable
+from dataclasses import dataclass, field
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, ScheduleActionExecutionStartWorkflow, ScheduleHandle
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from fixtures.workflows import GuestbookWorkflow, HelloWorkflow, ParentWorkflow, compose_greeting
 from harness.cases.ask import Asked, CallQuestion, Window
+from harness.cases.evidence import Evidence, check
 from harness.cases.runner import facts_of
 from harness.probes.grpc import classify_exception
 from harness.server.target import Target
 from harness.tokens.mint import MintedToken
 from harness.tokens.presentation import DEFAULT, Presentation
 from harness.types import WORKFLOW_SERVICE, CallTarget, Outcome
+from harness.wait import until_async
 
 WORKFLOWS = [HelloWorkflow, GuestbookWorkflow, ParentWorkflow]
 
@@ -125,3 +127,77 @@ async def run_hello(target: Target, token: MintedToken, namespace: str, name: st
                 HelloWorkflow.run, name, id=f"hello-{uuid.uuid4()}", task_queue=queue
             )
         )
+
+
+@dataclass(frozen=True)
+class HelloStarter:
+    """Starts HelloWorkflow(name) on `queue` with id `<prefix>-<name>`: a WorkflowStream's start."""
+
+    queue: str
+    prefix: str
+
+    async def __call__(self, client: Client, name: str) -> Any:
+        return await client.start_workflow(
+            HelloWorkflow.run, name, id=f"{self.prefix}-{name}", task_queue=self.queue
+        )
+
+
+def hello_result(name: str) -> str:
+    """What HelloWorkflow(name) returns."""
+    return f"Hello, {name}!"
+
+
+@dataclass
+class Script:
+    """Actions a script takes with one token: what the server did and what the model says, per action;
+    one check over all of them at the end (the SDK-action sibling of runner.Steps)."""
+
+    target: Target
+    evidence: Evidence
+    expected: dict[str, Any] = field(default_factory=dict)
+    observed: dict[str, Any] = field(default_factory=dict)
+    answers: dict[str, str] = field(default_factory=dict)
+
+    async def act(
+        self, label: str, token: MintedToken | None, method: str, namespace: str, action: Awaitable[Any]
+    ) -> ActionResult:
+        result = await outcome_of(action)
+        asked = ask_call(self.target, token, method, namespace, result.window)
+        asked.observed = result.outcome
+        self.evidence.asked.append(asked)
+        self.expected[label] = asked.answer.value if asked.answer.determinate else sorted(asked.answer.values)
+        self.observed[label] = result.outcome
+        self.answers[label] = f"{method}: {result.answer}"
+        return result
+
+    def check(self, requirement: str = "") -> None:
+        __tracebackhide__ = True
+        self.evidence.expected, self.evidence.observed = self.expected, self.observed
+        self.evidence.extra["answers"] = self.answers
+        check(self.evidence, requirement)
+
+
+async def drain(iterator: AsyncIterable[Any]) -> list[Any]:
+    """Every item of an SDK listing (which pages lazily)."""
+    return [item async for item in iterator]
+
+
+async def scheduled_result(client: Client, handle: ScheduleHandle, deadline: float) -> str:
+    """The result of the first of the schedule's runs that completed, once one has."""
+
+    async def completed_run() -> str | None:
+        description = await handle.describe()
+        for action in description.info.recent_actions:
+            run = action.action
+            if not isinstance(run, ScheduleActionExecutionStartWorkflow):
+                continue  # the only action these schedules take
+            result_handle = client.get_workflow_handle(run.workflow_id, run_id=run.first_execution_run_id)
+            info = await result_handle.describe()
+            if info.status and info.status.name == "COMPLETED":
+                return str(await result_handle.result())
+        return None
+
+    result: str = await until_async(
+        completed_run, deadline=deadline, interval=0.5, what="a scheduled run completed"
+    )
+    return result

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from google.protobuf import duration_pb2
 from google.protobuf.descriptor import ServiceDescriptor
@@ -25,6 +25,7 @@ from harness.types import (
     REQUEST_UNAUTHORIZED,
     TOKEN_NAMESPACE_MISMATCH,
     WORKFLOW_SERVICE,
+    CallTarget,
     Outcome,
 )
 
@@ -66,6 +67,11 @@ class ApiMethod:
     service: str  # full proto service name
     name: str  # CamelCase, as on the wire
     request_type: type[Message]
+    surface: ClassVar[str] = "grpc"
+
+    def call_target(self, namespace: str) -> CallTarget:
+        """What the authorizer is asked about a call carrying `namespace` (none where the request has none)."""
+        return CallTarget(self.full_method, namespace if self.has_namespace else "")
 
     @property
     def full_method(self) -> str:

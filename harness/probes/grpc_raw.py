@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import grpc
 from google.protobuf.message import Message
@@ -14,7 +15,7 @@ from temporalio.service import RPCStatusCode
 
 from harness.guard import interceptors_for
 from harness.probes.grpc import ApiMethod, Observation, classify
-from harness.types import Outcome
+from harness.types import CallTarget, Outcome
 
 
 async def probe_with_headers(
@@ -75,6 +76,10 @@ class RawMethod:
     service: str
     name: str
     body: bytes = b""  # the serialised request (empty: the empty message)
+    surface: ClassVar[str] = "grpc"
+
+    def call_target(self, namespace: str) -> CallTarget:
+        return CallTarget(self.full_method, "")  # see has_namespace
 
     @property
     def full_method(self) -> str:

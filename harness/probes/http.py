@@ -12,7 +12,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 from google.api import annotations_pb2
@@ -21,7 +21,7 @@ from google.protobuf.message import Message
 from temporalio.service import RPCStatusCode
 
 from harness.probes.grpc import ApiMethod, Observation, classify, minimal_request, sdk_methods
-from harness.types import REQUEST_UNAUTHORIZED, Outcome
+from harness.types import REQUEST_UNAUTHORIZED, CallTarget, Outcome
 
 if TYPE_CHECKING:
     from harness.guard import Gate
@@ -48,6 +48,10 @@ class HttpRoute:
     verb: str  # get, post, put, delete, patch
     template: str  # /api/v1/namespaces/{namespace}/workflows/{workflow_id}
     body: str  # "*", a field name, or "" (no body)
+    surface: ClassVar[str] = "http"
+
+    def call_target(self, namespace: str) -> CallTarget:
+        return self.method.call_target(namespace)  # the gateway calls the gRPC method
 
     @property
     def name(self) -> str:

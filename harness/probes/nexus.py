@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import quote
 
 import httpx
@@ -19,7 +20,7 @@ from harness.model.nexus import (
 )
 from harness.probes.grpc import Observation
 from harness.probes.nexus_callback import CALLBACK_TOKEN_HEADER, callback_token
-from harness.types import Outcome
+from harness.types import CallTarget, Outcome
 
 SERVICE, OPERATION = "authz-service", "echo"
 NAMESPACE_NOT_FOUND = re.compile(r'namespace "[^"]*" not found')
@@ -33,6 +34,11 @@ class NexusRoute:
     namespace: str = ""  # by namespace and task queue
     task_queue: str = ""
     endpoint_id: str = ""  # by endpoint
+    surface: ClassVar[str] = "nexus"
+
+    def call_target(self, namespace: str) -> CallTarget:
+        """By endpoint, `namespace` is the endpoint's target namespace (the route itself names none)."""
+        return CallTarget(self.full_method, namespace or self.namespace)
 
     @property
     def full_method(self) -> str:
@@ -99,6 +105,10 @@ class CallbackRoute:
     token_namespace: str  # the namespace the callback token names ("" for an ID no namespace has)
     token_namespace_id: str
     path_namespace: str | None  # None: /nexus/callback (no namespace in the path)
+    surface: ClassVar[str] = "nexus"
+
+    def call_target(self, namespace: str) -> CallTarget:
+        return CallTarget(self.full_method, self.token_namespace)  # authorized against the token's namespace
 
     @property
     def full_method(self) -> str:

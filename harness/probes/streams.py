@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import grpc
 from grpc_reflection.v1alpha import reflection_pb2
@@ -18,7 +19,7 @@ from temporalio.bridge.proto.health.v1 import HealthCheckRequest
 
 from harness.guard import gate_at
 from harness.probes.grpc import Observation
-from harness.types import REQUEST_UNAUTHORIZED, Outcome
+from harness.types import REQUEST_UNAUTHORIZED, CallTarget, Outcome
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class StreamMethod:
     full_method: str
     first: bytes  # the first (or only) request message
     client_streaming: bool
+    surface: ClassVar[str] = "stream"
+
+    def call_target(self, namespace: str) -> CallTarget:
+        return CallTarget(self.full_method, "")  # a stream is authorized once, with namespace ""
 
     @property
     def short(self) -> str:

@@ -52,9 +52,10 @@ from temporalio.api.workflowservice.v1 import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from harness.cases.evidence import Evidence
 from harness.cases.raw_worker import cancel_external, respond, signal_external, start_child
 from harness.probes.grpc import Observation
-from harness.security.checks import REFUSED
+from harness.security.checks import REFUSED, hold
 from harness.security.scene import Scene
 from harness.tokens.mint import MintedToken
 from harness.types import Outcome
@@ -96,6 +97,31 @@ class Attempted:
     def describe(self) -> dict[str, Any]:
         answer = f"{self.answer.status} {self.answer.message[:160]}" if self.answer is not None else "-"
         return {"api": self.api, "answer": answer, **self.notes}
+
+    def evidence(self, evidence: Evidence, scene: Scene, tenant: MintedToken) -> None:
+        """The attempt as a test's evidence: the call, A -> B, the tenant's claims, what came back."""
+        evidence.api, evidence.namespace, evidence.claims = (
+            self.api,
+            f"{scene.a} -> {scene.b}",
+            tenant.evidence(),
+        )
+        evidence.extra.update(self.describe())
+
+
+def verdict(
+    evidence: Evidence,
+    scene: Scene,
+    path: str,
+    done: Attempted,
+    changed: list[str],
+    tenant: MintedToken,
+    what: str,
+) -> None:
+    """The path's verdict from one attempt: what it carried out in B, and what changed there."""
+    done.evidence(evidence, scene, tenant)
+    if done.answer is not None:
+        evidence.status, evidence.message = done.answer.status, done.answer.message[:300]
+    hold(evidence, path, [*done.carried_out, *changed], 1, what)
 
 
 def _ok(answer: Observation) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from harness.cases.evidence import Evidence
+from harness.probes.grpc import Observation
 from harness.security.catalogue import load_advisories, path_of
 from harness.types import Outcome
 
@@ -28,6 +29,24 @@ SYSTEM_SCOPES = ("temporal-system", "system")
 class PropertyViolated(AssertionError):
     """The server did what a security property says no release may do. The message names the path, what
     happened, and every published advisory whose case this path is."""
+
+
+def not_refused(
+    observed: Iterable[tuple[str, Observation | None]], width: int = 100
+) -> tuple[list[str], int]:
+    """Of labelled probes (None: not probed here), those the server did not refuse, one line each
+    (`label: OUTCOME STATUS message`), and how many were looked at. No answer (ERROR) is not looked at:
+    the conformance cell fails for it."""
+    violations, shown = [], 0
+    for label, observation in observed:
+        if observation is None or observation.outcome is Outcome.ERROR:
+            continue
+        shown += 1
+        if observation.outcome not in REFUSED:
+            violations.append(
+                f"{label}: {observation.outcome.value} {observation.status} {observation.message[:width]!r}"
+            )
+    return violations, shown
 
 
 def advisories_of(path_id: str) -> list[str]:
