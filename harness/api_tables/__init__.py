@@ -64,9 +64,13 @@ class ApiTableMissing(LookupError):
 def has_metadata(version: str) -> bool:
     """Whether the release has common/api metadata (1.22+); before, its table only lists its methods."""
     try:
-        return has_api_metadata(ServerVersion.parse(version))
+        release = ServerVersion.parse(version)
     except VersionError:
         return True
+    try:
+        return has_api_metadata(release)
+    except ValueError:
+        return False  # older than the model's range (rules_for refuses it): no metadata either
 
 
 def table_path(version: str) -> Path:
