@@ -10,19 +10,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from harness.errors import HarnessConfigError, ServerDidNotComply
 from harness.tokens.keys import SigningKey
 
 DEFAULT_PATH = "/jwks.json"
+
+
+_Seen = TypeVar("_Seen")
+_Args = ParamSpec("_Args")
+_Result = TypeVar("_Result")
+
+
+def _off_the_loop(blocking: Callable[_Args, _Result]) -> Callable[_Args, Awaitable[_Result]]:
+    """An async twin of a blocking wait: the same call in a worker thread (asyncio.to_thread)."""
+
+    @functools.wraps(blocking)
+    async def twin(*args: _Args.args, **kwargs: _Args.kwargs) -> _Result:
+        return await asyncio.to_thread(blocking, *args, **kwargs)
+
+    return twin
 
 
 class FetchTimeout(ServerDidNotComply, TimeoutError):
@@ -255,6 +271,15 @@ class JwksServer:
                 if (path is None or f.path == path) and (client is None or f.client == client)
             ]
 
+    def _wait_until(self, matching: Callable[[], list[_Seen]], count: int, deadline: float) -> list[_Seen]:
+        """Block until `matching()` (read under the lock, re-read on every fetch or request) has `count`
+        entries or `deadline` seconds passed: what it had then."""
+        end = time.monotonic() + deadline
+        with self._fetched:
+            while len(seen := matching()) < count and (remaining := end - time.monotonic()) > 0:
+                self._fetched.wait(remaining)
+            return seen
+
     def wait_for_fetches(
         self,
         count: int,
@@ -265,37 +290,21 @@ class JwksServer:
         client: str | None = None,
     ) -> list[Fetch]:
         """Block until `count` fetches of `path` were answered after monotonic time `after`."""
-        end = time.monotonic() + deadline
-        with self._fetched:
-            while True:
-                seen = [
-                    f
-                    for f in self._fetches
-                    if f.path == path and f.asked > after and (client is None or f.client == client)
-                ]
-                if len(seen) >= count:
-                    return seen[:count]
-                remaining = end - time.monotonic()
-                if remaining <= 0:
-                    raise FetchTimeout(
-                        f"JWKS {path}: {len(seen)} of {count} fetches within {deadline:.1f}s: the server did "
-                        f"not refresh its keys (is jwtKeyProvider.refreshInterval > 0 and short?)"
-                    )
-                self._fetched.wait(remaining)
-
-    async def fetched(
-        self,
-        count: int,
-        *,
-        after: float,
-        deadline: float,
-        path: str = DEFAULT_PATH,
-        client: str | None = None,
-    ) -> list[Fetch]:
-        """wait_for_fetches without blocking the event loop (workers keep running meanwhile)."""
-        return await asyncio.to_thread(
-            self.wait_for_fetches, count, after=after, deadline=deadline, path=path, client=client
+        seen = self._wait_until(
+            lambda: [
+                f
+                for f in self._fetches
+                if f.path == path and f.asked > after and (client is None or f.client == client)
+            ],
+            count,
+            deadline,
         )
+        if len(seen) < count:
+            raise FetchTimeout(
+                f"JWKS {path}: {len(seen)} of {count} fetches within {deadline:.1f}s: the server did "
+                f"not refresh its keys (is jwtKeyProvider.refreshInterval > 0 and short?)"
+            )
+        return seen[:count]
 
     def wait_for_requests(
         self,
@@ -307,36 +316,25 @@ class JwksServer:
         client: str | None = None,
     ) -> int:
         """Block until `count` requests for `path` arrived after `after` (answered or still pending)."""
-        end = time.monotonic() + deadline
-        with self._fetched:
-            while True:
-                seen = [
-                    r
-                    for r in self._requests
-                    if r[0] == path and r[2] > after and (client is None or r[1] == client)
-                ]
-                if len(seen) >= count:
-                    return len(seen)
-                remaining = end - time.monotonic()
-                if remaining <= 0:
-                    raise FetchTimeout(
-                        f"JWKS {path}: {len(seen)} of {count} requests within {deadline:.1f}s: the server did "
-                        f"not ask for its keys"
-                    )
-                self._fetched.wait(remaining)
-
-    async def requested(
-        self,
-        count: int,
-        *,
-        after: float,
-        deadline: float,
-        path: str = DEFAULT_PATH,
-        client: str | None = None,
-    ) -> int:
-        return await asyncio.to_thread(
-            self.wait_for_requests, count, after=after, deadline=deadline, path=path, client=client
+        seen = self._wait_until(
+            lambda: [
+                r
+                for r in self._requests
+                if r[0] == path and r[2] > after and (client is None or r[1] == client)
+            ],
+            count,
+            deadline,
         )
+        if len(seen) < count:
+            raise FetchTimeout(
+                f"JWKS {path}: {len(seen)} of {count} requests within {deadline:.1f}s: the server did "
+                f"not ask for its keys"
+            )
+        return len(seen)
+
+    # The waits without blocking the event loop (workers keep running meanwhile).
+    fetched = _off_the_loop(wait_for_fetches)
+    requested = _off_the_loop(wait_for_requests)
 
     def log_lines(self) -> list[str]:
         """The fetch log as text for reports: paths, times, kids, never key material."""
