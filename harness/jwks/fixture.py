@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from harness.errors import HarnessConfigError, ServerDidNotComply
@@ -26,7 +26,6 @@ from harness.tokens.keys import SigningKey
 DEFAULT_PATH = "/jwks.json"
 
 
-_Seen = TypeVar("_Seen")
 _Args = ParamSpec("_Args")
 _Result = TypeVar("_Result")
 
@@ -60,6 +59,17 @@ class Fetch:
     fault: str = ""
 
 
+class Request(NamedTuple):
+    """A request that arrived, answered or not (a hanging fault never answers it)."""
+
+    path: str
+    client: str
+    asked: float  # monotonic
+
+
+_Logged = TypeVar("_Logged", Fetch, Request)
+
+
 @dataclass
 class Fault:
     """How one path misbehaves. `body` replaces the key set as-is; `hang` never answers (until the
@@ -91,7 +101,7 @@ class JwksServer:
         self._sets: dict[str, _KeySet] = {DEFAULT_PATH: _KeySet()}
         self._lock = threading.Lock()
         self._fetches: list[Fetch] = []
-        self._requests: list[tuple[str, str, float]] = []  # (path, client, asked): answered or not
+        self._requests: list[Request] = []  # answered or not
         self._fetched = threading.Condition(self._lock)
         self._down: list[tuple[float, float | None]] = []  # monotonic (from, until) outages
         self._released = threading.Event()  # ends every hanging request
@@ -271,9 +281,15 @@ class JwksServer:
                 if (path is None or f.path == path) and (client is None or f.client == client)
             ]
 
-    def _wait_until(self, matching: Callable[[], list[_Seen]], count: int, deadline: float) -> list[_Seen]:
-        """Block until `matching()` (read under the lock, re-read on every fetch or request) has `count`
-        entries or `deadline` seconds passed: what it had then."""
+    def _wait_for(
+        self, log: Sequence[_Logged], count: int, after: float, deadline: float, path: str, client: str | None
+    ) -> list[_Logged]:
+        """Block until `log` (read under the lock, again on every fetch or request) has `count` entries for
+        `path` (and `client`) asked after `after`, or `deadline` seconds passed: what it had then."""
+
+        def matching() -> list[_Logged]:
+            return [e for e in log if e.path == path and e.asked > after and client in (None, e.client)]
+
         end = time.monotonic() + deadline
         with self._fetched:
             while len(seen := matching()) < count and (remaining := end - time.monotonic()) > 0:
@@ -290,15 +306,7 @@ class JwksServer:
         client: str | None = None,
     ) -> list[Fetch]:
         """Block until `count` fetches of `path` were answered after monotonic time `after`."""
-        seen = self._wait_until(
-            lambda: [
-                f
-                for f in self._fetches
-                if f.path == path and f.asked > after and (client is None or f.client == client)
-            ],
-            count,
-            deadline,
-        )
+        seen = self._wait_for(self._fetches, count, after, deadline, path, client)
         if len(seen) < count:
             raise FetchTimeout(
                 f"JWKS {path}: {len(seen)} of {count} fetches within {deadline:.1f}s: the server did "
@@ -316,15 +324,7 @@ class JwksServer:
         client: str | None = None,
     ) -> int:
         """Block until `count` requests for `path` arrived after `after` (answered or still pending)."""
-        seen = self._wait_until(
-            lambda: [
-                r
-                for r in self._requests
-                if r[0] == path and r[2] > after and (client is None or r[1] == client)
-            ],
-            count,
-            deadline,
-        )
+        seen = self._wait_for(self._requests, count, after, deadline, path, client)
         if len(seen) < count:
             raise FetchTimeout(
                 f"JWKS {path}: {len(seen)} of {count} requests within {deadline:.1f}s: the server did "
@@ -350,7 +350,7 @@ class JwksServer:
         parts = urlsplit(request.path)
         client = (parse_qs(parts.query).get("server") or [""])[0]
         with self._fetched:
-            self._requests.append((parts.path, client, asked))
+            self._requests.append(Request(parts.path, client, asked))
             self._fetched.notify_all()
         status, body, kids, fault = self._answer(parts.path)
         released = self._released
