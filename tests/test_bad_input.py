@@ -179,7 +179,7 @@ def test_the_plugin_stops_at_a_taken_jwks_port_for_its_own_servers(
 ) -> None:
     """The harness's own servers: the fixture is bound in ServerPool.open() (provisioning faked here)."""
     binary = ProvisionedBinary(VERSION, tmp_path / "temporal-server", "explicit")
-    monkeypatch.setattr("harness.server.pool.provision", lambda *args: binary)
+    monkeypatch.setattr("harness.server.provision.provision", lambda *args: binary)
     result = suite.runpytest(
         "--jwks-port",
         str(taken_port),

@@ -67,7 +67,7 @@ def test_start_arguments_by_version(tmp_path: Path) -> None:
     new = start_arguments(ServerVersion.parse("v1.32.2"), tmp_path / "server.yaml")
     assert new[:3] == ["--config-file", str(tmp_path / "server.yaml"), "start"]
     assert new.count("--service") == 5 and "internal-frontend" in new
-    old = start_arguments((1, 29, 7), tmp_path / "server.yaml")
+    old = start_arguments(ServerVersion.parse("v1.29.7"), tmp_path / "server.yaml")
     assert old[:6] == ["--root", "/", "--config", str(tmp_path), "--env", "server"]
 
 

@@ -21,6 +21,7 @@ from testcontainers.core.config import testcontainers_config
 from harness.ceiling import WaitExceeded, in_thread, within
 from harness.errors import HarnessError
 from harness.server import pool
+from harness.server import provision as provisioning
 from harness.server.config import ServerSettings, render
 from harness.server.container import DOCKER_CLIENT_TIMEOUT_S, ContainerBackend
 from harness.server.pool import RunOptions, ServerPool
@@ -161,7 +162,7 @@ def test_a_provisioning_that_never_returns_is_a_named_harness_error(
         released.wait()
         raise RuntimeError("the test ended")
 
-    monkeypatch.setattr(pool, "provision", provision)
+    monkeypatch.setattr(provisioning, "provision", provision)
     monkeypatch.setattr(pool, "PROVISION_DEADLINE_S", SHORT_S)
     server_pool = ServerPool(RunOptions(version=VERSION, backend="process"))
     with pytest.raises(HarnessError) as raised:

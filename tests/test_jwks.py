@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.error
@@ -9,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from harness.jwks.fixture import Fault, FetchTimeout, JwksServer
+from harness.jwks.fixture import Fault, Fetch, FetchTimeout, JwksServer
 from harness.tokens.keys import ec_key, rsa_key
 
 
@@ -89,3 +90,23 @@ def test_outage_on_the_same_port_and_wait_for_fetches() -> None:
         assert len(jwks.wait_for_fetches(1, after=mark, deadline=2)) == 1
         with pytest.raises(FetchTimeout, match="refreshInterval"):
             jwks.wait_for_fetches(5, after=mark, deadline=0.2)
+
+
+def test_the_async_waits_wake_on_a_later_fetch_and_name_what_is_missing() -> None:
+    """fetched/requested are the blocking waits off the event loop (the fetch is made while the loop runs
+    them), and each names what did not come."""
+
+    async def wait_then_fetch(jwks: JwksServer, mark: float) -> tuple[list[Fetch], int]:
+        waiting = asyncio.ensure_future(jwks.fetched(1, after=mark, deadline=10, client="late"))
+        asked = asyncio.ensure_future(jwks.requested(1, after=mark, deadline=10, client="late"))
+        await asyncio.to_thread(get, jwks.url(client="late"))
+        return await waiting, await asked
+
+    with JwksServer() as jwks:
+        mark = time.monotonic()
+        fetches, requests = asyncio.run(wait_then_fetch(jwks, mark))
+        assert [f.client for f in fetches] == ["late"] and requests == 1
+        with pytest.raises(FetchTimeout, match=r"0 of 1 requests .* did not ask for its keys"):
+            asyncio.run(jwks.requested(1, after=time.monotonic(), deadline=0.2))
+        with pytest.raises(FetchTimeout, match="1 of 2 fetches"):
+            asyncio.run(jwks.fetched(2, after=mark, deadline=0.2))

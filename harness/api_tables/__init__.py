@@ -26,6 +26,7 @@ import yaml
 
 from harness.model import http_routes
 from harness.model.apis import ApiTable, MethodRule
+from harness.model.rules import rules_for
 from harness.server.releases import load_releases
 from harness.settings import ENV, RELEASES_FILE
 from harness.types import (
@@ -41,8 +42,11 @@ from harness.types import (
 
 API_DIR = Path(__file__).resolve().parent.parent.parent / "fixtures" / "api"
 METHOD_LISTS = API_DIR / "methods"
-METADATA_SINCE = (1, 22, 0)  # common/api.GetMethodMetadata
-NEXUS_SINCE = (1, 24, 0)  # NexusService is in the frontend's table from 1.24
+
+
+def has_api_metadata(version: ServerVersion) -> bool:
+    """common/api.GetMethodMetadata, the metadata the 1.22+ authorizer reads (ServerRules.metadata_authorizer)."""
+    return rules_for(version).metadata_authorizer
 
 
 def expected_services(version: ServerVersion) -> set[str]:
@@ -50,7 +54,7 @@ def expected_services(version: ServerVersion) -> set[str]:
     only WorkflowService and OperatorService, and the model then reads every AdminService and Nexus
     method as one the release lacks (seen on v1.31.2: 18 admin cells FAIL as UNIMPLEMENTED vs DENIED)."""
     services = {WORKFLOW_SERVICE, OPERATOR_SERVICE, ADMIN_SERVICE}
-    return services | {NEXUS_SERVICE} if version >= NEXUS_SINCE else services
+    return services | {NEXUS_SERVICE} if rules_for(version).nexus_service_in_api_metadata else services
 
 
 class ApiTableMissing(LookupError):
@@ -60,9 +64,13 @@ class ApiTableMissing(LookupError):
 def has_metadata(version: str) -> bool:
     """Whether the release has common/api metadata (1.22+); before, its table only lists its methods."""
     try:
-        return ServerVersion.parse(version) >= METADATA_SINCE
+        release = ServerVersion.parse(version)
     except VersionError:
         return True
+    try:
+        return has_api_metadata(release)
+    except ValueError:
+        return False  # older than the model's range (rules_for refuses it): no metadata either
 
 
 def table_path(version: str) -> Path:
@@ -107,7 +115,7 @@ def _check_services(version: str, path: Path, services: set[str]) -> None:
         release = ServerVersion.parse(version)
     except VersionError:
         return  # a hand-made table (tests): nothing to compare with
-    if release >= METADATA_SINCE and (missing := expected_services(release) - services):
+    if has_api_metadata(release) and (missing := expected_services(release) - services):
         names = ", ".join(sorted(s.rsplit(".", 1)[-1] for s in missing))
         raise ApiTableMissing(
             f"the API table {path} lacks {names} (written by an older generator); "
@@ -126,7 +134,7 @@ def missing_files(version: ServerVersion) -> list[Path]:
     """What a release should have committed and has not: its table (or method list), and from 1.22 its
     HTTP routes."""
     wanted = [table_path(str(version))]
-    if version >= METADATA_SINCE:  # the HTTP API (grpc-gateway) came with 1.22 too
+    if has_api_metadata(version):  # the HTTP API (grpc-gateway) came with 1.22 too
         wanted.append(routes_path(str(version)))
     return [p for p in wanted if not p.exists()]
 

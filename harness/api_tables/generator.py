@@ -26,9 +26,9 @@ from typing import Any
 
 from harness.api_tables import (
     API_DIR,
-    METADATA_SINCE,
     ApiTableMissing,
     cached_table_path,
+    has_api_metadata,
     load_table,
     missing_files,
     routes_path,
@@ -38,6 +38,7 @@ from harness.api_tables import (
 )
 from harness.model import http_routes
 from harness.model.apis import ApiTable
+from harness.model.rules import rules_for
 from harness.server.gomodule import MODULE, go_environment, verify_pin
 from harness.settings import RELEASES_FILE
 from harness.types import ServerVersion, VersionError
@@ -47,7 +48,6 @@ GENERATOR = API_DIR / "gen" / "main.go"
 # gRPC client interfaces, plus metadata.go (common/api.GetMethodMetadata) where the server has it.
 METHODS_GENERATOR = API_DIR / "gen_methods" / "main.go"
 METHODS_METADATA = API_DIR / "gen_methods" / "metadata.go"
-PROTOREFLECT_SINCE = (1, 23, 0)  # go.temporal.io/api on google.golang.org/protobuf (gogo before)
 
 
 def load_or_generate(version: str) -> ApiTable:
@@ -67,9 +67,9 @@ def load_or_generate(version: str) -> ApiTable:
 
 def generator_for(version: ServerVersion) -> list[Path]:
     """The generator's files for a release; the first is copied as main.go."""
-    if version >= PROTOREFLECT_SINCE:
+    if rules_for(version).api_on_protobuf:
         return [GENERATOR]
-    return [METHODS_GENERATOR, *([METHODS_METADATA] if version >= METADATA_SINCE else [])]
+    return [METHODS_GENERATOR, *([METHODS_METADATA] if has_api_metadata(version) else [])]
 
 
 def generate(version: str) -> dict[str, Any]:
@@ -110,13 +110,13 @@ def generate(version: str) -> dict[str, Any]:
 
 
 def _source(release: ServerVersion) -> str:
-    if release >= PROTOREFLECT_SINCE:
+    if rules_for(release).api_on_protobuf:
         return "go.temporal.io/server/common/api.GetMethodMetadata over the server's proto descriptors"
     methods = (
         "the gRPC client interfaces of go.temporal.io/api and the server's adminservice at the versions "
         "the server's go.mod pins"
     )
-    if release >= METADATA_SINCE:
+    if has_api_metadata(release):
         return f"go.temporal.io/server/common/api.GetMethodMetadata over {methods}"
     return f"{methods} (no metadata before 1.22: scope and access unknown)"
 
@@ -174,7 +174,7 @@ def generate_all(versions: Sequence[ServerVersion] = (), *, force: bool = False)
             print(f"{version}: skipped ({unavailable[version]})", flush=True)
             continue
         wanted = missing_files(version) if not force else [table_path(str(version))]
-        if force and version >= METADATA_SINCE:
+        if force and has_api_metadata(version):
             wanted.append(routes_path(str(version)))
         if not wanted:
             continue
@@ -293,7 +293,7 @@ def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "generate":
         version = argv[1]
         print(f"wrote {write_table(version)}")
-        if ServerVersion.parse(version) >= METADATA_SINCE:
+        if has_api_metadata(ServerVersion.parse(version)):
             print(f"wrote {write_routes(version)}")
         return 0
     if argv and argv[0] == "generate-all":

@@ -193,11 +193,15 @@ class NexusQuestion:
         if self.endpoint_id and self.endpoint_id not in dict(self.facts.nexus_endpoints):
             return Answer(frozenset({Outcome.ABSENT}), "no such endpoint: looked up before the token is read")
         no_path = self.full_method == nexus.COMPLETE_NEXUS_OPERATION and self.path_namespace is None
-        if no_path and self.facts.version < (1, 30, 0):  # PathCompletionCallbackNoIdentifier is 1.30's
+        server = rules.rules_for(self.facts.version)
+        if no_path and not server.nexus_callback_route:
             return Answer(frozenset({Outcome.ABSENT}), "no /nexus/callback route before 1.30")
         namespace = self.namespace
         mismatch = ""  # before 1.30: checked only once the path's namespace is authorized
-        if self.full_method == nexus.COMPLETE_NEXUS_OPERATION and self.facts.version < (1, 30, 0):
+        if (
+            self.full_method == nexus.COMPLETE_NEXUS_OPERATION
+            and not server.nexus_completion_by_token_namespace
+        ):
             # Before 1.30 the route's namespace is the one authorized; then the callback token's namespace
             # must be the path's (components/nexusoperations/frontend/handler.go: 400 "invalid callback
             # token"; seen live on 1.28.1 and 1.29.1 for a system admin).
@@ -207,7 +211,6 @@ class NexusQuestion:
             refusal = nexus.completion_refusal(self.path_namespace, self.namespace)
             if refusal:
                 return Answer(frozenset({Outcome.REFUSED if self.namespace else Outcome.ABSENT}), refusal)
-        server = rules.rules_for(self.facts.version)
         value = nexus.token_header(self.http_headers, self.facts.config.effective_header_name(server))
         credential = Credential(
             ((self.facts.config.effective_header_name(server).lower(), value),) if value else (),
@@ -268,7 +271,11 @@ class HandlerHeadersQuestion:
     version: ServerVersion | None = None  # None: the newest default blacklist
 
     def answer(self) -> Answer:
-        default = nexus.default_blacklist(self.version.parts) if self.version else nexus.DEFAULT_BLACKLIST
+        default = (
+            nexus.default_blacklist(rules.rules_for(self.version))
+            if self.version
+            else nexus.DEFAULT_BLACKLIST
+        )
         received = nexus.handler_headers(self.sent, self.blacklist, default)
         names = tuple(sorted(k for k in received if k.lower() != "request-timeout"))
         handed = received.get("authorization") == self.token_value

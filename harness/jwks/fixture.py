@@ -10,19 +10,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from harness.errors import HarnessConfigError, ServerDidNotComply
 from harness.tokens.keys import SigningKey
 
 DEFAULT_PATH = "/jwks.json"
+
+
+_Args = ParamSpec("_Args")
+_Result = TypeVar("_Result")
+
+
+def _off_the_loop(blocking: Callable[_Args, _Result]) -> Callable[_Args, Awaitable[_Result]]:
+    """An async twin of a blocking wait: the same call in a worker thread (asyncio.to_thread)."""
+
+    @functools.wraps(blocking)
+    async def twin(*args: _Args.args, **kwargs: _Args.kwargs) -> _Result:
+        return await asyncio.to_thread(blocking, *args, **kwargs)
+
+    return twin
 
 
 class FetchTimeout(ServerDidNotComply, TimeoutError):
@@ -42,6 +57,17 @@ class Fetch:
     body: bytes = field(repr=False)
     kids: tuple[str, ...] = ()  # kids in the served set (empty when a fault replaced the body)
     fault: str = ""
+
+
+class Request(NamedTuple):
+    """A request that arrived, answered or not (a hanging fault never answers it)."""
+
+    path: str
+    client: str
+    asked: float  # monotonic
+
+
+_Logged = TypeVar("_Logged", Fetch, Request)
 
 
 @dataclass
@@ -75,7 +101,7 @@ class JwksServer:
         self._sets: dict[str, _KeySet] = {DEFAULT_PATH: _KeySet()}
         self._lock = threading.Lock()
         self._fetches: list[Fetch] = []
-        self._requests: list[tuple[str, str, float]] = []  # (path, client, asked): answered or not
+        self._requests: list[Request] = []  # answered or not
         self._fetched = threading.Condition(self._lock)
         self._down: list[tuple[float, float | None]] = []  # monotonic (from, until) outages
         self._released = threading.Event()  # ends every hanging request
@@ -255,6 +281,21 @@ class JwksServer:
                 if (path is None or f.path == path) and (client is None or f.client == client)
             ]
 
+    def _wait_for(
+        self, log: Sequence[_Logged], count: int, after: float, deadline: float, path: str, client: str | None
+    ) -> list[_Logged]:
+        """Block until `log` (read under the lock, again on every fetch or request) has `count` entries for
+        `path` (and `client`) asked after `after`, or `deadline` seconds passed: what it had then."""
+
+        def matching() -> list[_Logged]:
+            return [e for e in log if e.path == path and e.asked > after and client in (None, e.client)]
+
+        end = time.monotonic() + deadline
+        with self._fetched:
+            while len(seen := matching()) < count and (remaining := end - time.monotonic()) > 0:
+                self._fetched.wait(remaining)
+            return seen
+
     def wait_for_fetches(
         self,
         count: int,
@@ -265,37 +306,13 @@ class JwksServer:
         client: str | None = None,
     ) -> list[Fetch]:
         """Block until `count` fetches of `path` were answered after monotonic time `after`."""
-        end = time.monotonic() + deadline
-        with self._fetched:
-            while True:
-                seen = [
-                    f
-                    for f in self._fetches
-                    if f.path == path and f.asked > after and (client is None or f.client == client)
-                ]
-                if len(seen) >= count:
-                    return seen[:count]
-                remaining = end - time.monotonic()
-                if remaining <= 0:
-                    raise FetchTimeout(
-                        f"JWKS {path}: {len(seen)} of {count} fetches within {deadline:.1f}s: the server did "
-                        f"not refresh its keys (is jwtKeyProvider.refreshInterval > 0 and short?)"
-                    )
-                self._fetched.wait(remaining)
-
-    async def fetched(
-        self,
-        count: int,
-        *,
-        after: float,
-        deadline: float,
-        path: str = DEFAULT_PATH,
-        client: str | None = None,
-    ) -> list[Fetch]:
-        """wait_for_fetches without blocking the event loop (workers keep running meanwhile)."""
-        return await asyncio.to_thread(
-            self.wait_for_fetches, count, after=after, deadline=deadline, path=path, client=client
-        )
+        seen = self._wait_for(self._fetches, count, after, deadline, path, client)
+        if len(seen) < count:
+            raise FetchTimeout(
+                f"JWKS {path}: {len(seen)} of {count} fetches within {deadline:.1f}s: the server did "
+                f"not refresh its keys (is jwtKeyProvider.refreshInterval > 0 and short?)"
+            )
+        return seen[:count]
 
     def wait_for_requests(
         self,
@@ -307,36 +324,17 @@ class JwksServer:
         client: str | None = None,
     ) -> int:
         """Block until `count` requests for `path` arrived after `after` (answered or still pending)."""
-        end = time.monotonic() + deadline
-        with self._fetched:
-            while True:
-                seen = [
-                    r
-                    for r in self._requests
-                    if r[0] == path and r[2] > after and (client is None or r[1] == client)
-                ]
-                if len(seen) >= count:
-                    return len(seen)
-                remaining = end - time.monotonic()
-                if remaining <= 0:
-                    raise FetchTimeout(
-                        f"JWKS {path}: {len(seen)} of {count} requests within {deadline:.1f}s: the server did "
-                        f"not ask for its keys"
-                    )
-                self._fetched.wait(remaining)
+        seen = self._wait_for(self._requests, count, after, deadline, path, client)
+        if len(seen) < count:
+            raise FetchTimeout(
+                f"JWKS {path}: {len(seen)} of {count} requests within {deadline:.1f}s: the server did "
+                f"not ask for its keys"
+            )
+        return len(seen)
 
-    async def requested(
-        self,
-        count: int,
-        *,
-        after: float,
-        deadline: float,
-        path: str = DEFAULT_PATH,
-        client: str | None = None,
-    ) -> int:
-        return await asyncio.to_thread(
-            self.wait_for_requests, count, after=after, deadline=deadline, path=path, client=client
-        )
+    # The waits without blocking the event loop (workers keep running meanwhile).
+    fetched = _off_the_loop(wait_for_fetches)
+    requested = _off_the_loop(wait_for_requests)
 
     def log_lines(self) -> list[str]:
         """The fetch log as text for reports: paths, times, kids, never key material."""
@@ -352,7 +350,7 @@ class JwksServer:
         parts = urlsplit(request.path)
         client = (parse_qs(parts.query).get("server") or [""])[0]
         with self._fetched:
-            self._requests.append((parts.path, client, asked))
+            self._requests.append(Request(parts.path, client, asked))
             self._fetched.notify_all()
         status, body, kids, fault = self._answer(parts.path)
         released = self._released

@@ -68,7 +68,7 @@ def _authorize_pre_1_22(claims: Claims, target: CallTarget, rules: ServerRules) 
     method = target.method
     admin_or_operator = target.service in (ADMIN_SERVICE, OPERATOR_SERVICE)
     read_only_ns = method in READ_ONLY_NAMESPACE_APIS_PRE_1_22 or (
-        rules.version >= (1, 21, 5) and method in READ_ONLY_VERSIONING_APIS_1_21_5
+        rules.versioning_reads_read_only and method in READ_ONLY_VERSIONING_APIS_1_21_5
     )
     # ApiName() strips the service: a system reader gets AdminService/GetSearchAttributes as a read-only
     # global API (default_authorizer.go at v1.20.x and v1.21.x; seen live on 1.21.0).

@@ -73,7 +73,7 @@ def auth_header_value(credential: Credential, config: AuthConfig, rules: ServerR
             return value  # only the first value counts
     if not rules.header_name_case_insensitive:
         return ""
-    folded = gojson.fold(name) if rules.version >= (1, 25, 0) else None
+    folded = gojson.fold(name) if rules.header_lookup_folds else None
     for header, value in credential.headers:
         if header == claims.go_lower(name) if folded is None else gojson.fold(header) == folded:
             return value
@@ -83,7 +83,7 @@ def auth_header_value(credential: Credential, config: AuthConfig, rules: ServerR
 def internal_frontend_claims(rules: ServerRules) -> Claims:
     """internal-frontend replaces the claim mapper: the noop mapper (1.20-1.30) and the internal one
     (1.31+) make every caller, anonymous ones included, a system admin (temporal/fx.go)."""
-    return Claims(subject="internal" if rules.version >= (1, 31, 0) else "", system=Role.ADMIN)
+    return Claims(subject="internal" if rules.internal_claim_mapper else "", system=Role.ADMIN)
 
 
 def expect_internal(target: CallTarget, *, rules: ServerRules, table: ApiTable) -> Expectation:
@@ -127,7 +127,7 @@ def expect(
     mapped: Claims | None = None
     if config.claim_mapper == "":
         # The noop mapper needs no auth info (since 1.20.3) and makes every caller a system admin.
-        if header_value or credential.tls_subject is not None or rules.version >= (1, 20, 3):
+        if header_value or credential.tls_subject is not None or rules.noop_mapper_without_auth_info:
             mapped = Claims(subject="", system=Role.ADMIN)
     elif header_value:
         # The mapper runs before the authorizer, so a bad token fails even the exempt calls.

@@ -33,6 +33,7 @@ class Feature(enum.Enum):
     AUTH_HEADER_NAME = "auth_header_name"
     AUTH_EXTRA_HEADER_NAME = "auth_extra_header_name"
     DELETE_NAMESPACE_BY_ID = "delete_namespace_by_id"
+    NEXUS_APIS = "nexus_apis"
     NEXUS_ENDPOINTS = "nexus_endpoints"
     HTTP_ALLOWED_HOSTS = "http_allowed_hosts"
     NEXUS_COMPLETIONS = "nexus_completions"
@@ -84,6 +85,9 @@ _NEEDS: dict[Feature, _Need] = {
         "delete_namespace_by_id",
         "DeleteNamespace's namespace_id (an allowed call fails after authorization, deleting nothing)",
         _v(1, 23, 0),
+    ),
+    Feature.NEXUS_APIS: _Need(
+        "nexus_apis", "the Nexus task queue APIs (PollNexusTaskQueue, RespondNexusTask*)", _v(1, 23, 0)
     ),
     Feature.NEXUS_ENDPOINTS: _Need(
         "nexus_endpoints", "Nexus endpoints (OperatorService.CreateNexusEndpoint)", _v(1, 25, 0)

@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 
 from harness.model.http import canonical
+from harness.model.rules import ServerRules
 
 NEXUS_SERVICE = "/temporal.api.nexusservice.v1.NexusService/"
 DISPATCH_BY_NAMESPACE_AND_TASK_QUEUE = NEXUS_SERVICE + "DispatchByNamespaceAndTaskQueue"
@@ -39,9 +40,9 @@ def audience(configured: str) -> str:
     return ""
 
 
-def default_blacklist(version: tuple[int, int, int]) -> tuple[str, ...]:
+def default_blacklist(rules: ServerRules) -> tuple[str, ...]:
     """frontend.nexusRequestHeadersBlacklist's default: empty before 1.31 (dynamicconfig/constants.go)."""
-    return DEFAULT_BLACKLIST if version >= (1, 31, 0) else ()
+    return DEFAULT_BLACKLIST if rules.nexus_headers_blacklisted_by_default else ()
 
 
 def handler_headers(

@@ -104,12 +104,54 @@ class ServerRules:
     # over HTTP is denied and completions take other routes.
     nexus_completion_metadata: bool = True
     # frontend.httpAllowedHosts through ConvertWildcardStringListToRegexp as the oracle's hosts_129.go reads
-    # it (1.29+; harness/oracle/build.py HTTP_SINCE).
+    # it (1.29+; harness/oracle/build.py builds the *_129.go files where this and the next hold).
     allowed_hosts_converted: bool = True
     # The interceptor's header lookup as the oracle's header_129.go calls it (1.29+; before, the oracle has
-    # stubs only: harness/oracle/build.py HTTP_SINCE).
+    # stubs only: harness/oracle/build.py).
     oracle_header_lookup: bool = True
     scheduler_v2: bool = True  # Scheduler V2 (CHASM) and its internal completion callbacks, 1.30+
+    # WorkflowService's Nexus task queue calls (PollNexusTaskQueue, RespondNexusTask*), 1.23+.
+    nexus_apis: bool = True
+    # The model's own reading of a release, thresholds the harness had kept beside it:
+    # 1.20.3+: the noop claim mapper maps a caller with no auth info too (before, only one that sent some).
+    noop_mapper_without_auth_info: bool = True
+    # 1.21.5+: the pre-1.22 authorizer lists GetWorkerBuildIdCompatibility/GetWorkerTaskReachability as
+    # read-only namespace APIs (frontend_api.go of the 1.21 line).
+    versioning_reads_read_only: bool = True
+    # 1.25+: the interceptor reads the header with metadata.ValueFromIncomingContext (common/headers
+    # GRPCHeaderGetter.Get): the name exactly, else the first name strings.EqualFold matches. Before, it
+    # lower-cases the name (1.24) or looks it up exactly (1.23).
+    header_lookup_folds: bool = True
+    # 1.31+: internal-frontend's claim mapper is the internal one (subject "internal"); before, the noop
+    # mapper (subject "") — both make every caller a system admin (temporal/fx.go).
+    internal_claim_mapper: bool = True
+    # 1.31+: frontend.nexusRequestHeadersBlacklist has a default list (dynamicconfig/constants.go); before,
+    # it is empty.
+    nexus_headers_blacklisted_by_default: bool = True
+    # 1.30+: the /nexus/callback route (PathCompletionCallbackNoIdentifier) serves completions whose path
+    # names no namespace.
+    nexus_callback_route: bool = True
+    # 1.30+: a Nexus completion is authorized in its callback token's namespace; before, in the route's
+    # namespace, and a token of another namespace is refused after it (components/nexusoperations/frontend
+    # handler.go: 400 "invalid callback token").
+    nexus_completion_by_token_namespace: bool = True
+    # What the harness must write or build for a release (its config, command line, image, API table):
+    # clusterMetadata.clusterInformation.*.httpAddress, read since 1.24.0 (older loaders ignore it).
+    cluster_http_address: bool = True
+    # 1.31.0+: the worker service serves gRPC on its grpcPort; before, the port only names it in membership.
+    worker_grpc: bool = True
+    # 1.30.0+: the server takes --config-file; before, --root/--config/--env (temporal/server.go flags).
+    config_file_flag: bool = True
+    # 1.30.0+: the official image is built from the server repository (no docker-builds repo, no shell).
+    image_from_server_repository: bool = True
+    # 1.23.0+: go.temporal.io/api is generated on google.golang.org/protobuf (gogo before), so its proto
+    # descriptors give the methods.
+    api_on_protobuf: bool = True
+    # 1.24.0+: common/api's metadata lists NexusService (the frontend's Nexus HTTP handler methods).
+    nexus_service_in_api_metadata: bool = True
+    # 1.32.0+: global.authorization.remoteClusterAuth exists; required without a TokenProvider, the server
+    # refuses to start (temporal/fx.go).
+    remote_cluster_auth: bool = True
 
     def fixed(self, fix: str) -> bool:
         """Whether this release has a security fix of harness.model.fixes (by its name)."""
@@ -165,6 +207,21 @@ def _rules_for(v: ServerVersion) -> ServerRules:
         allowed_hosts_converted=v >= (1, 29, 0),
         oracle_header_lookup=v >= (1, 29, 0),
         scheduler_v2=v >= (1, 30, 0),
+        nexus_apis=v >= (1, 23, 0),
+        noop_mapper_without_auth_info=v >= (1, 20, 3),
+        versioning_reads_read_only=v >= (1, 21, 5),
+        header_lookup_folds=v >= (1, 25, 0),
+        internal_claim_mapper=v >= (1, 31, 0),
+        nexus_headers_blacklisted_by_default=v >= (1, 31, 0),
+        nexus_callback_route=v >= (1, 30, 0),
+        nexus_completion_by_token_namespace=v >= (1, 30, 0),
+        cluster_http_address=v >= (1, 24, 0),
+        worker_grpc=v >= (1, 31, 0),
+        config_file_flag=v >= (1, 30, 0),
+        image_from_server_repository=v >= (1, 30, 0),
+        api_on_protobuf=v >= (1, 23, 0),
+        nexus_service_in_api_metadata=v >= (1, 24, 0),
+        remote_cluster_auth=v >= (1, 32, 0),
     )
 
 
@@ -206,7 +263,7 @@ class AuthConfig:
             return f"Unable to instantiate authorizer: unknown authorizer: {self.authorizer}"
         if self.claim_mapper.lower() not in ("", "default"):
             return f"Unable to instantiate claim mapper: unknown claim mapper: {self.claim_mapper}"
-        if self.remote_cluster_auth_required and rules.version >= (1, 32, 0):
+        if self.remote_cluster_auth_required and rules.remote_cluster_auth:
             return "global.authorization.remoteClusterAuth.require is true but no TokenProvider is configured"
         return ""
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.model.rules import rules_for
 from harness.server.gomodule import MODULE, ProvisionError, check_buildable, go_environment, verify_pin
 from harness.server.releases import load_releases
 from harness.settings import ENV
@@ -28,7 +29,6 @@ from harness.types import ServerVersion
 
 SOURCES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "oracle"
 COMMON = ("main.go", "keysource.go", "linkname.go", "decide.go")
-HTTP_SINCE = (1, 29, 0)  # frontend.httpAllowedHosts has its converter, and the gateway files were read
 HTTP_FILES = ("hosts_129.go", "gateway_129.go", "header_129.go")
 BEFORE_HTTP = ("stubs_before_129.go",)
 BUILD_TIMEOUT_S = 1800.0
@@ -41,7 +41,9 @@ class OracleUnavailable(RuntimeError):
 
 
 def source_files(version: ServerVersion) -> list[Path]:
-    extra = HTTP_FILES if version >= HTTP_SINCE else BEFORE_HTTP
+    # The *_129.go files call 1.29's httpAllowedHosts converter and header lookup (both ServerRules fields).
+    release = rules_for(version)
+    extra = HTTP_FILES if release.allowed_hosts_converted and release.oracle_header_lookup else BEFORE_HTTP
     return [SOURCES / name for name in (*COMMON, *extra)]
 
 

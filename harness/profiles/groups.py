@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from harness.model.apis import ApiTable, MethodRule
 from harness.model.authorizer import EXEMPT_METHODS
+from harness.model.features import Feature
 from harness.types import OPERATOR_SERVICE, WORKFLOW_SERVICE, Access, Scope, full_method
 
 # The public gRPC API clients call; AdminService (system admin only) and the Nexus HTTP handlers' names in
@@ -61,7 +62,7 @@ class Group:
     description: str
     member: Predicate
     probe: str  # the method `explain --target` sends for this group: harmless with a minimal request
-    since: tuple[int, int, int] = (1, 0, 0)  # the first release with any member (Nexus arrived in 1.23)
+    since: Feature | None = None  # what a release needs for the group to have any member (None: every one)
 
     def calls(self, table: ApiTable) -> list[ApiCall]:
         return [c for c in table_calls(table) if self.member(c.name, c.rule)]
@@ -159,7 +160,7 @@ GROUPS: tuple[Group, ...] = (
         "Nexus task queues, operations and endpoints",
         _named(r"Nexus"),
         "PollNexusTaskQueue",
-        since=(1, 23, 0),
+        since=Feature.NEXUS_APIS,
     ),
     Group(
         "search-attributes",

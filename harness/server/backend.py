@@ -67,44 +67,54 @@ def last_lines(text: str, count: int = 25) -> str:
     return "\n".join(text.rstrip().splitlines()[-count:])
 
 
+@dataclass(frozen=True)
+class Started:
+    """What a local backend started, before it is ready: how to watch it, read its log and stop it."""
+
+    at: float  # monotonic, just before it started
+    alive: Callable[[], bool]
+    logs: Callable[[], str]
+    stop: Callable[[], None]
+    what: Callable[[], str]  # names it in a start error: the binary and its exit code, the container
+    pid: Callable[[], int | None] = lambda: None
+
+
+class LocalBackend(Protocol):
+    name: str
+    ready_deadline: float  # how long a started server may take to serve
+
+
 async def ready_or_stopped(
-    *,
-    backend: str,
-    version: ServerVersion,
-    config: RenderedConfig,
-    started: float,
-    deadline: float,
-    alive: Callable[[], bool],
-    logs: Callable[[], str],
-    stop: Callable[[], None],
-    what: Callable[[], str],
-    pid: Callable[[], int | None] = lambda: None,
+    backend: LocalBackend, version: ServerVersion, config: RenderedConfig, started: Started
 ) -> RunningServer:
     """Wait for the frontend; on failure or Ctrl-C stop what was started, with the last log lines."""
     try:
         await wait_until_serving(
-            config.frontend_address, deadline=deadline, alive=alive, tls=config.client_tls()
+            config.frontend_address,
+            deadline=backend.ready_deadline,
+            alive=started.alive,
+            tls=config.client_tls(),
         )
     except (TimeoutError, RuntimeError) as exc:
-        text = logs()
-        stop()
+        text = started.logs()
+        started.stop()
         raise ServerStartError(
-            f"temporal-server {version} ({what()}) did not become ready: {exc}\n"
+            f"temporal-server {version} ({started.what()}) did not become ready: {exc}\n"
             f"config: {config.config_file}; last log lines:\n{last_lines(text)}"
         ) from exc
     except BaseException:  # Ctrl-C or cancellation while waiting
-        stop()
+        started.stop()
         raise
     ready = time.monotonic()
     return RunningServer(
         address=config.frontend_address,
         version=version,
-        backend=backend,
-        start_seconds=ready - started,
-        logs=logs,
-        stop=stop,
+        backend=backend.name,
+        start_seconds=ready - started.at,
+        logs=started.logs,
+        stop=started.stop,
         config=config,
-        pid=pid,
-        started_at=started,
+        pid=started.pid,
+        started_at=started.at,
         ready_at=ready,
     )

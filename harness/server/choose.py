@@ -9,8 +9,11 @@ Go) and the container backend builds its official-shaped image around it, once, 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from harness.ceiling import in_thread
 from harness.errors import HarnessConfigError
 from harness.server import provision as provisioning
 from harness.server.backend import Backend
@@ -20,6 +23,8 @@ from harness.types import ServerVersion
 
 BACKENDS = ("auto", "container", "process", "external")
 Progress = Callable[[str], None]
+PROVISION_DEADLINE_S = 1200.0  # a cold build takes 4-5 min here; a shard may first wait that long for a lock
+IMAGE_DEADLINE_S = 600.0  # find or pull the server's image (about 100 MB), or build one (10-20 s here)
 
 
 class NoEngine(HarnessConfigError):
@@ -97,25 +102,57 @@ def no_image_no_go(version: ServerVersion, exc: NoGo) -> ProvisionError:
     )
 
 
-def provision_for(
-    backend: Backend, version: ServerVersion, binary: str | None = None, progress: Progress = print
+@dataclass(frozen=True)
+class Deadlines:
+    """How long each step of having what a backend runs may take, in a thread of its own
+    (harness.ceiling.in_thread): ceilings only a hang reaches."""
+
+    provision_s: float = PROVISION_DEADLINE_S
+    image_s: float = IMAGE_DEADLINE_S
+
+
+async def have_what_it_runs(
+    backend: Backend, version: ServerVersion, binary: str | None, progress: Progress, deadlines: Deadlines
 ) -> ProvisionedBinary:
-    """What the backend will run, had once: an image where one will do, else a binary (and, for a
-    container, its image built around it). The server pool does the same, step by step, each step with a
-    deadline of its own."""
-    found = image_only(backend, version, binary, progress)
-    if found is not None:
-        return found
+    """What the backend will run, had once: an image where one will do, else a cached or built binary and,
+    for a container, its image built around it (once, here: not raced by every server's start)."""
+    if backend.name == "container" and not explicit_binary(binary):
+        found = await in_thread(
+            deadlines.image_s,
+            lambda: image_only(backend, version, binary, progress),
+            f"the Docker engine did not answer the image lookup or pull for temporal-server {version}",
+        )
+        if found is not None:
+            return found
     try:
-        provisioned = provisioning.provision(version, binary, progress)
+        provisioned = await in_thread(
+            deadlines.provision_s,
+            lambda: provisioning.provision(version, binary, progress),
+            f"provisioning temporal-server {version} (a cached binary or a build) did not finish",
+        )
     except NoGo as exc:
         if backend.name == "container":
             raise no_image_no_go(version, exc) from exc
         raise
     prepare = getattr(backend, "prepare", None)
     if prepare is not None:
-        prepare(provisioned, progress)
+        await in_thread(
+            deadlines.image_s,
+            lambda: prepare(provisioned, progress),
+            f"the Docker engine did not answer the image build for temporal-server {version}",
+        )
     return provisioned
+
+
+def provision_for(
+    backend: Backend,
+    version: ServerVersion,
+    binary: str | None = None,
+    progress: Progress = print,
+    deadlines: Deadlines = Deadlines(),
+) -> ProvisionedBinary:
+    """have_what_it_runs() for a caller with no event loop (harness.shards, before its runs)."""
+    return asyncio.run(have_what_it_runs(backend, version, binary, progress, deadlines))
 
 
 def prepare_run(

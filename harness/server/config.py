@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from temporalio.service import TLSConfig
 
-from harness.model.rules import AuthConfig
+from harness.model.rules import AuthConfig, rules_for
 from harness.server.ports import free_ports
 from harness.server.tls import SERVER_NAME, CertFiles, RunCA
 from harness.types import ServerVersion
@@ -24,14 +24,6 @@ SERVICES = ("frontend", "internal-frontend", "history", "matching", "worker")
 # scanners). Measured on v1.32.2: a server of all five services spends 0.8-1.0 CPU-s in its first 10 s,
 # one without the worker 0.3-0.4 CPU-s; a test that only breaks keys and probes calls needs none of it.
 WITHOUT_SYSTEM_WORKERS = tuple(s for s in SERVICES if s != "worker")
-# Keys older releases do not have: their config loader ignores unknown keys, so leaving these in would
-# name ports nothing listens on. services.*.rpc.httpPort: the HTTP API (grpc-gateway), since 1.22.0.
-HTTP_API_SINCE = (1, 22, 0)
-# clusterMetadata.clusterInformation.*.httpAddress, since 1.24.0.
-CLUSTER_HTTP_ADDRESS_SINCE = (1, 24, 0)
-# The worker service serves gRPC on its grpcPort since 1.31.0; before, the port only names it in
-# membership (it stays in the config, but nothing listens on it).
-WORKER_GRPC_SINCE = (1, 31, 0)
 
 
 @dataclass(frozen=True)
@@ -221,7 +213,10 @@ def render(
     """Write the server's config for `version` (None: the newest, as fixtures/server.yaml is written)."""
     doc: dict[str, Any] = yaml.safe_load(BASE_CONFIG.read_text())
     directory.mkdir(parents=True, exist_ok=True)
-    http_api = version is None or version >= HTTP_API_SINCE
+    # Keys older releases do not have (ServerRules.http_api, cluster_http_address, worker_grpc): their
+    # config loader ignores unknown keys, so leaving these in would name ports nothing listens on.
+    release = None if version is None else rules_for(version)
+    http_api = release is None or release.http_api
     ports = iter(free_ports(4 * len(SERVICES), host))
     opened: dict[str, dict[str, int]] = {}
     for name in SERVICES:
@@ -233,8 +228,8 @@ def render(
         elif "httpPort" in rpc or (name == "internal-frontend" and settings.internal_http):
             rpc["httpPort"] = next(ports)
         opened[name] = {k: v for k, v in rpc.items() if k.endswith("Port")}
-    if version is not None and version < WORKER_GRPC_SINCE:
-        del opened["worker"]["grpcPort"]
+    if release is not None and not release.worker_grpc:
+        del opened["worker"]["grpcPort"]  # it stays in the config (membership), but nothing listens on it
     if not settings.system_workers:
         del opened["worker"]  # in the config (membership reads it), but nothing is started on its ports
     frontend = doc["services"]["frontend"]["rpc"]
@@ -242,7 +237,7 @@ def render(
         frontend["httpAdditionalForwardedHeaders"] = list(settings.http_forwarded_headers)
     cluster = doc["clusterMetadata"]["clusterInformation"]["active"]
     cluster["rpcAddress"] = f"{host}:{frontend['grpcPort']}"
-    if version is None or version >= CLUSTER_HTTP_ADDRESS_SINCE:
+    if release is None or release.cluster_http_address:
         cluster["httpAddress"] = f"{host}:{frontend['httpPort']}"
     else:
         cluster.pop("httpAddress", None)
@@ -339,7 +334,7 @@ def start_arguments(
 ) -> list[str]:
     """The server's command line: --config-file since 1.30.0, --root/--config/--env before."""
     flags = [arg for name in services for arg in ("--service", name)]
-    if version >= (1, 30, 0):
+    if rules_for(version).config_file_flag:
         return ["--config-file", str(config_file), "start", *flags]
     env = config_file.stem
     return ["--root", "/", "--config", str(config_file.parent), "--env", env, "start", *flags]

@@ -28,7 +28,7 @@ from testcontainers.core.container import DockerContainer
 
 from harness.ceiling import WaitExceeded, in_thread
 from harness.errors import HarnessConfigError
-from harness.server.backend import EngineGone, RunningServer, ServerStartError, ready_or_stopped
+from harness.server.backend import EngineGone, RunningServer, ServerStartError, Started, ready_or_stopped
 from harness.server.config import RenderedConfig, start_arguments
 from harness.server.images.build import BINARY_IN_IMAGE, binary_digest, build_image, label_of, layout_of
 from harness.server.images.identity import ImageFacts, RunUser, image_facts, observed
@@ -400,18 +400,9 @@ class ContainerBackend:
         if not self.ran_as:
             self.ran_as = {"user": user.describe(), **observed(pid()), **_hardening(container)}
         try:
-            return await ready_or_stopped(
-                backend=self.name,
-                version=binary.version,
-                config=config,
-                started=started,
-                deadline=self.ready_deadline,
-                alive=alive,
-                logs=logs,
-                stop=stop,
-                what=lambda: f"container {image} as {user.spec}",
-                pid=pid,
-            )
+            what = f"container {image} as {user.spec}"
+            launched = Started(started, alive, logs, stop, lambda: what, pid)
+            return await ready_or_stopped(self, binary.version, config, launched)
         except ServerStartError as exc:
             raise self._gone_or(exc) from exc
 

@@ -34,15 +34,16 @@ from harness.server.backend import (
     lost_a_port_race,
 )
 from harness.server.choose import (
-    explicit_binary,
-    image_only,
+    IMAGE_DEADLINE_S,
+    PROVISION_DEADLINE_S,
+    Deadlines,
+    have_what_it_runs,
     make_backend,
-    no_image_no_go,
     resolve_backend_name,
 )
 from harness.server.config import ServerSettings, render
 from harness.server.external import ExternalBackend, ExternalTarget
-from harness.server.provision import NoGo, ProvisionedBinary, provision
+from harness.server.provision import ProvisionedBinary
 from harness.server.setup import ensure_namespaces, guard
 from harness.server.target import SUITE_NAMESPACES, Target
 from harness.settings import ENV
@@ -52,9 +53,8 @@ from harness.types import ServerVersion
 
 Progress = Callable[[str], None]
 
-# open()'s waits, in a thread each so a hang ends (harness.ceiling.in_thread): ceilings only a hang reaches.
-PROVISION_DEADLINE_S = 1200.0  # a cold build takes 4-5 min here; a shard may first wait that long for a lock
-IMAGE_DEADLINE_S = 600.0  # find or pull the server's image (about 100 MB), or build one (10-20 s here)
+# open()'s waits, in a thread each so a hang ends (harness.ceiling.in_thread): ceilings only a hang reaches
+# (provisioning's and the image's: harness.server.choose.Deadlines).
 API_TABLE_DEADLINE_S = 600.0  # a table not shipped is generated with go run: a minute or two, cold
 
 
@@ -119,10 +119,18 @@ class ServerPool:
         if self.options.backend == "external":
             raise HarnessConfigError("--backend external needs --target HOST:PORT of the cluster to test")
         self.backend_name = resolve_backend_name(self.options.backend)  # no engine: one error (NoEngine)
-        self._backend = make_backend(self.backend_name)
+        self._backend = backend = make_backend(self.backend_name)
         started = time.monotonic()
         self.progress(f"provision: temporal-server {self.options.version} ({self.backend_name} backend)")
-        self.binary = await self._image_only() or await self._provision()
+        self.binary = await have_what_it_runs(
+            backend,
+            self.options.version,
+            self.options.binary,
+            self.progress,
+            Deadlines(
+                provision_s=PROVISION_DEADLINE_S, image_s=IMAGE_DEADLINE_S
+            ),  # read now: tests shorten them
+        )
         took = f"{time.monotonic() - started:.1f}s"
         if self.binary.source == "image":
             self.progress(f"provision: nothing built: the image's own {self.binary.path} ({took})")
@@ -140,42 +148,6 @@ class ServerPool:
         self.jwks = JwksServer(port=self.options.jwks_port)
         self.jwks.start()
         self.jwks.publish(self.rsa, self.ec)
-
-    async def _image_only(self) -> ProvisionedBinary | None:
-        """A container image that needs no binary, where there is one: nothing is provisioned or built."""
-        backend, version = self._backend, self.options.version
-        assert backend is not None and not isinstance(backend, ExternalBackend)
-        if self.backend_name != "container" or explicit_binary(self.options.binary):
-            return None
-        return await in_thread(
-            IMAGE_DEADLINE_S,
-            lambda: image_only(backend, version, self.options.binary, self.progress),
-            f"the Docker engine did not answer the image lookup or pull for temporal-server {version}",
-        )
-
-    async def _provision(self) -> ProvisionedBinary:
-        """A cached or built binary; for a container, its image built around it (once, here: not raced by
-        every server's start)."""
-        backend, version = self._backend, self.options.version
-        assert backend is not None and not isinstance(backend, ExternalBackend)
-        try:
-            binary = await in_thread(
-                PROVISION_DEADLINE_S,
-                lambda: provision(version, self.options.binary, self.progress),
-                f"provisioning temporal-server {version} (a cached binary or a build) did not finish",
-            )
-        except NoGo as exc:
-            if self.backend_name == "container":
-                raise no_image_no_go(version, exc) from exc
-            raise
-        prepare = getattr(backend, "prepare", None)
-        if prepare is not None:
-            await in_thread(
-                IMAGE_DEADLINE_S,
-                lambda: prepare(binary, self.progress),
-                f"the Docker engine did not answer the image build for temporal-server {version}",
-            )
-        return binary
 
     async def close(self) -> None:
         for server in self._running:

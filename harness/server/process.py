@@ -11,7 +11,7 @@ import subprocess
 import time
 import weakref
 
-from harness.server.backend import RunningServer, ready_or_stopped
+from harness.server.backend import RunningServer, Started, ready_or_stopped
 from harness.server.config import RenderedConfig, start_arguments
 from harness.server.provision import ProvisionedBinary
 from harness.settings import child_environment
@@ -78,15 +78,12 @@ class ProcessBackend:
             terminate(proc)
             _live.discard(proc)
 
-        return await ready_or_stopped(
-            backend=self.name,
-            version=binary.version,
-            config=config,
-            started=started,
-            deadline=self.ready_deadline,
+        launched = Started(
+            at=started,
             alive=lambda: proc.poll() is None,
             logs=logs,
             stop=stop,
             what=lambda: f"{binary.path}, exit code {proc.returncode}",
             pid=lambda: proc.pid if proc.poll() is None else None,
         )
+        return await ready_or_stopped(self, binary.version, config, launched)

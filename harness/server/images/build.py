@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.model.rules import rules_for
 from harness.types import ServerVersion
 
 HERE = Path(__file__).resolve().parent
 BINARY_IN_IMAGE = "/usr/local/bin/temporal-server"  # where every era's official image keeps it
 USER_ID = GROUP_ID = 1000  # `addgroup -g 1000 temporal && adduser -u 1000 -G temporal` in every era
-NEW_LAYOUT_SINCE = (1, 30, 0)  # the image built from the server repository (no docker-builds, no shell)
 # Debian's busybox-static: a shell for the 1.20-1.29 layout, whose official image has bash.
 STATIC_BUSYBOX = Path("/bin/busybox")
 SHELL_APPLETS = ("sh", "awk", "hostname", "tr", "echo")
@@ -39,7 +39,7 @@ class Layout:
 
 
 def layout_of(version: ServerVersion) -> Layout:
-    name = "1.30" if version >= NEW_LAYOUT_SINCE else "1.20"
+    name = "1.30" if rules_for(version).image_from_server_repository else "1.20"
     return Layout(name, HERE / f"server-{name}.Dockerfile", shell=name == "1.20")
 
 
