@@ -367,6 +367,8 @@ def test_a_failing_batch_shrinks_to_the_one_example_that_fails(
     monkeypatch.setattr(fast_phase, "twin_for", lambda *args, **kwargs: SimpleNamespace(version="v0.0.0"))
     run = FuzzRun(Budget(), tmp_path, progress=lambda line: None)
     target: Any = SimpleNamespace(version="v0.0.0")
-    found = fast_phase.run_fast(run, "names", st.integers(0, 9), target, None, recipes={"names": recipe})
+    found = fast_phase.run_fast(
+        run, "names", st.integers(0, 9), target, None, recipes={"names": recipe}, parts={}
+    )
     assert found is not None and "minimal input: 7\n" in str(found)
     assert run.stats["names"].oracle_examples >= len(asked) > 0  # counted as asked, each one
