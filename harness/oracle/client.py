@@ -59,16 +59,16 @@ class OracleProcess:
         """One question; the answer's fields. OracleError on a panic, an error or no answer in time."""
         return self.send(op, **fields)(timeout)
 
-    def send(self, op: str, *, raw: str = "", **fields: Any) -> Callable[[float], dict[str, Any]]:
+    def send(self, op: str, *, encoded: str = "", **fields: Any) -> Callable[[float], dict[str, Any]]:
         """Ask without waiting (the program works while the caller does): returns the function that waits
-        for this answer. Answers may be waited for in any order. `raw`: more members, as JSON text
+        for this answer. Answers may be waited for in any order. `encoded`: more members, as JSON text
         already (a question's parts that are the same every time are encoded once by the caller)."""
         proc = self._start()
         self._next_id += 1
         wanted = self._next_id
         question = json.dumps({"id": wanted, "op": op, **fields}, ensure_ascii=False)
-        if raw:
-            question = f"{question[:-1]}, {raw}}}"
+        if encoded:
+            question = f"{question[:-1]}, {encoded}}}"
         self._unsent.append(question.encode() + b"\n")
         if len(self._unsent) >= WRITE_EVERY:
             self._flush(proc, op)

@@ -153,7 +153,7 @@ class Oracle:
         """The mapper and authorizer on a token and calls (asked now, read when called)."""
         pending = self.process.send(
             "decide",
-            raw=_fixed_members(sources, tuple(calls)),
+            encoded=_fixed_members(sources, tuple(calls)),
             now=now,
             header=header,
             audience=audience,
