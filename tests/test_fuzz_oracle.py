@@ -372,3 +372,39 @@ def test_a_failing_batch_shrinks_to_the_one_example_that_fails(
     )
     assert found is not None and "minimal input: 7\n" in str(found)
     assert run.stats["names"].oracle_examples >= len(asked) > 0  # counted as asked, each one
+
+
+def test_a_disagreement_only_a_recombined_input_shows_is_reported_as_that_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No drawn input disagrees; one put together from two drawn ones (the audience of one, the aud of
+    the other) does: it is found, shrunk and replayed as itself, and every input asked is counted once."""
+    from types import SimpleNamespace
+
+    from hypothesis import strategies as st
+
+    from harness.fuzz import fast_phase
+    from harness.fuzz.derive import PARTS, input_key
+    from harness.fuzz.runner import FuzzRun
+
+    asked: list[str] = []
+
+    def recipe(example: Example, twin: Any, now: int) -> Any:
+        asked.append(input_key(example.input))
+        wrong = example.input["audience"] == "A" and example.input["aud"] == "B"
+        return lambda: Compared({"token/x": "ALLOWED"}, {"token/x": "DENIED" if wrong else "ALLOWED"})
+
+    drawn = st.builds(
+        lambda audience, aud: {"audience": audience, "aud": aud, "permissions": ["p"]},
+        st.sampled_from(["A", "a", "x"]),
+        st.sampled_from(["b", "y"]),
+    ) | st.just({"audience": "z", "aud": "B", "permissions": ["p"]})
+    monkeypatch.setattr(fast_phase, "twin_for", lambda *args, **kwargs: SimpleNamespace(version="v0.0.0"))
+    run = FuzzRun(Budget(), tmp_path, progress=lambda line: None)
+    target: Any = SimpleNamespace(version="v0.0.0")
+    found = fast_phase.run_fast(
+        run, "audience", drawn, target, None, recipes={"audience": recipe}, parts={"audience": PARTS["audience"]}
+    )
+    assert found is not None
+    assert 'minimal input: {"aud": "B", "audience": "A", "permissions": ["p"]}\n' in str(found)
+    assert run.stats["audience"].oracle_examples == len(asked)  # each input asked, counted once
