@@ -17,6 +17,7 @@ from harness.fuzz.classes import CLASSES, selected
 from harness.fuzz.derive import ABSENT, PARTS, PER_DRAWN, SEED_MAX, Seen, input_key, recombined
 from harness.fuzz.draw import draw_examples
 from harness.fuzz.examples import Example, regression_files
+from harness.fuzz.fast_phase import Asked
 from harness.fuzz.jwks_text import KeySlots, anchor_document, document_bytes
 from harness.fuzz.runner import CI_EXAMPLES, Budget, ClassStats, FuzzRun
 from harness.fuzz.strategies import names
@@ -188,7 +189,9 @@ def test_recombined_inputs_are_made_of_the_batch_s_parts_and_of_it_alone(name: s
         assert derived == recombined(drawn, parts, seed)  # a pure function of the batch and the seed
         assert len(derived) == (PER_DRAWN * len(drawn) if len(drawn) > 1 else 0)
         # (a list's entries close up where one is absent: an entry may come back in another slot)
-        drawn_parts = {input_key(part) for value in drawn for part in parts.split(value) if part is not ABSENT}
+        drawn_parts = {
+            input_key(part) for value in drawn for part in parts.split(value) if part is not ABSENT
+        }
         for value in derived:
             for part in parts.split(value):
                 assert part is ABSENT or input_key(part) in drawn_parts, part
@@ -218,3 +221,19 @@ def test_an_input_is_counted_once_and_not_again_once_answered() -> None:
     bounded.answered([{"a": 1}, {"a": 2}])
     bounded.answered([{"a": 3}])  # past its limit: it starts again
     assert bounded.new([{"a": 1}, {"a": 3}]) == [{"a": 1}]
+
+
+def test_a_test_case_asks_its_drawn_and_derived_inputs_once_each() -> None:
+    first = {"audience": "temporal", "aud": "other", "permissions": ["x"]}
+    second = {"audience": "other", "aud": "temporal", "permissions": ["x"]}
+    asked = Asked(PARTS["audience"])
+    value = ([first, second, first], 7)
+    inputs = asked.of(value)
+    assert asked.of(value) is inputs  # worked out once per test case: counted, then asked
+    keys = [input_key(v) for v in inputs]
+    assert len(set(keys)) == len(keys) > 2  # the drawn ones once each, and inputs derived from them
+    assert keys[:2] == [input_key(first), input_key(second)]
+    asked.seen.answered(inputs)
+    later = asked.of(([second, first], 8))
+    assert not {input_key(v) for v in later} & set(keys)  # none answered before is asked again
+    assert asked.of(([first], 3)) == []  # answered alike already: neither asked nor counted again

@@ -403,7 +403,13 @@ def test_a_disagreement_only_a_recombined_input_shows_is_reported_as_that_input(
     run = FuzzRun(Budget(), tmp_path, progress=lambda line: None)
     target: Any = SimpleNamespace(version="v0.0.0")
     found = fast_phase.run_fast(
-        run, "audience", drawn, target, None, recipes={"audience": recipe}, parts={"audience": PARTS["audience"]}
+        run,
+        "audience",
+        drawn,
+        target,
+        None,
+        recipes={"audience": recipe},
+        parts={"audience": PARTS["audience"]},
     )
     assert found is not None
     assert 'minimal input: {"aud": "B", "audience": "A", "permissions": ["p"]}\n' in str(found)
