@@ -199,6 +199,21 @@ def _join_audience(parts: Sequence[Any]) -> dict[str, Any]:
     return {"audience": parts[0], "aud": parts[1], "permissions": parts[2]}
 
 
+def _split_sizes(value: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Where (the target and the place in it), depth, shape, and a token's long and many (a key set has
+    none: a token built on a key set's part gets the simplest, 0 and 0, as hypothesis shrinks them)."""
+    tail = (value["long"], value["many"]) if value["target"] == "token" else ABSENT
+    return ((value["target"], value["place"]), value["depth"], value["shape"], tail)
+
+
+def _join_sizes(parts: Sequence[Any]) -> dict[str, Any]:
+    (target, place), depth, shape, tail = parts
+    value = {"target": target, "place": place, "depth": depth, "shape": shape}
+    if target == "token":
+        value["long"], value["many"] = (0, 0) if tail is ABSENT else tail
+    return value
+
+
 PARTS: Mapping[str, Parts] = {
     "claims": Parts(_split_claims, _join_claims),
     "names": Parts(_split_names, _join_names),
@@ -206,4 +221,5 @@ PARTS: Mapping[str, Parts] = {
     "regex": Parts(_split_regex, _join_regex),
     "allowed-hosts": Parts(_split_hosts, _join_hosts),
     "audience": Parts(_split_audience, _join_audience),
+    "sizes": Parts(_split_sizes, _join_sizes),
 }
