@@ -157,17 +157,22 @@ def _join_names(parts: Sequence[Any]) -> dict[str, Any]:
     return {"permissions": [parts[0], *_present(parts[1:])]}
 
 
-TOKEN_PARTS = ("header", "payload", "encode-header", "encode-payload", "signature", "key", "shape")
+DOCUMENT_PARTS = ("members", "style", "prefix", "suffix")  # each a perturbation of its own changes
 
 
 def _split_token(value: Mapping[str, Any]) -> tuple[Any, ...]:
-    encode = value["encode"]
-    return (value["header"], value["payload"], encode["header"], encode["payload"],
-            value["signature"], value["key"], value["shape"])  # fmt: skip
+    """Each JSON document's members, style, prefix and suffix; the encodings, signature, key and shape."""
+    header, payload, encode = value["header"], value["payload"], value["encode"]
+    return (*(header[p] for p in DOCUMENT_PARTS), *(payload[p] for p in DOCUMENT_PARTS),
+            encode["header"], encode["payload"], value["signature"], value["key"], value["shape"])  # fmt: skip
 
 
 def _join_token(parts: Sequence[Any]) -> dict[str, Any]:
-    header, payload, encode_header, encode_payload, signature, key, shape = parts
+    header, payload = (
+        dict(zip(DOCUMENT_PARTS, parts[:4], strict=True)),
+        dict(zip(DOCUMENT_PARTS, parts[4:8], strict=True)),
+    )
+    encode_header, encode_payload, signature, key, shape = parts[8:]
     return {"header": header, "payload": payload, "encode": {"header": encode_header, "payload": encode_payload},
             "signature": signature, "key": key, "shape": shape}  # fmt: skip
 
