@@ -240,3 +240,23 @@ def test_a_test_case_asks_its_drawn_and_derived_inputs_once_each() -> None:
     later = asked.of(([second, first], 8))
     assert not {input_key(v) for v in later} & set(keys)  # none answered before is asked again
     assert asked.of(([first], 3)) == []  # answered alike already: neither asked nor counted again
+
+
+def test_a_remembered_signer_signs_each_input_once_per_key_and_its_signatures_verify() -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from harness.fuzz.token_text import remembered, unaudited
+
+    signed: list[bytes] = []
+
+    def counting(key: Any) -> Any:
+        sign = unaudited(key)
+        return lambda data: signed.append(data) or sign(data)
+
+    sign = remembered(counting)
+    first = sign(RSA)(b"a.b")
+    assert sign(RSA)(b"a.b") == first and sign(RSA)(b"a.c") != first
+    assert sign(KEYS["untrusted"])(b"a.b") != first  # another key (the same kid): its own signature
+    assert signed == [b"a.b", b"a.c", b"a.b"]
+    RSA.private.public_key().verify(first, b"a.b", padding.PKCS1v15(), hashes.SHA256())

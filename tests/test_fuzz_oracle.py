@@ -414,3 +414,31 @@ def test_a_disagreement_only_a_recombined_input_shows_is_reported_as_that_input(
     assert found is not None
     assert 'minimal input: {"aud": "B", "audience": "A", "permissions": ["p"]}\n' in str(found)
     assert run.stats["audience"].oracle_examples == len(asked)  # each input asked, counted once
+
+
+ECHO_PROGRAM = """#!{python}
+import json, sys
+for line in sys.stdin:
+    question = json.loads(line)
+    print(json.dumps({{"id": question["id"], "asked": question}}), flush=True)
+"""
+
+
+def test_questions_are_written_a_few_at_a_time_and_all_before_an_answer_is_awaited(tmp_path: Path) -> None:
+    """The oracle client (one write per WRITE_EVERY questions, the rest when an answer is awaited), and
+    members it is given encoded already, against a program that echoes each question."""
+    import os
+    import sys
+
+    from harness.oracle.client import WRITE_EVERY, OracleProcess
+
+    program = tmp_path / "echo"
+    program.write_text(ECHO_PROGRAM.format(python=sys.executable))
+    os.chmod(program, 0o755)
+    with OracleProcess(program) as process:
+        pending = [process.send("decide", n=i, encoded='"calls": [1, 2]') for i in range(WRITE_EVERY + 2)]
+        assert len(process._unsent) == 2  # the first WRITE_EVERY are written, two wait for more
+        last = pending[-1]()  # awaiting an answer writes what waits
+        assert last["asked"] == {"id": WRITE_EVERY + 2, "op": "decide", "n": WRITE_EVERY + 1, "calls": [1, 2]}
+        assert [p()["asked"]["n"] for p in pending[:-1]] == list(range(WRITE_EVERY + 1))
+        assert process.ask("gateway", raw="AAAA")["asked"]["raw"] == "AAAA"  # a field named raw is a field
