@@ -3,7 +3,8 @@
 Hypothesis's own work per drawn example (choosing, recording and mutating its choices) was most of the
 fast phase's time. A class whose input is made of parts its strategy draws independently of each other
 (a claims payload's sub, permissions and each time claim; a permission list's entries; a token-bytes
-input's header, payload, encodings, signature, key and shape) names those parts here (its `Parts`). From
+input's documents' members, style, prefix and suffix, its encodings, signature, key and shape; a sizes
+input's place, depth, shape and lengths) names those parts here (its `Parts`). From
 the examples of one drawn batch, PER_DRAWN more inputs per drawn example are put together, each part
 taken from one of the batch's examples, which one chosen by a seed drawn with the batch. Every input
 derived is one the class's recipe takes as it is (the live class's input, replayable as a case file),
