@@ -14,14 +14,18 @@ from hypothesis import strategies as st
 from harness.api_tables import load_table
 from harness.fuzz import calls
 from harness.fuzz.classes import CLASSES, selected
+from harness.fuzz.derive import ABSENT, PARTS, PER_DRAWN, SEED_MAX, Seen, input_key, recombined
 from harness.fuzz.draw import draw_examples
 from harness.fuzz.examples import Example, regression_files
+from harness.fuzz.fast_phase import Asked
 from harness.fuzz.jwks_text import KeySlots, anchor_document, document_bytes
 from harness.fuzz.runner import CI_EXAMPLES, Budget, ClassStats, FuzzRun
 from harness.fuzz.strategies import names
 from harness.fuzz.strategies.claims import claim_inputs, render_payload
+from harness.fuzz.strategies.config_values import allowed_hosts_inputs, audience_inputs
 from harness.fuzz.strategies.jwks import jwks_inputs
-from harness.fuzz.strategies.regexes import permission_lists, regex_specs
+from harness.fuzz.strategies.regexes import permission_lists, regex_inputs, regex_specs
+from harness.fuzz.strategies.sizes import sizes_inputs
 from harness.fuzz.strategies.token_bytes import token_byte_inputs, well_formed
 from harness.fuzz.token_text import build
 from harness.model import AuthConfig, Credential, KeyRing, decide, rules_for
@@ -140,3 +144,119 @@ def test_committed_regression_cases_load_and_say_what_was_done() -> None:
     for path in files:
         example = Example.load(path)
         assert example.fuzz_class in CLASSES and "Model fix" in example.note, path.name
+
+
+# -- inputs recombined from a drawn batch (harness.fuzz.derive) ---------------------------------------------
+
+DERIVED_STRATEGIES = {
+    "claims": claim_inputs(),
+    "names": names.permission_lists().map(lambda permissions: {"permissions": permissions}),
+    "token-bytes": token_byte_inputs(),
+    "regex": regex_inputs(),
+    "allowed-hosts": allowed_hosts_inputs(),
+    "audience": audience_inputs(),
+    "sizes": sizes_inputs(),
+}
+
+
+def test_every_class_with_parts_has_its_strategy_here() -> None:
+    assert set(PARTS) == set(DERIVED_STRATEGIES)
+
+
+@pytest.mark.parametrize("name", sorted(DERIVED_STRATEGIES))
+def test_an_input_s_parts_join_back_into_that_input(name: str) -> None:
+    """join(split(x)) is x, member order included where the token's bytes carry it (a claims payload):
+    a recombined input that takes every part from one drawn input is that input."""
+    parts = PARTS[name]
+
+    @QUICK
+    @given(DERIVED_STRATEGIES[name])
+    def joined(value: Any) -> None:
+        again = parts.join(parts.split(value))
+        assert again == value
+        if name == "claims":
+            assert list(again["payload"]) == list(value["payload"])
+
+    joined()
+
+
+@pytest.mark.parametrize("name", sorted(DERIVED_STRATEGIES))
+def test_recombined_inputs_are_made_of_the_batch_s_parts_and_of_it_alone(name: str) -> None:
+    parts = PARTS[name]
+
+    @QUICK
+    @given(st.lists(DERIVED_STRATEGIES[name], min_size=1, max_size=5), st.integers(0, SEED_MAX))
+    def made(drawn: list[Any], seed: int) -> None:
+        derived = recombined(drawn, parts, seed)
+        assert derived == recombined(drawn, parts, seed)  # a pure function of the batch and the seed
+        assert len(derived) == (PER_DRAWN * len(drawn) if len(drawn) > 1 else 0)
+        # (a list's entries close up where one is absent: an entry may come back in another slot)
+        drawn_parts = {
+            input_key(part) for value in drawn for part in parts.split(value) if part is not ABSENT
+        }
+        for value in derived:
+            for part in parts.split(value):
+                simplest = name == "sizes" and part == (0, 0)  # a token's tail on a key set's parts
+                assert part is ABSENT or simplest or input_key(part) in drawn_parts, part
+
+    made()
+
+
+def test_recombining_finds_inputs_no_drawn_one_is() -> None:
+    drawn = [
+        {"audience": "temporal", "aud": "other", "permissions": ["x"]},
+        {"audience": "other", "aud": "temporal", "permissions": ["x"]},
+    ]
+    derived = {input_key(v) for seed in range(20) for v in recombined(drawn, PARTS["audience"], seed)}
+    assert input_key({"audience": "temporal", "aud": "temporal", "permissions": ["x"]}) in derived
+    assert input_key({"audience": "other", "aud": "other", "permissions": ["x"]}) in derived
+
+
+def test_an_input_is_counted_once_and_not_again_once_answered() -> None:
+    seen = Seen()
+    batch = [{"a": 1}, {"a": 2}, {"a": 1}, {"a": 3}]
+    assert seen.new(batch) == [{"a": 1}, {"a": 2}, {"a": 3}]  # a repeat in the batch: asked once
+    assert seen.new(batch) == [{"a": 1}, {"a": 2}, {"a": 3}]  # not answered yet (a failing batch): again
+    seen.answered([{"a": 1}, {"a": 2}])
+    assert seen.new([*batch, {"a": 4}]) == [{"a": 3}, {"a": 4}]
+    assert seen.new([{"a": True}, {"a": 1.0}]) == [{"a": True}, {"a": 1.0}]  # other JSON: other inputs
+    bounded = Seen(limit=2)
+    bounded.answered([{"a": 1}, {"a": 2}])
+    bounded.answered([{"a": 3}])  # past its limit: it starts again
+    assert bounded.new([{"a": 1}, {"a": 3}]) == [{"a": 1}]
+
+
+def test_a_test_case_asks_its_drawn_and_derived_inputs_once_each() -> None:
+    first = {"audience": "temporal", "aud": "other", "permissions": ["x"]}
+    second = {"audience": "other", "aud": "temporal", "permissions": ["x"]}
+    asked = Asked(PARTS["audience"])
+    value = ([first, second, first], 7)
+    inputs = asked.of(value)
+    assert asked.of(value) is inputs  # worked out once per test case: counted, then asked
+    keys = [input_key(v) for v in inputs]
+    assert len(set(keys)) == len(keys) > 2  # the drawn ones once each, and inputs derived from them
+    assert keys[:2] == [input_key(first), input_key(second)]
+    asked.seen.answered(inputs)
+    later = asked.of(([second, first], 8))
+    assert not {input_key(v) for v in later} & set(keys)  # none answered before is asked again
+    assert asked.of(([first], 3)) == []  # answered alike already: neither asked nor counted again
+
+
+def test_a_remembered_signer_signs_each_input_once_per_key_and_its_signatures_verify() -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from harness.fuzz.token_text import remembered, unaudited
+
+    signed: list[bytes] = []
+
+    def counting(key: Any) -> Any:
+        sign = unaudited(key)
+        return lambda data: signed.append(data) or sign(data)
+
+    sign = remembered(counting)
+    first = sign(RSA)(b"a.b")
+    assert sign(RSA)(b"a.b") == first and sign(RSA)(b"a.c") != first
+    assert sign(KEYS["untrusted"])(b"a.b") != first  # another key (the same kid): its own signature
+    assert signed == [b"a.b", b"a.c", b"a.b"]
+    RSA.private.public_key().verify(first, b"a.b", padding.PKCS1v15(), hashes.SHA256())

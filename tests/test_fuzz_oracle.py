@@ -367,6 +367,78 @@ def test_a_failing_batch_shrinks_to_the_one_example_that_fails(
     monkeypatch.setattr(fast_phase, "twin_for", lambda *args, **kwargs: SimpleNamespace(version="v0.0.0"))
     run = FuzzRun(Budget(), tmp_path, progress=lambda line: None)
     target: Any = SimpleNamespace(version="v0.0.0")
-    found = fast_phase.run_fast(run, "names", st.integers(0, 9), target, None, recipes={"names": recipe})
+    found = fast_phase.run_fast(
+        run, "names", st.integers(0, 9), target, None, recipes={"names": recipe}, parts={}
+    )
     assert found is not None and "minimal input: 7\n" in str(found)
     assert run.stats["names"].oracle_examples >= len(asked) > 0  # counted as asked, each one
+
+
+def test_a_disagreement_only_a_recombined_input_shows_is_reported_as_that_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No drawn input disagrees; one put together from two drawn ones (the audience of one, the aud of
+    the other) does: it is found, shrunk and replayed as itself, and every input asked is counted once."""
+    from types import SimpleNamespace
+
+    from hypothesis import strategies as st
+
+    from harness.fuzz import fast_phase
+    from harness.fuzz.derive import PARTS, input_key
+    from harness.fuzz.runner import FuzzRun
+
+    asked: list[str] = []
+
+    def recipe(example: Example, twin: Any, now: int) -> Any:
+        asked.append(input_key(example.input))
+        wrong = example.input["audience"] == "A" and example.input["aud"] == "B"
+        return lambda: Compared({"token/x": "ALLOWED"}, {"token/x": "DENIED" if wrong else "ALLOWED"})
+
+    drawn = st.builds(
+        lambda audience, aud: {"audience": audience, "aud": aud, "permissions": ["p"]},
+        st.sampled_from(["A", "a", "x"]),
+        st.sampled_from(["b", "y"]),
+    ) | st.just({"audience": "z", "aud": "B", "permissions": ["p"]})
+    monkeypatch.setattr(fast_phase, "twin_for", lambda *args, **kwargs: SimpleNamespace(version="v0.0.0"))
+    run = FuzzRun(Budget(), tmp_path, progress=lambda line: None)
+    target: Any = SimpleNamespace(version="v0.0.0")
+    found = fast_phase.run_fast(
+        run,
+        "audience",
+        drawn,
+        target,
+        None,
+        recipes={"audience": recipe},
+        parts={"audience": PARTS["audience"]},
+    )
+    assert found is not None
+    assert 'minimal input: {"aud": "B", "audience": "A", "permissions": ["p"]}\n' in str(found)
+    assert run.stats["audience"].oracle_examples == len(asked)  # each input asked, counted once
+
+
+ECHO_PROGRAM = """#!{python}
+import json, sys
+for line in sys.stdin:
+    question = json.loads(line)
+    print(json.dumps({{"id": question["id"], "asked": question}}), flush=True)
+"""
+
+
+def test_questions_are_written_a_few_at_a_time_and_all_before_an_answer_is_awaited(tmp_path: Path) -> None:
+    """The oracle client (one write per WRITE_EVERY questions, the rest when an answer is awaited), and
+    members it is given encoded already, against a program that echoes each question."""
+    import os
+    import sys
+
+    from harness.oracle.client import WRITE_EVERY, OracleProcess
+
+    program = tmp_path / "echo"
+    program.write_text(ECHO_PROGRAM.format(python=sys.executable))
+    os.chmod(program, 0o755)
+    with OracleProcess(program) as process:
+        pending = [process.send("decide", n=i, encoded='"calls": [1, 2]') for i in range(WRITE_EVERY + 2)]
+        assert len(process._unsent) == 2  # the first WRITE_EVERY are written, two wait for more
+        last = pending[-1]()  # awaiting an answer writes what waits
+        assert last["asked"] == {"id": WRITE_EVERY + 2, "op": "decide", "n": WRITE_EVERY + 1, "calls": [1, 2]}
+        assert [p()["asked"]["n"] for p in pending[:-1]] == list(range(WRITE_EVERY + 1))
+        assert process.ask("gateway", raw="AAAA")["asked"]["raw"] == "AAAA"  # a field named raw is a field

@@ -172,3 +172,22 @@ def test_committed_regex_cases_answer_as_the_server_did(name: str) -> None:
     assert outcomes == {
         label: Outcome.ALLOWED if label in allowed else Outcome.DENIED for label in example.calls
     }
+
+
+def test_a_refused_pattern_is_parsed_once_and_refused_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+    parse = re2.Parser.parse
+
+    def counted(self: re2.Parser) -> str:
+        parsed.append("parsed")
+        return parse(self)
+
+    monkeypatch.setattr(re2.Parser, "parse", counted)
+    pattern = f"(?P<namespace>a)(?P<role>b)(?<=x){time.monotonic()}"  # lookbehind: Go refuses it
+    refusals = []
+    for _ in range(3):
+        with pytest.raises(re2.Re2Error) as refused:
+            re2.translate(pattern)
+        refusals.append(refused.value)
+    assert len(parsed) == 1 and len({id(r) for r in refusals}) == 3
+    assert len({str(r) for r in refusals}) == 1

@@ -13,6 +13,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from harness.fuzz.derive import PARTS, SEED_MAX, Parts, Seen, recombined
 from harness.fuzz.examples import Example
 from harness.fuzz.fast_check import FastChecker, LiveJudge, guarded_body
 from harness.fuzz.guard import GUARD
@@ -36,6 +37,31 @@ def batches_of(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any]]
     return groups.map(lambda drawn: [value for group in drawn for value in group])
 
 
+def drawn_with_seeds(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[tuple[list[Any], int]]:
+    """Batches of examples of `strategy`, each with the seed its derived inputs are chosen by."""
+    return st.tuples(batches_of(strategy), st.integers(0, SEED_MAX))
+
+
+class Asked:
+    """The inputs a test case asks (harness.fuzz.derive): its drawn ones and those derived from them,
+    less repeats and inputs answered alike earlier in the phase; worked out once per test case (counted,
+    then asked)."""
+
+    def __init__(self, parts: Parts | None) -> None:
+        self.parts = parts
+        self.seen = Seen()
+        self._last: tuple[Any, list[Any]] | None = None
+
+    def of(self, value: tuple[list[Any], int]) -> list[Any]:
+        if self._last is not None and self._last[0] is value:
+            return self._last[1]
+        drawn, seed = value
+        derived = recombined(drawn, self.parts, seed) if self.parts is not None else []
+        inputs = self.seen.new([*drawn, *derived])
+        self._last = (value, inputs)
+        return inputs
+
+
 def run_fast(
     run: FuzzRun,
     name: str,
@@ -43,9 +69,11 @@ def run_fast(
     target: Target,
     judge: LiveJudge | None,
     recipes: Mapping[str, Recipe] | None = None,
+    parts: Mapping[str, Parts] = PARTS,
 ) -> Exception | None:
     """The oracle phase of class `name` against `target`'s release (its facts: version, API table,
-    config); None when nothing disagreed (or there is no oracle here: the reason goes to the figures)."""
+    config); None when nothing disagreed (or there is no oracle here: the reason goes to the figures).
+    `parts`: the classes whose inputs are recombined into more (harness.fuzz.derive)."""
     stats = run.stats.setdefault(name, ClassStats(name))
     twin = twin_for(target, run.progress, build=not run.budget.ci)
     if isinstance(twin, str):
@@ -58,15 +86,16 @@ def run_fast(
         check.recipes = dict(recipes)
     body = guarded_body(check)
     GUARD.slowest = 0.0
-    batches = batches_of(strategy)
+    asked = Asked(parts.get(name))
+
+    def ask(value: tuple[list[Any], int]) -> None:
+        inputs = asked.of(value)
+        body([Example(name, v) for v in inputs])
+        asked.seen.answered(inputs)  # only once every one was answered alike
+
     try:
         run_property(
-            run,
-            name,
-            batches,
-            lambda values: body([Example(name, v) for v in values]),
-            phase=ORACLE,
-            count=len,
+            run, name, drawn_with_seeds(strategy), ask, phase=ORACLE, count=lambda value: len(asked.of(value))
         )
     except Exception as exc:
         return exc

@@ -105,6 +105,29 @@ def unaudited(key: SigningKey) -> Callable[[bytes], bytes]:
     return es256
 
 
+def remembered(signer: Signer, size: int = 4096) -> Signer:
+    """`signer`, signing each signing input once per key (the last `size` of them): token-bytes inputs
+    that differ only past the signing input (the signature's form, the token's shape, the key that
+    signs another) sign the same bytes. A signature verifies the same however often it is used. Keys
+    are told apart by identity: the caller keeps them alive as long as this signer."""
+    signatures: dict[tuple[int, bytes], bytes] = {}
+
+    def for_key(key: SigningKey) -> Callable[[bytes], bytes]:
+        sign = signer(key)
+
+        def signed(data: bytes) -> bytes:
+            wanted = (id(key), data)
+            if wanted not in signatures:
+                if len(signatures) >= size:
+                    signatures.clear()
+                signatures[wanted] = sign(data)
+            return signatures[wanted]
+
+        return signed
+
+    return for_key
+
+
 def admitted(key: SigningKey) -> Callable[[bytes], bytes]:
     """A signature after mint.admit() let the key sign these claims (as harness.tokens.forge.signer), with
     time claims past float64's range given to it as infinities: the audit line computes a lifetime in

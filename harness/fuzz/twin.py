@@ -19,6 +19,7 @@ from typing import Any
 from harness.fuzz import calls as sample
 from harness.fuzz.guard import GUARD, ModelGuard
 from harness.fuzz.jwks_text import KeySlots
+from harness.fuzz.token_text import Signer, remembered, unaudited
 from harness.model import claims, decide, keyset
 from harness.model.apis import ApiTable
 from harness.model.claims import KeyRing
@@ -50,6 +51,12 @@ class FastKeys:
             ec_key(kid="harness-ec"),
             KeySlots.generate(),
         )
+
+    @cached_property
+    def signer(self) -> Signer:
+        """How the fast path signs token-bytes inputs: correctly, unaudited (no server trusts these keys),
+        each signing input once (token_text.remembered: these keys live as long as this object)."""
+        return remembered(unaudited)
 
     @cached_property
     def document(self) -> bytes:

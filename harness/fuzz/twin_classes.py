@@ -18,7 +18,7 @@ from harness.fuzz.idp_text import idp_document, idp_signer
 from harness.fuzz.jwks_text import anchor_document, document_bytes
 from harness.fuzz.sizes_text import expanded
 from harness.fuzz.strategies.claims import render_payload
-from harness.fuzz.token_text import build, unaudited
+from harness.fuzz.token_text import build
 from harness.fuzz.twin import Compared, Twin, prefixed, ring_text
 from harness.model import decide, http
 from harness.oracle.questions import KeySources, Served
@@ -66,7 +66,7 @@ def names(example: Example, twin: Twin, now: int) -> Deferred:
 def token_bytes(example: Example, twin: Twin, now: int) -> Deferred:
     keys = twin.keys
     named = {"rsa": keys.rsa, "ec": keys.ec, "untrusted": keys.untrusted, "untrusted-ec": keys.untrusted_ec}
-    token = build(example.input, named, now=float(now), sign=unaudited, fingerprints=keys.fingerprints)
+    token = build(example.input, named, now=float(now), sign=keys.signer, fingerprints=keys.fingerprints)
     return _one_token(twin, token, now)
 
 

@@ -664,10 +664,26 @@ def _options() -> engine.Options:
     return options
 
 
-@functools.lru_cache(maxsize=256)
 def translate(pattern: str) -> Translated:
     """Go's reading of `pattern`, compiled by the RE2 engine. Re2Error where Go refuses it; Unmodelled
     where the model cannot say what it means."""
+    answer = _translated(pattern)
+    if isinstance(answer, Translated):
+        return answer
+    raise type(answer)(*answer.args)  # a new one each time: a raised exception keeps its traceback
+
+
+@functools.lru_cache(maxsize=256)
+def _translated(pattern: str) -> Translated | Re2Error | Unmodelled:
+    """translate(), refusals remembered too (the fuzzer asks the same refused pattern once per entry of
+    every example: parsing it again was a tenth of the regex class's time)."""
+    try:
+        return _translate(pattern)
+    except (Re2Error, Unmodelled) as refusal:
+        return refusal
+
+
+def _translate(pattern: str) -> Translated:
     if _SURROGATE.search(pattern):  # what Go gets is not UTF-8 (a Go string cannot hold a surrogate)
         raise Re2Error(f"error parsing regexp: invalid UTF-8: `{pattern!r}`")
     parser = Parser(pattern)
