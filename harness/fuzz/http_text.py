@@ -38,8 +38,12 @@ def header_pairs(spec: Mapping[str, Any], tokens: Mapping[str, bytes]) -> list[P
     return pairs
 
 
-def tokens_in(value: bytes, tokens: Mapping[str, bytes]) -> list[str]:
-    return [name for name, text in tokens.items() if text in value]
+def signed_text(value: bytes | None, tokens: Mapping[str, bytes]) -> str | None:
+    """Which token's exact text the claim mapper gets from a value (what follows its first space:
+    default_jwt_claim_mapper.go:86), the only text whose signature the harness knows to be good; None
+    where bytes around it change the text (an appended byte changes the signature segment)."""
+    parts = (value or b"").split(b" ", 1)
+    return next((name for name, text in tokens.items() if len(parts) == 2 and parts[1] == text), None)
 
 
 def read_label(value: bytes | None, tokens: Mapping[str, bytes]) -> str:

@@ -13,7 +13,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 from harness.fuzz.examples import Example
 from harness.fuzz.exercise import GRANT
-from harness.fuzz.http_text import TOKEN_GRANTS, header_pairs, read_label, request_bytes, tokens_in
+from harness.fuzz.http_text import TOKEN_GRANTS, header_pairs, read_label, request_bytes, signed_text
 from harness.fuzz.idp_keys import idp_slots
 from harness.fuzz.idp_text import idp_document, idp_signer
 from harness.fuzz.jwks_text import anchor_document, document_bytes
@@ -233,9 +233,9 @@ def http_headers(example: Example, twin: Twin, now: int) -> Deferred:
 
 
 def _signer(value: bytes | None, texts: Mapping[str, bytes], minted: Mapping[str, MintedToken]) -> str | None:
-    """The key that signed the token a value carries (None: it carries none)."""
-    inside = tokens_in(value or b"", texts)
-    return minted[inside[0]].signed_by if inside else None
+    """The key that signed the token the mapper gets from a value (None: none signed that text)."""
+    name = signed_text(value, texts)
+    return minted[name].signed_by if name else None
 
 
 def sizes(example: Example, twin: Twin, now: int) -> Deferred:
