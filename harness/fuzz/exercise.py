@@ -233,6 +233,10 @@ RECIPES["sizes"] = _sizes
 
 
 async def exercise(example: Example, servers: FuzzServers) -> Exercised:
+    if example.fuzz_class == "http-headers":  # its own requests: header lines byte for byte, not a token
+        from harness.fuzz.http_exercise import exercise_http_headers
+
+        return await exercise_http_headers(example, servers)
     recipe = RECIPES.get(example.fuzz_class)
     if recipe is None:
         raise ValueError(

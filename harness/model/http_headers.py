@@ -131,7 +131,9 @@ def transported(headers: Sequence[HEADER_PAIR], additional: Sequence[str] = ()) 
         grouped.setdefault(canonical_key(name), []).append(go_trim(value))
     timeout = grouped.get("Grpc-Timeout", [b""])[0]  # req.Header.Get: the first value
     if timeout and not timeout_decodes(timeout):
-        return Transported(GATEWAY, f"Grpc-Timeout {timeout!r} does not decode: InvalidArgument (context.go:146)")
+        return Transported(
+            GATEWAY, f"Grpc-Timeout {timeout!r} does not decode: InvalidArgument (context.go:146)"
+        )
     per_key: dict[str, list[tuple[str, bytes]]] = {}
     for key, values in grouped.items():
         if key in http.HANDLED_APART:
