@@ -51,7 +51,7 @@ class HeaderBytesQuestion:
         if went.stage != model.INTERCEPTOR:
             return Answer(frozenset({Outcome.REFUSED}), f"refused by {went.stage}: {went.reason}")
         verb, template = self.route
-        if not http_routes.serves(str(self.facts.version), self.call.full_method, verb, template):
+        if not http_routes.serves(str(self.facts.version), self.call.method, verb, template):
             return Answer(
                 frozenset({Outcome.ABSENT}), f"this release's gateway has no {verb.upper()} {template}"
             )
