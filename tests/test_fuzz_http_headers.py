@@ -19,7 +19,7 @@ from harness.fuzz.strategies.http_headers import http_header_inputs
 from harness.fuzz.twin_classes import RECIPES
 from harness.model import http_headers as model
 from harness.probes.http_raw import classify_raw
-from harness.types import Outcome
+from harness.types import Outcome, ServerVersion
 
 A = b"eyJh.eyJi.c2ln"  # a token's text (its shape only matters here)
 
@@ -185,3 +185,42 @@ def test_the_release_answers_hand_picked_header_lines_as_the_model_does(twin: An
     assert not compared.differences(), {
         k: (compared.model.get(k), compared.oracle.get(k)) for k in compared.differences()
     }
+
+
+def test_the_live_question_decides_each_call_on_what_the_gateway_hands_on() -> None:
+    """HeaderBytesQuestion (harness.fuzz.http_exercise): refused before authorization, or each value the
+    gateway may hand on decided as on gRPC, over the route the release's gateway serves."""
+    from harness.api_tables import load_table
+    from harness.cases.ask import ServerFacts, Window
+    from harness.fuzz.calls import sample
+    from harness.fuzz.http_exercise import HTTP_ROUTES, HeaderBytesQuestion
+    from harness.jwks.timeline import StaticKeys
+    from harness.model import AuthConfig
+    from harness.tokens.keys import rsa_key
+    from harness.tokens.mint import TokenSpec, mint
+
+    key = rsa_key(kid="unit")
+    facts = ServerFacts(
+        ServerVersion.parse("v1.32.2"), load_table("v1.32.2"), AuthConfig(), StaticKeys((key.published(),))
+    )
+    write = mint(TokenSpec(permissions=["authz-conformance:write"]), key)
+    read = mint(TokenSpec(permissions=["authz-conformance:read"]), key)
+    signed = ((write.token.encode(), write.signed_by), (read.token.encode(), read.signed_by))
+    now = time.monotonic()
+    window = Window(now, now, time.time(), time.time())
+    calls = {c.label: c for c in sample()}
+
+    def outcomes(label: str, *pairs: tuple[bytes, bytes]) -> frozenset[Outcome]:
+        route = HTTP_ROUTES[calls[label].target.full_method]
+        question = HeaderBytesQuestion(
+            facts, pairs, signed, calls[label].target, window, (route.verb, route.template)
+        )
+        return question.answer().values
+
+    bearer = b"Bearer " + write.token.encode()
+    assert outcomes("own-write", (b"Authorization", b"\t" + bearer + b" ")) == {Outcome.ALLOWED}
+    assert outcomes("exempt", (b"Authorization", bearer + b"\x80")) == {Outcome.DENIED}  # the mapper refuses
+    assert outcomes("exempt", (b"Grpc-Metadata-Authorization", bearer + b"\x80")) == {Outcome.ALLOWED}  # none
+    assert outcomes("own-write", (b"Auth@", bearer)) == {Outcome.REFUSED}
+    either = ((b"Authorization", bearer), (b"Grpc-Metadata-Authorization", b"Bearer " + read.token.encode()))
+    assert outcomes("own-write", *either) == {Outcome.ALLOWED, Outcome.DENIED}
