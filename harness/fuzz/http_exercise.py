@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from harness.cases.ask import Answer, Asked, CallQuestion, ServerFacts, Window
 from harness.cases.runner import CaseRun, Observed, facts_of
 from harness.errors import HarnessError
 from harness.fuzz import calls as sample
 from harness.fuzz.examples import Example
+from harness.fuzz.exercised import Exercised
 from harness.fuzz.http_text import TOKEN_GRANTS, Pair, header_pairs, read_label, signed_text
 from harness.fuzz.servers import FuzzServers
 from harness.model import Credential, http_routes
@@ -27,9 +27,6 @@ from harness.probes.grpc import Observation
 from harness.probes.http import request_for, routes
 from harness.probes.http_raw import probe_raw_http
 from harness.types import CallTarget, Outcome
-
-if TYPE_CHECKING:
-    from harness.fuzz.exercise import Exercised
 
 HTTP_ROUTES = {r.full_method: r for r in routes()}
 
@@ -72,8 +69,6 @@ class HeaderBytesQuestion:
 
 
 async def exercise_http_headers(example: Example, servers: FuzzServers) -> Exercised:
-    from harness.fuzz.exercise import Exercised  # exercise.py dispatches here
-
     target = servers.default
     address = target.running.http_address
     if address is None or target.tls:
