@@ -2,9 +2,9 @@
 whitespace, tabs, control and non-ASCII bytes, repeated names.
 
 http.client (the standard library's HTTP/1.1 client) is the sender: putheader writes a name and a value as
-given, refusing only a CR or LF that would start a new line. h11, the other well-kept choice, validates
-values against RFC 9110 before sending (no control bytes, no leading or trailing whitespace): it cannot
-send what this class is about. Reports what happened; decides nothing.
+given, refusing only a CR or LF that would start a new line. h11 (0.16), the other well-kept choice,
+refuses a value with whitespace around it before sending (b" Bearer x": LocalProtocolError "Illegal header
+value"), and surrounding whitespace is what net/http trims here. Reports what happened; decides nothing.
 """
 
 from __future__ import annotations
