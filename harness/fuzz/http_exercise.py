@@ -10,7 +10,6 @@ those values give.
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 
 from harness.cases.ask import Answer, Asked, CallQuestion, ServerFacts, Window
@@ -81,9 +80,11 @@ async def exercise_http_headers(example: Example, servers: FuzzServers) -> Exerc
     calls = [c for c in sample.by_label(example.calls) if c.target.full_method in HTTP_ROUTES]
 
     async def one(full_method: str, namespace: str) -> Observation:
-        verb, path, body = request_for(HTTP_ROUTES[full_method], namespace)
-        sent = b"" if body is None else json.dumps(body).encode()
-        return await probe_raw_http(address, verb, path, pairs, sent)
+        # No body: the route's path names the namespace, and the gateway takes an empty body as an empty
+        # request (io.EOF, service.pb.gw.go). A refused header block with a body still unread is answered
+        # 400 and reset by net/http's close, often before the client reads the 400.
+        verb, path, _ = request_for(HTTP_ROUTES[full_method], namespace)
+        return await probe_raw_http(address, verb, path, pairs)
 
     observations = await asyncio.gather(*(one(c.target.full_method, c.namespace) for c in calls))
     facts = facts_of(target)

@@ -23,9 +23,6 @@ from harness.types import Outcome
 # grpc-gateway's refusals of the header block (runtime/context.go: annotateContext), before authorization.
 GATEWAY_REFUSALS = ("invalid grpc-timeout", "invalid binary header")
 TIMEOUT_S = 15.0
-# net/http answers a header block it refuses (400) and closes at once: where a body was still unread the
-# close is a reset, which can reach the client before the answer does. Sent again, up to this many times.
-RESET_ATTEMPTS = 4
 
 
 def classify_raw(status: int, body: bytes) -> tuple[Outcome, str]:
