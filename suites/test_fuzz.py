@@ -23,8 +23,10 @@ from harness.fuzz.runner import FuzzRun, run_property
 from harness.fuzz.servers import FuzzServers
 from harness.fuzz.strategies import names
 from harness.fuzz.strategies.claims import claim_inputs
+from harness.fuzz.strategies.http_headers import http_header_inputs
 from harness.fuzz.strategies.sizes import sizes_inputs
 from harness.fuzz.strategies.token_bytes import token_byte_inputs
+from harness.model.features import Feature
 from harness.tokens.mint import UNBOUNDED_ON_TARGET
 
 
@@ -77,3 +79,9 @@ def test_names(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence)
 @pytest.mark.own_server_only(f"sizes: {UNBOUNDED_ON_TARGET}")
 def test_sizes(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence) -> None:
     fuzz("sizes", sizes_inputs(), fuzz_run, fuzz_servers, evidence)
+
+
+@pytest.mark.req("AUTHZ-HTTP-002")
+@pytest.mark.since(Feature.ORACLE_HEADER_LOOKUP)
+def test_http_headers(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence) -> None:
+    fuzz("http-headers", http_header_inputs(), fuzz_run, fuzz_servers, evidence)

@@ -7,6 +7,9 @@ strategies/       hypothesis strategies per class (reusable by users: generation
 examples.py       one example as data (class, input, calls): what a regression case under fixtures/fuzz/ holds
 calls.py          the sample of calls every example is decided on
 exercise.py       an example's token and calls against a live server, and the comparison with the model
+exercised.py      one example's runs against a server (what was observed and expected per token)
+http_exercise.py  the http-headers class against a live server (header lines byte for byte)
+http_text.py      the http-headers class's inputs as bytes: header lines, the request, a value read
 servers.py        the servers the classes need: the default one, one per config value, ones with a JWKS of their own
 runner.py         hypothesis within a budget (CI: derandomized, fixed counts; long runs: minutes), two phases
 rotation.py       the key-rotation state machine (live)

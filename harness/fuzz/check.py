@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.fuzz.examples import Example
-from harness.fuzz.exercise import Exercised, exercise
+from harness.fuzz.exercise import exercise
+from harness.fuzz.exercised import Exercised
 from harness.fuzz.loop import BACKGROUND
 from harness.fuzz.report import disagreement
 from harness.fuzz.runner import final_replay

@@ -109,6 +109,16 @@ CLASSES: dict[str, FuzzClass] = {
             since=Feature.ORACLE_HEADER_LOOKUP,
         ),
         FuzzClass(
+            "http-headers",
+            "AUTHZ-HTTP-002",
+            "the HTTP API's header lines byte for byte (the token's header in other cases, as Grpc-Metadata-* "
+            "and -Bin, repeated; whitespace, tabs, control and non-ASCII bytes around the token; Grpc-Timeout): "
+            "net/http's header parsing, grpc-gateway's matcher and annotator, the interceptor's read",
+            ServerKind.DEFAULT,
+            oracle=True,
+            since=Feature.ORACLE_HEADER_LOOKUP,  # the gateway's files were read for 1.29+ (harness.model.http_headers)
+        ),
+        FuzzClass(
             "sizes",
             "AUTHZ-FUZZ-002",
             "sizes: JSON nested around encoding/json's depth limit (10000) in a token's payload, header or "

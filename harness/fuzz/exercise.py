@@ -12,16 +12,17 @@ import json
 import time
 import warnings
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from jwt.warnings import InsecureKeyLengthWarning
 
 from harness.cases.calls import Call
-from harness.cases.runner import CaseRun, observe
+from harness.cases.runner import observe
 from harness.errors import HarnessError
 from harness.fuzz import calls as sample
 from harness.fuzz.examples import Example
+from harness.fuzz.exercised import Exercised
+from harness.fuzz.http_exercise import exercise_http_headers
 from harness.fuzz.idp_keys import idp_slots
 from harness.fuzz.idp_text import idp_document, idp_signer
 from harness.fuzz.jwks_text import document_bytes
@@ -43,25 +44,6 @@ UNBOUNDED_CLASSES = frozenset({"token-bytes", "sizes"})
 # On a cluster the harness does not own, a claims example's exp when the drawn one is absent, far or not a
 # number: inside mint.RESTRICTED_LIFETIME_S, a minute from its edge.
 BOUNDED_EXP_S = RESTRICTED_LIFETIME_S - 60
-
-
-@dataclass
-class Exercised:
-    """One example's runs: per token sent (most classes send one), what was observed and expected."""
-
-    example: Example
-    target: Target
-    runs: dict[str, CaseRun] = field(default_factory=dict)
-    context: dict[str, Any] = field(default_factory=dict)  # what else the report needs (the served bytes)
-
-    def differences(self) -> list[tuple[str, str]]:
-        """(token, call label) where the server and the model disagree."""
-        return [
-            (token, label)
-            for token, run in self.runs.items()
-            for label, outcome in run.observed.outcomes.items()
-            if run.expected[label] is not outcome
-        ]
 
 
 _UNTRUSTED: dict[tuple[str, str], SigningKey] = {}
@@ -233,6 +215,8 @@ RECIPES["sizes"] = _sizes
 
 
 async def exercise(example: Example, servers: FuzzServers) -> Exercised:
+    if example.fuzz_class == "http-headers":  # its own requests: header lines byte for byte, not a token
+        return await exercise_http_headers(example, servers)
     recipe = RECIPES.get(example.fuzz_class)
     if recipe is None:
         raise ValueError(

@@ -11,7 +11,7 @@ from typing import Any
 
 from harness.cases.evidence import Mismatch
 from harness.fuzz.examples import Example
-from harness.fuzz.exercise import Exercised
+from harness.fuzz.exercised import Exercised
 from harness.fuzz.strategies.token_bytes import well_formed
 
 REPLAY = "python -m pytest suites/test_fuzz_regressions.py -p no:cacheprovider -q --backend process --fuzz-case {path}"

@@ -21,7 +21,8 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, preco
 from harness.cases.runner import observe
 from harness.fuzz import calls as sample
 from harness.fuzz.examples import Example
-from harness.fuzz.exercise import GRANT, Exercised
+from harness.fuzz.exercise import GRANT
+from harness.fuzz.exercised import Exercised
 from harness.fuzz.loop import BACKGROUND
 from harness.fuzz.report import disagreement
 from harness.fuzz.runner import final_replay

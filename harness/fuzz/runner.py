@@ -42,6 +42,7 @@ CI_EXAMPLES = {
     "allowed-hosts": 8,
     "audience": 16,
     "header-name": 16,
+    "http-headers": 30,
     "sizes": 12,
     "rotation": 6,
     "tenancy": 3,
@@ -59,6 +60,7 @@ CI_ORACLE_EXAMPLES = {
     "allowed-hosts": 20,
     "audience": 20,
     "header-name": 15,
+    "http-headers": 25,
     "sizes": 3,
     "rotation": 5,
 }

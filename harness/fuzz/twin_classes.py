@@ -6,21 +6,23 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from jwt.warnings import InsecureKeyLengthWarning
 
 from harness.fuzz.examples import Example
 from harness.fuzz.exercise import GRANT
+from harness.fuzz.http_text import TOKEN_GRANTS, header_pairs, read_label, request_bytes, signed_text
 from harness.fuzz.idp_keys import idp_slots
 from harness.fuzz.idp_text import idp_document, idp_signer
 from harness.fuzz.jwks_text import anchor_document, document_bytes
 from harness.fuzz.sizes_text import expanded
 from harness.fuzz.strategies.claims import render_payload
 from harness.fuzz.token_text import build
-from harness.fuzz.twin import Compared, Twin, prefixed, ring_text
+from harness.fuzz.twin import CALLS, TARGETS, Compared, Twin, prefixed, ring_text
 from harness.model import decide, http
+from harness.model import http_headers as http_headers_model
 from harness.oracle.questions import KeySources, Served
 from harness.tokens.keys import SigningKey
 from harness.tokens.mint import MintedToken, TokenSpec, mint
@@ -76,19 +78,19 @@ def regex(example: Example, twin: Twin, now: int) -> Deferred:
     return _one_token(twin, mint(spec, twin.keys.ec, now=now), now, config)
 
 
-_GRANTS: dict[tuple[int, str, int], MintedToken] = {}
+_GRANTS: dict[tuple[int, tuple[str, ...], str, int], MintedToken] = {}
 
 
-def granted(key: SigningKey, sub: str, now: int) -> MintedToken:
+def granted(key: SigningKey, sub: str, now: int, permissions: Sequence[str] = tuple(GRANT)) -> MintedToken:
     """The key-source classes' token (GRANT, `sub`) signed by `key` at `now`: the same bytes for every
     example in one second, so signed once (RSA signing is most of an example's time otherwise)."""
-    cached = (id(key), sub, now)  # the fast path's keys live as long as the process
+    cached = (id(key), tuple(permissions), sub, now)  # the fast path's keys live as long as the process
     if cached not in _GRANTS:
         if len(_GRANTS) > 4096:
             _GRANTS.clear()
         with warnings.catch_warnings():  # the jwks-idp class signs with a 1024-bit key on purpose
             warnings.simplefilter("ignore", InsecureKeyLengthWarning)
-            _GRANTS[cached] = mint(TokenSpec(permissions=GRANT, sub=sub), key, now=now)
+            _GRANTS[cached] = mint(TokenSpec(permissions=list(permissions), sub=sub), key, now=now)
     return _GRANTS[cached]
 
 
@@ -193,6 +195,49 @@ def header_name(example: Example, twin: Twin, now: int) -> Deferred:
     return compared
 
 
+def http_headers(example: Example, twin: Twin, now: int) -> Deferred:
+    """Header lines sent to the HTTP API: the model's net/http, gateway and interceptor stages
+    (harness.model.http_headers) against the release's net/http and grpc-gateway with its matcher, then
+    the value read decided by each side (the model for every value it allows: which one the gateway hands
+    on may depend on a map walk)."""
+    minted = {name: granted(twin.keys.ec, "fuzz", now, grants) for name, grants in TOKEN_GRANTS.items()}
+    texts = {name: token.token.encode() for name, token in minted.items()}
+    pairs = header_pairs(example.input, texts)
+    raw = request_bytes("GET", "/api/v1/system-info", "localhost:7243", pairs)
+    pending = twin.oracle.send_transport(raw, TARGETS, twin.default_sources, now)
+    went = twin.guard("the HTTP API's header handling", lambda: http_headers_model.transported(pairs))
+    decided = {
+        read_label(value, texts): twin.model_outcomes(
+            (value or b"").decode("latin-1"), _signer(value, texts, minted), twin.default_ring, now
+        )
+        for value in went.reads
+    }
+
+    def compared() -> Compared:
+        said = pending()
+        model: dict[str, str] = {"token/stage": went.stage}
+        oracle: dict[str, str] = {"token/stage": said.stage}
+        if went.stage == http_headers_model.INTERCEPTOR:
+            allowed = "|".join(sorted(decided))
+            model["token/read"] = allowed
+            read = read_label(said.read, texts) if said.stage == http_headers_model.INTERCEPTOR else "-"
+            # The release's map walk picked one of the values the model allows: agreement.
+            oracle["token/read"] = allowed if read in decided else read
+            model |= prefixed("token", decided.get(read) or next(iter(decided.values())))
+        if said.decided is not None:
+            oracle |= {f"token/{c.label}": o.value for c, o in zip(CALLS, said.decided.outcomes, strict=True)}
+        detail = {"stage": said.said, "model": went.reason}
+        return Compared(model, oracle, detail)
+
+    return compared
+
+
+def _signer(value: bytes | None, texts: Mapping[str, bytes], minted: Mapping[str, MintedToken]) -> str | None:
+    """The key that signed the token the mapper gets from a value (None: none signed that text)."""
+    name = signed_text(value, texts)
+    return minted[name].signed_by if name else None
+
+
 def sizes(example: Example, twin: Twin, now: int) -> Deferred:
     """As the token-bytes or jwks class would send what the sizes input stands for."""
     inner = expanded(example)
@@ -211,4 +256,5 @@ RECIPES: Mapping[str, Recipe] = {
     "audience": audience,
     "header-name": header_name,
     "sizes": sizes,
+    "http-headers": http_headers,
 }

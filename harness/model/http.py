@@ -28,7 +28,7 @@ def canonical(name: str) -> str:
     return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 
-def _matched(key: str, additional: Sequence[str]) -> str | None:
+def matched_key(key: str, additional: Sequence[str]) -> str | None:
     """Temporal's incomingHeaderMatcher, then grpc-gateway's DefaultHeaderMatcher."""
     exact = {canonical(h) for h in (*DEFAULT_FORWARDED, *additional) if not h.endswith("*")}
     prefixes = [canonical(h[:-1]) for h in additional if h.endswith("*")]
@@ -46,7 +46,7 @@ def _pairs_for(key: str, values: Sequence[str], additional: Sequence[str]) -> li
     for value in values:
         if key == "Authorization":
             pairs.append(("authorization", value))  # passed through unprefixed, for compatibility
-        name = _matched(key, additional)
+        name = matched_key(key, additional)
         if name is not None:
             pairs.append((name.lower(), value))
     return pairs

@@ -101,6 +101,17 @@ class Decided:
     outcomes: tuple[Outcome, ...]
 
 
+@dataclass(frozen=True)
+class Transport:
+    """An HTTP request through the release's net/http and grpc-gateway: where it stopped ("net/http",
+    "host", "gateway": before authorization) or "interceptor", with the value read and its decisions."""
+
+    stage: str
+    said: str
+    read: bytes = b""
+    decided: Decided | None = None
+
+
 class Oracle:
     """A release's oracle program, asked in the model's terms."""
 
@@ -196,6 +207,53 @@ class Oracle:
             forwarded=list(forwarded),
             auth_header_name=auth_header_name,
         )
+
+    def send_transport(
+        self,
+        raw: bytes,
+        calls: Sequence[CallTarget],
+        sources: KeySources,
+        now: int,
+        *,
+        audience: str = "",
+        claim_name: str = "",
+        regex: str = "",
+    ) -> Callable[[], Transport]:
+        """Bytes sent to the HTTP API, through net/http and grpc-gateway (the gateway question), then the
+        value the interceptor read through the mapper and authorizer on `calls` (asked now, read when
+        called)."""
+        pending = self.process.send(
+            "gateway",
+            raw=base64.b64encode(raw).decode(),
+            keys=sources.as_json(),
+            now=now,
+            audience=audience,
+            claim_name=claim_name,
+            regex=regex,
+            calls=[{"api": c.full_method, "namespace": c.namespace} for c in calls],
+        )
+
+        def read() -> Transport:
+            answer = pending(ANSWER_TIMEOUT_S)
+            handled = answer.get("handled")
+            if answer.get("status") != 200 or not isinstance(handled, dict):
+                said = str(answer.get("transport_error") or answer.get("body") or answer.get("status"))
+                return Transport("net/http", said.strip())
+            if handled.get("host_refused"):
+                return Transport("host", "Host not allowed")
+            if handled.get("annotate_error"):
+                return Transport("gateway", f"{handled.get('annotate_code')}: {handled['annotate_error']}")
+            decided = answer["decided"]
+            outcomes = tuple(_outcome(d) for d in decided["decisions"])
+            value = base64.b64decode(str(handled.get("auth_b64") or ""))
+            return Transport(
+                "interceptor",
+                str(decided.get("mapper_error") or ""),
+                value,
+                Decided(str(decided.get("mapper_error") or ""), decided.get("claims"), outcomes),
+            )
+
+        return read
 
     def close(self) -> None:
         self.process.close()
