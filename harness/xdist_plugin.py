@@ -60,6 +60,7 @@ class Controller:
     statuses: dict[str, int] = field(default_factory=dict)  # worker id: its session's exit status
     lost: list[str] = field(default_factory=list)  # workers that went down without a report
     processes: dict[str, Any] = field(default_factory=dict)  # worker id: its subprocess.Popen
+    nodes: dict[str, Any] = field(default_factory=dict)  # worker id: xdist's WorkerController
     stopping: bool = False  # a signal came: every worker was told to stop
     merged: dict[str, Any] | None = None
 
@@ -177,7 +178,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     state.seconds = durations(state.reports / "conformance.json")
     refused = provision_first(session.config)
     if refused is not None:
-        pytest.exit(f"temporal-authz: {refused}", returncode=4)
+        raise pytest.UsageError(f"temporal-authz: {refused}")  # exit status 4, one line on stderr
     clear_previous(state.reports)
     state.started = (time.monotonic(), CpuClock.now())
 
@@ -233,6 +234,7 @@ def pytest_testnodeready(node: Any) -> None:
     proc = getattr(getattr(node.gateway, "_io", None), "popen", None)  # execnet's popen gateway
     if state is not None and proc is not None:
         state.processes[node.gateway.id] = proc
+        state.nodes[node.gateway.id] = node
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -274,16 +276,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def _wait_for_workers(state: Controller) -> None:
-    running = [p for p in state.processes.values() if p.poll() is None]
+    """Until every worker has finished its session (its fixtures' teardown stopped its servers) or is
+    gone; past the grace, what is left is killed. A worker that finished stays up until xdist ends it."""
+    running = [name for name, node in state.nodes.items() if not _finished(node)]
     if running:
         print(f"\n[authz] stopping {len(running)} worker(s) and their servers", flush=True)
     deadline = time.monotonic() + STOP_GRACE_S
-    for proc in running:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except Exception:  # past the grace (or a second Ctrl-C): what is left is killed
-            with contextlib.suppress(OSError):
-                proc.kill()
+    while running and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling the workers' state, bounded by the deadline
+        running = [name for name in running if not _finished(state.nodes[name])]
+    for name in running:
+        with contextlib.suppress(OSError):
+            state.processes[name].kill()
+
+
+def _finished(node: Any) -> bool:
+    """xdist marks a worker down when its session's end reached the controller, or its connection broke."""
+    proc = getattr(getattr(node.gateway, "_io", None), "popen", None)
+    return bool(getattr(node, "_down", False)) or (proc is not None and proc.poll() is not None)
 
 
 def _merge(session: pytest.Session, state: Controller) -> dict[str, Any] | None:
