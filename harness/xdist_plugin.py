@@ -176,11 +176,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if state is None:
         return
     state.seconds = durations(state.reports / "conformance.json")
-    refused = provision_first(session.config)
-    if refused is not None:
-        raise pytest.UsageError(f"temporal-authz: {refused}")  # exit status 4, one line on stderr
-    clear_previous(state.reports)
+    if not only_harness_tests(session.config):  # `pytest -n 4 tests`: no server, no report to clear
+        refused = provision_first(session.config)
+        if refused is not None:
+            raise pytest.UsageError(f"temporal-authz: {refused}")  # exit status 4, one line on stderr
+        clear_previous(state.reports)
     state.started = (time.monotonic(), CpuClock.now())
+
+
+def only_harness_tests(config: pytest.Config) -> bool:
+    """Every path the run was given lies in the checkout's tests/ (the harness's own tests, not suites)."""
+    tests = Path(__file__).resolve().parent.parent / "tests"
+    paths = [Path(config.invocation_params.dir, arg.split("::", 1)[0]).resolve() for arg in config.args]
+    return bool(paths) and all(p == tests or tests in p.parents for p in paths)
 
 
 def provision_first(config: pytest.Config) -> str | None:

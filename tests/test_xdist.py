@@ -513,3 +513,19 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")
+
+
+def test_the_harness_own_tests_in_workers_provision_nothing_and_clear_no_report() -> None:
+    """`pytest -n 4 tests/...` is not a suite run: the controller does not provision a server or clear
+    reports/ (the suites, or generated ones anywhere else, are)."""
+    root = Path(__file__).resolve().parent.parent
+
+    class Config:
+        invocation_params = type("Params", (), {"dir": root})()
+        args: list[str] = []
+
+    Config.args = ["tests/test_xdist.py::test_x", str(root / "tests")]
+    assert xdist_plugin.only_harness_tests(Config)  # type: ignore[arg-type]
+    for args in (["suites"], ["tests/test_xdist.py", "suites/test_smoke.py"], ["/tmp/test_a.py"], []):
+        Config.args = args
+        assert not xdist_plugin.only_harness_tests(Config), args  # type: ignore[arg-type]
