@@ -529,3 +529,41 @@ def test_the_harness_own_tests_in_workers_provision_nothing_and_clear_no_report(
     for args in (["suites"], ["tests/test_xdist.py", "suites/test_smoke.py"], ["/tmp/test_a.py"], []):
         Config.args = args
         assert not xdist_plugin.only_harness_tests(Config), args  # type: ignore[arg-type]
+
+
+def test_a_workers_logs_of_a_failure_carry_its_id(tmp_path: Path) -> None:
+    """Workers share the reports directory: each saves a failed run's server and JWKS logs under logs/
+    with its id in the names (one process's names stay as they were)."""
+    from harness import pytest_plugin
+
+    class Server:
+        backend, config = "process", None
+
+        def save_logs(self, path: Path) -> Path:
+            path.write_text("server log")
+            return path
+
+    class Pool:
+        jwks = type("Jwks", (), {"log_lines": lambda self: ["GET /jwks.json 200"]})()
+
+        def started_servers(self) -> list[Server]:
+            return [Server()]
+
+    def config(workerinput: dict[str, str] | None) -> Any:
+        class Config:
+            def getoption(self, name: str) -> str:
+                return str(tmp_path / "reports")
+
+        made = Config()
+        if workerinput is not None:
+            made.workerinput = workerinput  # type: ignore[attr-defined]
+        return made
+
+    pytest_plugin._save_logs(config({"workerid": "gw1"}), Pool(), reason="failed-run")  # type: ignore[arg-type]
+    pytest_plugin._save_logs(config(None), Pool(), reason="failed-run")  # type: ignore[arg-type]
+    assert sorted(p.name for p in (tmp_path / "reports" / "logs").iterdir()) == [
+        "gw1-jwks-fetches.log",
+        "gw1-server-0-process-failed-run.log",
+        "jwks-fetches.log",
+        "server-0-process-failed-run.log",
+    ]
