@@ -151,14 +151,14 @@ def provision_for(
     progress: Progress = print,
     deadlines: Deadlines = Deadlines(),
 ) -> ProvisionedBinary:
-    """have_what_it_runs() for a caller with no event loop (harness.shards, before its runs)."""
+    """have_what_it_runs() for a caller with no event loop (the xdist controller, before its workers start)."""
     return asyncio.run(have_what_it_runs(backend, version, binary, progress, deadlines))
 
 
 def prepare_run(
     version: ServerVersion, backend: str, binary: str | None, progress: Progress, *, provision: bool = True
 ) -> str | None:
-    """Before concurrent runs (harness.shards): choose the backend and (with `provision`) have what it
+    """Before concurrent runs (harness.xdist_plugin, before any worker starts): choose the backend and (with `provision`) have what it
     runs, once. Returns the one-line error of bad input (exit status 4), or None."""
     try:
         name = resolve_backend_name(backend)
