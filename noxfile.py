@@ -35,7 +35,7 @@ def _terminate_as_interrupt(signum: int, frame: object) -> None:
 
 
 # SIGTERM (CI cancelling a job, `timeout`) takes Ctrl-C's path: the running command is interrupted and
-# given time to stop its shards, servers and containers, instead of nox dying and orphaning them.
+# given time to stop its workers, servers and containers, instead of nox dying and orphaning them.
 signal.signal(signal.SIGTERM, _terminate_as_interrupt)
 
 
@@ -67,15 +67,10 @@ def _exit_on_failure(status: int) -> None:
 def _suites(
     session: nox.Session, *args: str, reports: str = REPORTS, env: dict[str, str] | None = None
 ) -> int:
-    """The suites in concurrent shards (harness/shards.py; `-- --shards 1` for one process), merged
-    into one set of reports as one run would write them. Returns the runner's exit status."""
-    shards = []
-    rest = list(args)
-    if "--shards" in rest:
-        i = rest.index("--shards")
-        shards = rest[i : i + 2]
-        del rest[i : i + 2]
-    return _python(session, "-m", "harness.shards", *shards, "--reports-dir", reports, "--", *rest, env=env)
+    """The suites in pytest-xdist workers (harness/run_suites.py; `-- -n N` workers, `-n 1` one worker
+    process; `--shards N` is the same), their reports merged by the controller into one set, as one run
+    would write them. Returns pytest's exit status."""
+    return _python(session, "-m", "harness.run_suites", "--reports-dir", reports, *args, env=env)
 
 
 def _lint(session: nox.Session) -> None:

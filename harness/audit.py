@@ -7,7 +7,7 @@
   restricted (a cluster the harness does not own trusts it), iat, exp and the lifetime from the signing
   moment. Never the token, never a signature.
 
-Lines are written whole with one append each, so concurrent writers (shards, threads) do not interleave."""
+Lines are written whole with one append each, so concurrent writers (xdist workers, threads) do not interleave."""
 
 from __future__ import annotations
 

@@ -137,7 +137,7 @@ def side_by_side(bench: Mapping[str, Any], conformance: Mapping[str, Any], sourc
     """A conformance run's metrics.speed beside the bare loop's CPU per call. `decision_over_call_cpu`
     sets the run's CPU per verified decision against the client's CPU per bare call;
     `..._with_server` against client and server together, which is like for like where the run counted
-    its servers' CPU (the process backend: they are the shards' children; a container's are not)."""
+    its servers' CPU (the process backend: they are the xdist workers' children; a container's are not)."""
     speed = (conformance.get("metrics") or {}).get("speed") or {}
     per_decision = speed.get("cpu_s_per_decision")
     client = bench.get("cpu_s_per_call")

@@ -1,6 +1,6 @@
 """The upgrade gate between any two versions: each side's decisions from its committed baseline
 (fixtures/baselines/<version>.json) or, where there is none or with --live, from a run of the suites on
-that version (in shards, into <reports-dir>/<version>/). Every changed decision is printed as one line
+that version (in pytest-xdist workers, into <reports-dir>/<version>/). Every changed decision is printed as one line
 ("ValidateWorkerDeploymentVersionComputeConfig (WorkflowService), token NamespaceReader, Own namespace:
 ALLOWED -> DENIED"); the changes also go to <reports-dir>/gate-<from>-to-<to>.html.
 
@@ -36,10 +36,10 @@ SuiteRunner = Callable[[str, Path, Sequence[str]], int]
 SUITE_RAN = (0, 1)  # a failing test still recorded its decisions
 
 
-def run_in_shards(version: str, reports: Path, pytest_args: Sequence[str]) -> int:
-    from harness import shards
+def run_live(version: str, reports: Path, pytest_args: Sequence[str]) -> int:
+    from harness import run_suites
 
-    return shards.run(ENV.shards, reports, [*pytest_args, "--temporal-version", version])
+    return run_suites.run(reports, [*pytest_args, "--temporal-version", version])
 
 
 def side(
@@ -70,7 +70,7 @@ def between(
     pytest_args: Sequence[str] = (),
     *,
     live: bool = False,
-    runner: SuiteRunner = run_in_shards,
+    runner: SuiteRunner = run_live,
 ) -> int:
     sides = []
     for version in (older, newer):

@@ -1,4 +1,4 @@
-"""The version matrix: the whole suite on each version (in shards), then one matrix of them all.
+"""The version matrix: the whole suite on each version (in pytest-xdist workers: harness.run_suites), then one matrix of them all.
 
     python -m harness.matrix_run [VERSION ...] [--reports-dir reports/matrix] [--write-baselines]
                                  [-- pytest options]
@@ -19,14 +19,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness import shards
+from harness import run_suites
 from harness.atomic import write_text_atomic
 from harness.report.gate import packaged_baseline, snapshot
 from harness.report.grades import is_conformant
 from harness.report.matrix import TIMING_NAME, write_matrix
 from harness.server.provision import ProvisionError, parse_requested, provision
 from harness.server.releases import load_releases
-from harness.settings import ENV
 from harness.types import ServerVersion
 
 # The releases run when none is named: fixtures/releases.yaml's `matrix:` (why each is there is said there).
@@ -44,12 +43,12 @@ def run_version(version: ServerVersion, reports: Path, pytest_args: Sequence[str
     provision_s = time.monotonic() - started
     where = reports / str(version)
     suite_started = time.monotonic()
-    status = shards.run(ENV.shards, where, [*pytest_args, "--temporal-version", str(version)])
+    status = run_suites.run(where, [*pytest_args, "--temporal-version", str(version)])
     timing: dict[str, object] = {
         "provision_s": round(provision_s, 1),
         "binary_source": binary.source,
         "cold": binary.source == "built",
-        "shards_wall_s": round(time.monotonic() - suite_started, 1),
+        "suite_wall_s": round(time.monotonic() - suite_started, 1),
         "total_s": round(time.monotonic() - started, 1),
         "exit_status": status,
     }

@@ -1,6 +1,6 @@
 """The pytest plugin: options, markers, the session's servers, evidence, verdicts and reports.
 
-The only module of harness/ that imports pytest.
+With harness.xdist_plugin (a run in pytest-xdist workers), the only modules of harness/ that import pytest.
 """
 
 from __future__ import annotations
@@ -53,6 +53,10 @@ from harness.server.target import Target
 from harness.settings import ENV
 from harness.tokens.redact import redact_tokens
 from harness.types import Verdict
+from harness.xdist_plugin import send_to_controller, worker_id, worker_progress
+
+# A run in pytest-xdist workers (`-n N`): the controller's side and what each worker sends it.
+pytest_plugins = ["harness.xdist_plugin"]
 
 # Hypothesis profiles for @given tests that use them: "default" for every run (CI gets hypothesis's own
 # derandomized "ci" profile when CI is set), "long" on request. The fuzz suites set their own budgets
@@ -179,6 +183,9 @@ class Progress:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         capture = self.config.pluginmanager.get_plugin("capturemanager")
         text = f"[authz {time.monotonic() - self.started:6.1f}s] {line}"
+        if worker_id(self.config):  # a worker's terminal is nowhere: its stderr is the controller's
+            worker_progress(self.config, text)
+            return
         suspend = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
         with suspend:
             if reporter is not None:
@@ -304,7 +311,7 @@ def pytest_runtest_protocol(
     item: pytest.Item, nextitem: pytest.Item | None
 ) -> Generator[None, object, object]:
     """Each test file's wall time (setup, call and teardown, its fixtures' included) in the metric
-    file_wall_s: how harness.shards deals files to shards next time."""
+    file_wall_s: how harness.xdist_schedule deals files to workers next time."""
     started = time.monotonic()
     try:
         return (yield)
@@ -614,12 +621,13 @@ def _short(report: pytest.TestReport) -> str:
 def _save_logs(config: pytest.Config, pool: ServerPool, reason: str) -> None:
     reports = Path(config.getoption("--reports-dir")) / "logs"
     reports.mkdir(parents=True, exist_ok=True)
+    worker = f"{worker_id(config)}-" if worker_id(config) else ""  # workers share the directory
     for i, server in enumerate(pool.started_servers()):
-        server.save_logs(reports / f"server-{i}-{server.backend}-{reason}.log")
+        server.save_logs(reports / f"{worker}server-{i}-{server.backend}-{reason}.log")
         if server.config is not None:
-            shutil.copy(server.config.config_file, reports / f"server-{i}.yaml")
+            shutil.copy(server.config.config_file, reports / f"{worker}server-{i}.yaml")
     if pool.jwks is not None:
-        (reports / "jwks-fetches.log").write_text("\n".join(pool.jwks.log_lines()) + "\n")
+        (reports / f"{worker}jwks-fetches.log").write_text("\n".join(pool.jwks.log_lines()) + "\n")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -647,26 +655,29 @@ def _write_reports(session: pytest.Session, exitstatus: int, pool: ServerPool | 
     recorder = session.config.stash.get(RECORDER, None)
     if recorder is None or not recorder.records:
         return
+    worker = worker_id(session.config)
     if session.config.getoption("--mutants"):
         progress = Progress(session.config)
         progress("mutants: replaying this run's model questions under every mutant")
         recorder.mutants = replay(recorder.records, progress=progress)
         progress(f"mutants: {recorder.mutants['killed']}/{recorder.mutants['total']} killed")
-        # In a shard the merge decides: another shard may kill what this one did not.
-        if recorder.mutants["survived"] and session.exitstatus == 0 and not ENV.in_shard:
+        # In a worker the merge decides: another worker may kill what this one did not.
+        if recorder.mutants["survived"] and session.exitstatus == 0 and not worker:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    # A run that showed too little is not called conformant, and does not exit 0 (a shard's share is
-    # judged by the merge: one shard may hold only skips).
-    if session.exitstatus == 0 and not ENV.in_shard and not shows_evidence(recorder.summary()):
+    # A run that showed too little is not called conformant, and does not exit 0 (a worker's share is
+    # judged by the merge: one worker may hold only skips).
+    if session.exitstatus == 0 and not worker and not shows_evidence(recorder.summary()):
         session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
     reports = Path(session.config.getoption("--reports-dir"))
     failed = any(r.verdict in (Verdict.FAIL, Verdict.HARNESS_ERROR) for r in recorder.records)
     if failed and pool is not None:
         _save_logs(session.config, pool, reason="failed-run")
     _record_speed(session.config, recorder)
+    if worker:  # the controller merges the workers' reports and writes the run's, once
+        send_to_controller(session.config, recorder.to_json(exit_status=int(session.exitstatus)))
+        return
     data = recorder.write(reports / "conformance.json", exit_status=int(session.exitstatus))
-    if not ENV.in_shard:  # a shard's page would be replaced by the merged run's (2-3 CPU-s each)
-        write_html(data, reports / "report.html")
+    write_html(data, reports / "report.html")
 
 
 def _record_speed(config: pytest.Config, recorder: Recorder) -> None:
@@ -717,14 +728,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for record in recorder.records:
         for door, verdict in (record.evidence.get("extra", {}).get("open_doors") or {}).items():
             terminalreporter.write_sep("!", f"OPEN DOOR {door}: {verdict}", red=True, bold=True)
-    if not shows_evidence(summary) and not ENV.in_shard:
+    if not shows_evidence(summary):
         terminalreporter.write_sep(
             "!",
             f"NOTHING SHOWN: {passed_share(summary):.0%} of {summary['total']} tests passed; a run is called "
             f"conformant when at least {MIN_PASSED_SHARE:.0%} pass (exit status 5)",
             red=True,
         )
-    if (speed := recorder.metrics.get("speed")) and not ENV.in_shard:  # the runner prints the whole run's
+    if speed := recorder.metrics.get("speed"):
         terminalreporter.write_line(speed_line(speed))
     if recorder.mutants:
         m = recorder.mutants
@@ -732,8 +743,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         if m["survived"]:
             line += f"; SURVIVED (a hole in the suite): {', '.join(m['survived'])}"
         terminalreporter.write_line(line)
-    pages = f"{reports}/conformance.json" + ("" if ENV.in_shard else f", {reports}/report.html")
-    terminalreporter.write_line(f"reports: {pages}")
+    terminalreporter.write_line(f"reports: {reports}/conformance.json, {reports}/report.html")
 
 
 def rows(cases: Any) -> list[Any]:

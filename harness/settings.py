@@ -29,13 +29,12 @@ class Environment:
     jwks_port: int  # AUTHZ_JWKS_PORT
     image: str | None  # TEMPORAL_IMAGE
     image_pull: bool  # AUTHZ_IMAGE_PULL=never turns pulling off
-    run_tag: str  # AUTHZ_RUN_TAG: names every server directory and container of one run
+    run_tag: str  # AUTHZ_RUN_TAG: names every server directory and container of one run (+ xdist worker id)
     cache_root: Path  # TEMPORAL_AUTHZ_CACHE: binaries, API tables, fuzz database (outside the repo)
     ci: bool  # CI: hypothesis's derandomized profile, quieter progress
     fuzz_minutes: float | None  # AUTHZ_FUZZ_MINUTES: a long fuzz run of N minutes (unset: the CI profile)
     fuzz_class: str  # AUTHZ_FUZZ_CLASS: fuzz only these classes (comma-separated; empty: all)
-    shards: int  # AUTHZ_SHARDS: concurrent pytest processes for a whole suite run (harness.shards)
-    in_shard: bool  # AUTHZ_SHARD: set by harness.shards in each shard (the merge judges the mutants)
+    workers: int  # AUTHZ_WORKERS (or AUTHZ_SHARDS): pytest-xdist workers of a suite run (harness.run_suites)
     request_audit: Path | None  # AUTHZ_REQUEST_AUDIT: a line per request to a cluster not the harness's
     token_audit: Path | None  # AUTHZ_TOKEN_AUDIT: a line per token signed (kid, iat, exp; no token)
 
@@ -51,13 +50,14 @@ def _read() -> Environment:
         jwks_port=int(env.get("AUTHZ_JWKS_PORT") or 0),
         image=env.get("TEMPORAL_IMAGE") or None,
         image_pull=(env.get("AUTHZ_IMAGE_PULL") or "auto") != "never",
-        run_tag=env.get("AUTHZ_RUN_TAG") or uuid.uuid4().hex[:10],
+        # An xdist worker's (PYTEST_XDIST_WORKER, set before its plugins load) is the run's with its id: its
+        # servers and containers are its own, and it removes only those.
+        run_tag=(env.get("AUTHZ_RUN_TAG") or uuid.uuid4().hex[:10]) + env.get("PYTEST_XDIST_WORKER", ""),
         cache_root=Path(cache) if cache else Path.home() / ".cache" / "temporal-authz-conformance",
         ci=bool(env.get("CI")),
         fuzz_minutes=float(env["AUTHZ_FUZZ_MINUTES"]) if env.get("AUTHZ_FUZZ_MINUTES") else None,
         fuzz_class=env.get("AUTHZ_FUZZ_CLASS") or "",
-        shards=int(env.get("AUTHZ_SHARDS") or 4),
-        in_shard=bool(env.get("AUTHZ_SHARD")),
+        workers=int(env.get("AUTHZ_WORKERS") or env.get("AUTHZ_SHARDS") or 4),
         request_audit=Path(env["AUTHZ_REQUEST_AUDIT"]) if env.get("AUTHZ_REQUEST_AUDIT") else None,
         token_audit=Path(env["AUTHZ_TOKEN_AUDIT"]) if env.get("AUTHZ_TOKEN_AUDIT") else None,
     )

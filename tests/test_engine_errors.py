@@ -38,13 +38,13 @@ def _lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-def test_no_engine_stops_the_shard_runner_before_any_shard_with_one_line(tmp_path: Path) -> None:
+def test_no_engine_stops_the_suite_run_before_any_worker_with_one_line(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     done = subprocess.run(
         [
             sys.executable,
             "-m",
-            "harness.shards",
+            "harness.run_suites",
             "--reports-dir",
             str(reports),
             "--",
@@ -59,10 +59,10 @@ def test_no_engine_stops_the_shard_runner_before_any_shard_with_one_line(tmp_pat
         timeout=GUARD_S,
     )
     assert done.returncode == 4, done.stdout + done.stderr
-    (line,) = _lines(done.stderr)
-    assert line.startswith("temporal-authz: --backend container: no Docker engine answers (")
+    (line,) = _lines(done.stderr)  # pytest's usage error: "ERROR: " and the harness's one line
+    assert line.startswith("ERROR: temporal-authz: --backend container: no Docker engine answers (")
     assert line.endswith(FIX)
-    assert "[shard" not in done.stdout and not (reports / "shards").exists()
+    assert "[gw" not in done.stdout and "bringing up nodes" not in done.stdout and not reports.exists()
 
 
 def test_no_engine_stops_pytest_before_any_test_with_one_error(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """The upgrade gate against live servers of an older release and the pinned one: the grid suite runs on
-each (in shards, as `nox -s gate -- --from ... --to ... --live` runs them), and the gate must name the
+each (in xdist workers, as `nox -s gate -- --from ... --to ... --live` runs them), and the gate must name the
 access change of 1.32 (ValidateWorkerDeploymentVersionComputeConfig: ReadOnly -> Write, so a reader loses
 it) and exit 1; each cell of the pinned server's live grid must hold its committed baseline's decision.
 

@@ -67,21 +67,6 @@ def test_verdicts_and_report(suite: pytest.Pytester) -> None:
     assert (suite.path / "out" / "report.html").exists()
 
 
-def test_a_shard_writes_its_json_but_no_page_of_its_own(
-    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The merge writes the run's report.html; a shard's own page would be replaced (2-3 CPU-s each)."""
-    import dataclasses
-
-    from harness import pytest_plugin
-
-    monkeypatch.setattr(pytest_plugin, "ENV", dataclasses.replace(pytest_plugin.ENV, in_shard=True))
-    suite.makepyfile(test_suite=SUITE)
-    suite.runpytest("--reports-dir", "out", "-p", "no:cacheprovider")
-    assert (suite.path / "out" / "conformance.json").exists()
-    assert not (suite.path / "out" / "report.html").exists()
-
-
 def test_unknown_requirement_is_a_collection_error(suite: pytest.Pytester) -> None:
     suite.makepyfile(test_bad='import pytest\n@pytest.mark.req("AUTHZ-NOPE-999")\ndef test_x():\n    pass\n')
     result = suite.runpytest("-p", "no:cacheprovider")

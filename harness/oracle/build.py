@@ -4,7 +4,7 @@ that requires go.temporal.io/server at that exact release, into the cache
 
 The go command runs as fixtures/releases.yaml says for the release's line (harness.server.gomodule: the
 line's GOTOOLCHAIN, GONOSUMDB and the pinned h1: hashes checked for a release the checksum database does
-not know). A file lock makes one process build while the others (shards) wait; the binary is rebuilt
+not know). A file lock makes one process build while the others (xdist workers) wait; the binary is rebuilt
 when the sources change (their digest is kept beside it).
 """
 

@@ -278,12 +278,12 @@ def require_kind(data: Any, path: Path, role: str, accepted: Sequence[str]) -> N
 
 def not_this_run(report: Mapping[str, Any], run_tag: str) -> str:
     """Why a report is not the one a run just wrote ("" when it is): another run's tag, or a run whose
-    shards did not all report."""
+    workers did not all report."""
     run = report.get("run") or {}
     if run.get("tag") != run_tag:
         return f"it was written by run {run.get('tag')!r}, not by this run ({run_tag!r})"
     if run.get("complete") is False:
-        return "its run is incomplete (a shard wrote no report)"
+        return "its run is incomplete (a worker sent no report)"
     return ""
 
 

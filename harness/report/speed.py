@@ -3,13 +3,13 @@ critical path, and its CPU-seconds per verified decision (`nox -s bench` sets th
 loop's CPU per call).
 
 - critical path: the longest test file's own wall time in the same run (metrics.file_wall_s: setup, call
-  and teardown of its tests, its fixtures' included). Files never split across shards, so no run of these
-  files can take less wall time than that.
+  and teardown of its tests, its fixtures' included). Files never split across workers, so no run of
+  these files can take less wall time than that.
 - CPU: resource.getrusage of the process that measures, itself (RUSAGE_SELF) and the children it has
-  waited for (RUSAGE_CHILDREN). A child's figure includes its own reaped children when it is reaped, so a
-  shard runner counts its shards and the server processes they started and stopped (the process
-  backend). Not counted: a process nobody waited for, and a server run by someone else (a container's
-  processes belong to the Docker engine; an external --target's to its cluster).
+  waited for (RUSAGE_CHILDREN). A pytest process counts the server processes it started and stopped (the
+  process backend); a run in pytest-xdist workers adds each worker's figure to the controller's own.
+  Not counted: a process nobody waited for, and a server run by someone else (a container's processes
+  belong to the Docker engine; an external --target's to its cluster).
 - a verified decision: one model question asked in a test whose answer was compared with what the server
   was observed to do (an `Asked` with an observation on a test's record: each grid cell, each call of a
   case, the rest). Fuzz examples are not counted (metrics.fuzz has their own rates).
@@ -27,9 +27,11 @@ from typing import Any
 from harness.report.recorder import CaseRecord
 
 # How metrics.speed.cpu_s was counted (its `cpu_counted`).
-COUNTED_BY_RUNNER = "getrusage in the shard runner: itself and its shards, with every process they reaped"
+COUNTED_BY_RUNNER = (
+    "getrusage in the xdist controller (itself) and in each worker (itself and every process it reaped)"
+)
 COUNTED_BY_PROCESS = "getrusage in the pytest process: itself and every process it reaped"
-COUNTED_BY_SHARDS = "the sum of the shards' own cpu_s"
+COUNTED_BY_WORKERS = "the sum of the workers' own cpu_s"
 
 
 @dataclass(frozen=True)
@@ -110,16 +112,16 @@ def merged_speed(
     file_wall_s: Mapping[str, Any] | None,
     cpu_s: float | None = None,
 ) -> dict[str, Any]:
-    """metrics.speed of a sharded run from its shards' reports: decisions summed; CPU as the runner
-    measured it (`cpu_s`), else the sum of the shards' own (None when a shard has none)."""
+    """metrics.speed of a run in workers from their reports: decisions summed; CPU as the controller
+    measured it (`cpu_s`), else the sum of the workers' own (None when a worker has none)."""
     blocks = [(p.get("metrics") or {}).get("speed") or {} for p in parts]
     decisions = sum(int(b.get("verified_decisions") or 0) for b in blocks)
     counted = COUNTED_BY_RUNNER
     if cpu_s is None:
-        counted = COUNTED_BY_SHARDS
-        shard_cpu = [c for b in blocks if isinstance(c := b.get("cpu_s"), int | float)]
-        if blocks and len(shard_cpu) == len(blocks):
-            cpu_s = float(sum(shard_cpu))
+        counted = COUNTED_BY_WORKERS
+        worker_cpu = [c for b in blocks if isinstance(c := b.get("cpu_s"), int | float)]
+        if blocks and len(worker_cpu) == len(blocks):
+            cpu_s = float(sum(worker_cpu))
     return speed_block(
         wall_s=wall_s, file_wall_s=file_wall_s, cpu_s=cpu_s, cpu_counted=counted, decisions=decisions
     )

@@ -158,7 +158,7 @@ def provision_for(
 def prepare_run(
     version: ServerVersion, backend: str, binary: str | None, progress: Progress, *, provision: bool = True
 ) -> str | None:
-    """Before concurrent runs (harness.shards): choose the backend and (with `provision`) have what it
+    """Before concurrent runs (harness.xdist_plugin, before any worker starts): choose the backend and (with `provision`) have what it
     runs, once. Returns the one-line error of bad input (exit status 4), or None."""
     try:
         name = resolve_backend_name(backend)

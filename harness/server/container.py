@@ -257,7 +257,7 @@ class ContainerBackend:
         self.rootless = False
         self.ran_as: dict[str, Any] = {}  # the first server's process, as the kernel saw it
 
-    # -- the image, before any server starts (pool.open, shards.provision_first) -------------------------
+    # -- the image, before any server starts (pool.open, xdist_plugin.provision_first) -------------------------
     def image_only(self, version: ServerVersion, progress: Progress = print) -> ProvisionedBinary | None:
         """Use an image that needs no binary, if there is one: then nothing is provisioned or built."""
         wanted = self.requested_image or official_image(str(version))
@@ -272,7 +272,7 @@ class ContainerBackend:
         return ProvisionedBinary(version, Path(BINARY_IN_IMAGE), "image")
 
     def prepare(self, binary: ProvisionedBinary, progress: Progress = print) -> None:
-        """The image for this binary, found or built (once, before the shards start)."""
+        """The image for this binary, found or built (once, before the xdist workers start)."""
         if self.image is not None:
             return
         started = time.monotonic()

@@ -3,7 +3,7 @@ server allows it, and say what it created, what it removed and what it left (con
 `server.created_on_target`).
 
 Only what this process saw itself create is touched (the gate keeps it: harness.safety.Ownership): other
-shards of the same run share the namespaces and may still be running. Removed: the Nexus endpoints (by id,
+xdist workers of the same run share the namespaces and may still be running. Removed: the Nexus endpoints (by id,
 at their current version), the schedules, and the runs it started that are still open (terminated; a run
 that closed meanwhile is left as it is). Left: the namespaces themselves (LEFT_NAMESPACES says why)."""
 

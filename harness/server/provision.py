@@ -77,7 +77,7 @@ def provision(
 def build(version: ServerVersion, target: Path, progress: Progress = _quiet) -> ProvisionedBinary:
     # Everything that can refuse runs before the cache is touched: a refused release leaves nothing.
     go, releases = _checked_go(version)
-    # Shards (harness.shards) and parallel CI jobs start together: one builds, the others wait for it.
+    # xdist workers and parallel CI jobs start together: one builds, the others wait for it.
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
