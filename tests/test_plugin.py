@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import re
+from pathlib import Path
 
 import pytest
+
+import harness.pytest_plugin
 
 pytest_plugins = ["pytester"]
 
@@ -159,7 +164,7 @@ async def test_quick(evidence):
 def test_a_test_past_its_ceiling_is_cancelled_as_a_harness_error(
     suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("harness.pytest_plugin.CEILING_S", 0.5)
+    monkeypatch.setattr("harness.pytest_plugin.catalogue.CEILING_S", 0.5)
     (suite.path / "suites").mkdir()
     (suite.path / "suites" / "test_hangs.py").write_text(HANGS)
     result = suite.runpytest("suites", "--reports-dir", "out", "-p", "no:cacheprovider")
@@ -254,3 +259,24 @@ def test_a_run_records_its_speed_and_counts_each_compared_decision(suite: pytest
     result.stdout.fnmatch_lines(
         ["speed: wall * = *x the critical path (test_deciding.py * s); * CPU-s per *"]
     )
+
+
+def test_every_hook_and_fixture_of_the_package_is_an_attribute_of_the_plugin() -> None:
+    """pytest reads hooks and fixtures from the registered module's attributes only: one defined in a module
+    of harness/pytest_plugin/ that its __init__.py does not import would silently never run."""
+    package = Path(harness.pytest_plugin.__file__).parent
+    missing = []
+    for path in sorted(package.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        module = importlib.import_module(f"harness.pytest_plugin.{path.stem}")
+        for node in ast.parse(path.read_text()).body:
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            fixture = any("fixture" in ast.unparse(d) for d in node.decorator_list)
+            hook = node.name.startswith("pytest_")
+            if (fixture or hook) and getattr(harness.pytest_plugin, node.name, None) is not getattr(
+                module, node.name
+            ):
+                missing.append(f"{path.name}: {node.name}")
+    assert not missing, "not imported by harness/pytest_plugin/__init__.py: " + ", ".join(missing)

@@ -534,7 +534,7 @@ def test_the_harness_own_tests_in_workers_provision_nothing_and_clear_no_report(
 def test_a_workers_logs_of_a_failure_carry_its_id(tmp_path: Path) -> None:
     """Workers share the reports directory: each saves a failed run's server and JWKS logs under logs/
     with its id in the names (one process's names stay as they were)."""
-    from harness import pytest_plugin
+    from harness.pytest_plugin.logs import save_logs
 
     class Server:
         backend, config = "process", None
@@ -559,8 +559,8 @@ def test_a_workers_logs_of_a_failure_carry_its_id(tmp_path: Path) -> None:
             made.workerinput = workerinput  # type: ignore[attr-defined]
         return made
 
-    pytest_plugin._save_logs(config({"workerid": "gw1"}), Pool(), reason="failed-run")  # type: ignore[arg-type]
-    pytest_plugin._save_logs(config(None), Pool(), reason="failed-run")  # type: ignore[arg-type]
+    save_logs(config({"workerid": "gw1"}), Pool(), reason="failed-run")  # type: ignore[arg-type]
+    save_logs(config(None), Pool(), reason="failed-run")  # type: ignore[arg-type]
     assert sorted(p.name for p in (tmp_path / "reports" / "logs").iterdir()) == [
         "gw1-jwks-fetches.log",
         "gw1-server-0-process-failed-run.log",
