@@ -19,6 +19,7 @@ from harness.fuzz.check import Checker, live_judge
 from harness.fuzz.classes import CLASSES
 from harness.fuzz.examples import Example
 from harness.fuzz.fast_phase import run_fast
+from harness.fuzz.http_exercise import no_plaintext_http
 from harness.fuzz.runner import FuzzRun, run_property
 from harness.fuzz.servers import FuzzServers
 from harness.fuzz.strategies import names
@@ -84,4 +85,6 @@ def test_sizes(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence)
 @pytest.mark.req("AUTHZ-HTTP-002")
 @pytest.mark.since(Feature.ORACLE_HEADER_LOOKUP)
 def test_http_headers(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence) -> None:
+    if why := no_plaintext_http(fuzz_servers.default):
+        pytest.skip(why)
     fuzz("http-headers", http_header_inputs(), fuzz_run, fuzz_servers, evidence)

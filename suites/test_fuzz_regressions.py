@@ -16,6 +16,7 @@ from harness.fuzz.check import Checker
 from harness.fuzz.classes import CLASSES, ServerKind
 from harness.fuzz.examples import Example, regression_files
 from harness.fuzz.exercise import UNBOUNDED_CLASSES
+from harness.fuzz.http_exercise import no_plaintext_http
 from harness.fuzz.loop import BACKGROUND
 from harness.fuzz.report import disagreement
 from harness.fuzz.rotation import Rotation
@@ -56,6 +57,8 @@ def test_case(case_file: Path, fuzz_servers: FuzzServers, target: Target, eviden
     example = Example.load(case_file)
     reports = Path(str(case_file)).parent
     evidence.extra["case"] = example.as_json()
+    if example.fuzz_class == "http-headers" and (why := no_plaintext_http(target)):
+        pytest.skip(why)
     if example.fuzz_class == "rotation":
         own = BACKGROUND.run(fuzz_servers.own_key_source(f"replay-{case_file.stem}"))
         Rotation(own, reports, source=case_file).replay(example.input["steps"])

@@ -224,3 +224,16 @@ def test_the_live_question_decides_each_call_on_what_the_gateway_hands_on() -> N
     assert outcomes("own-write", (b"Auth@", bearer)) == {Outcome.REFUSED}
     either = ((b"Authorization", bearer), (b"Grpc-Metadata-Authorization", b"Bearer " + read.token.encode()))
     assert outcomes("own-write", *either) == {Outcome.ALLOWED, Outcome.DENIED}
+
+
+def test_the_class_says_why_it_cannot_run_without_a_plaintext_http_api() -> None:
+    from types import SimpleNamespace
+
+    from harness.fuzz.http_exercise import no_plaintext_http
+
+    def target(http: str | None, tls: object) -> Any:
+        return SimpleNamespace(running=SimpleNamespace(http_address=http), tls=tls)
+
+    assert no_plaintext_http(target("127.0.0.1:7243", None)) is None
+    assert "--target-http" in (no_plaintext_http(target(None, None)) or "")
+    assert "TLS" in (no_plaintext_http(target("127.0.0.1:7243", object())) or "")

@@ -25,6 +25,7 @@ from harness.model import http_headers as model
 from harness.probes.grpc import Observation
 from harness.probes.http import request_for, routes
 from harness.probes.http_raw import probe_raw_http
+from harness.server.target import Target
 from harness.types import CallTarget, Outcome
 
 HTTP_ROUTES = {r.full_method: r for r in routes()}
@@ -67,11 +68,22 @@ class HeaderBytesQuestion:
         return Answer(values, f"{went.reason}; {reasons}", claims)
 
 
+def no_plaintext_http(target: Target) -> str | None:
+    """Why the http-headers class cannot run against `target` (None: it can). An external cluster given
+    without --target-http, or whose frontend speaks TLS, has no plaintext HTTP API to send header bytes to:
+    the class is skipped there, saying so, like the HTTP suites."""
+    if target.running.http_address is None:
+        return "the http-headers class needs the target's HTTP API address (--target-http): none given"
+    if target.tls:
+        return "the http-headers class sends plaintext HTTP/1.1 and this target's frontend speaks TLS"
+    return None
+
+
 async def exercise_http_headers(example: Example, servers: FuzzServers) -> Exercised:
     target = servers.default
     address = target.running.http_address
-    if address is None or target.tls:
-        raise HarnessError("the http-headers class sends plaintext HTTP/1.1 to the HTTP API: none here")
+    if address is None or no_plaintext_http(target):
+        raise HarnessError(no_plaintext_http(target) or "no HTTP API address")
     tokens = {name: target.mint(grants, sub="fuzz") for name, grants in TOKEN_GRANTS.items()}
     texts = {name: token.token.encode() for name, token in tokens.items()}
     pairs = header_pairs(example.input, texts)
