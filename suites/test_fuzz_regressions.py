@@ -25,21 +25,17 @@ from harness.server.target import Target
 from harness.tokens.mint import UNBOUNDED_ON_TARGET
 
 
-def case_files(config: pytest.Config) -> list[Path]:
-    given = [Path(p) for p in config.getoption("--fuzz-case")]
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case_file" not in metafunc.fixturenames:
+        return
+    given = [Path(p) for p in metafunc.config.getoption("--fuzz-case")]
     found = given if given else regression_files()
     if not found:  # the committed cases are package data: none means a broken install, not "nothing to do"
         raise pytest.UsageError(
             "no fuzz cases under fixtures/fuzz/: reinstall the package (or give --fuzz-case FILE)"
         )
-    return found
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "case_file" not in metafunc.fixturenames:
-        return
     params = []
-    for path in case_files(metafunc.config):
+    for path in found:
         example = Example.load(path)
         fuzz_class = CLASSES[example.fuzz_class]
         marks = [pytest.mark.req(fuzz_class.requirement)]

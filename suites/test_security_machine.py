@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from hypothesis.stateful import run_state_machine_as_test
 
 from harness.cases.evidence import Evidence
-from harness.fuzz.loop import BACKGROUND
-from harness.fuzz.runner import FuzzRun, failures_in
+from harness.fuzz.runner import FuzzRun
 from harness.fuzz.servers import on_loop
 from harness.security.attempts import CALLBACK_ALLOWLIST
-from harness.security.machine import MACHINE_STEPS, Tenancy, TenancyMachine, load_case
-from harness.security.scene import open_scene
+from harness.security.machine import load_case
+from harness.security.machine_run import run_tenancy_machine, tenancy_on
 from harness.server.config import ServerSettings
 from harness.server.pool import ServerPool
 from harness.server.target import Target
@@ -43,43 +41,12 @@ async def machine_target(server_pool: ServerPool, target: Target) -> Target:
     return await server_pool.target(MACHINE_SERVER) if server_pool.configurable else target
 
 
-def _tenancy(server: Target, fuzz_run: FuzzRun, **kwargs: object) -> Tenancy:
-    scene = BACKGROUND.run(open_scene(server))
-    return Tenancy(
-        scene,
-        fuzz_run.reports,
-        callbacks=server.settings.internal_http,
-        release=str(server.version),
-        **kwargs,
-    )  # type: ignore[arg-type]
-
-
 @pytest.mark.prop("SEC-P2", "stateful")
 def test_tenancy_state_machine(fuzz_run: FuzzRun, machine_target: Target, evidence: Evidence) -> None:
     if not fuzz_run.budget.selects("tenancy"):
         pytest.skip("fuzz class tenancy not selected (--fuzz-class)")
-    server = on_loop(machine_target)
-    stats = fuzz_run.start("tenancy")
-
-    def driver() -> Tenancy:
-        stats.examples += 1
-        fuzz_run.tick(stats)
-        return _tenancy(server, fuzz_run, on_step=step)
-
-    def step() -> None:
-        stats.steps += 1
-
-    TenancyMachine.driver = staticmethod(driver)  # type: ignore[assignment]
     evidence.api, evidence.namespace = "the tenancy state machine", "authz-sec-tenant -> authz-sec-victim"
-    try:
-        for batch in fuzz_run.batches("tenancy", stats, stateful_step_count=MACHINE_STEPS):
-            run_state_machine_as_test(TenancyMachine, settings=batch)
-    except Exception as exc:
-        stats.disagreements += failures_in(exc)
-        raise
-    finally:
-        fuzz_run.finish(stats)
-        evidence.extra["fuzz"] = stats.as_dict()
+    run_tenancy_machine(fuzz_run, on_loop(machine_target), evidence)
     evidence.expected = evidence.observed = {"violations": 0}
 
 
@@ -91,7 +58,7 @@ def test_committed_case_replays(
     """A case the machine shrank to on a release where it found a violation: on a release without that
     weakness it replays clean; on one with it, it fails again, naming the path and its advisory."""
     stored = load_case(case)
-    tenancy = _tenancy(on_loop(machine_target), fuzz_run, source=case)
+    tenancy = tenancy_on(on_loop(machine_target), fuzz_run, source=case)
     evidence.api, evidence.extra["case"] = (
         f"replay of {case.name}",
         {k: stored[k] for k in ("release", "path", "steps")},

@@ -12,6 +12,7 @@ import json
 import time
 import warnings
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from jwt.warnings import InsecureKeyLengthWarning
@@ -146,14 +147,50 @@ async def _jwks_idp(
 CALLS_KEY = "_calls"  # a recipe's own calls, in its context (else the sample's, by label)
 
 
+@dataclass(frozen=True)
+class ConfigServer:
+    """What a config class's value sets on its server: the example's input holding it, the pool key's
+    prefix (the value, as `text` writes it, follows) and the server settings of a value."""
+
+    input_key: str
+    prefix: str
+    settings: Callable[[Any], ServerSettings]
+    value: Callable[[Any], Any] = str
+    text: Callable[[Any], str] = str
+
+
+CONFIG_SERVERS = {
+    "allowed-hosts": ConfigServer(
+        "patterns",
+        "hosts:",
+        lambda v: ServerSettings(dynamic_config={"frontend.httpAllowedHosts": v}, system_workers=False),
+        value=lambda v: v,  # a list of patterns, a bare string or a number: given as drawn
+        text=json.dumps,
+    ),
+    "audience": ConfigServer(
+        "audience", "audience:", lambda v: ServerSettings(authorization={"audience": v}, system_workers=False)
+    ),
+    "header-name": ConfigServer(
+        "header_name",
+        "header:",
+        lambda v: ServerSettings(authorization={"authHeaderName": v}, system_workers=False),
+    ),
+}
+
+
+async def config_target(example: Example, servers: FuzzServers) -> tuple[Target, Any]:
+    """The pooled server of the example's config value, and that value."""
+    config = CONFIG_SERVERS[example.fuzz_class]
+    value = config.value(example.input[config.input_key])
+    return await servers.config_server(config.prefix + config.text(value), config.settings(value)), value
+
+
 async def _allowed_hosts(
     example: Example, servers: FuzzServers
 ) -> tuple[Target, dict[str, MintedToken], dict[str, Any]]:
     """A system admin's ListNamespaces over HTTP with each Host, on a server of that
     frontend.httpAllowedHosts."""
-    value = example.input["patterns"]
-    settings = ServerSettings(dynamic_config={"frontend.httpAllowedHosts": value}, system_workers=False)
-    target = await servers.config_server("hosts:" + json.dumps(value), settings)
+    target, value = await config_target(example, servers)
     if target.running.http_address is None:
         raise HarnessError("the HTTP API address of this server is not known: no Host can be sent")
     route = HTTP_ROUTES["ListNamespaces"]
@@ -165,9 +202,7 @@ async def _allowed_hosts(
 async def _audience(
     example: Example, servers: FuzzServers
 ) -> tuple[Target, dict[str, MintedToken], dict[str, Any]]:
-    audience = str(example.input["audience"])
-    settings = ServerSettings(authorization={"audience": audience}, system_workers=False)
-    target = await servers.config_server("audience:" + audience, settings)
+    target, audience = await config_target(example, servers)
     extra = {} if example.input["aud"] == "absent" else {"aud": example.input["aud"]}
     token = target.mint(list(example.input["permissions"]), sub="fuzz", extra=extra)
     return target, {"token": token}, {"audience": audience}
@@ -176,9 +211,7 @@ async def _audience(
 async def _header_name(
     example: Example, servers: FuzzServers
 ) -> tuple[Target, dict[str, MintedToken], dict[str, Any]]:
-    name = str(example.input["header_name"])
-    settings = ServerSettings(authorization={"authHeaderName": name}, system_workers=False)
-    target = await servers.config_server("header:" + name, settings)
+    target, name = await config_target(example, servers)
     return (
         target,
         {"token": target.mint(GRANT, sub="fuzz")},

@@ -175,7 +175,7 @@ KEY_NAMES = st.sampled_from([f"k{i}" for i in range(1, 6)])
 
 
 class RotationMachine(RuleBasedStateMachine):
-    """Hypothesis chooses the steps; `driver` (set by the suite) makes a Rotation on its server."""
+    """Hypothesis chooses the steps; `driver` (set by harness.fuzz.phases) makes a Rotation on its server."""
 
     driver: ClassVar[Callable[[], Rotation]]
     keys = Bundle("keys")

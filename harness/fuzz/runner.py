@@ -278,7 +278,7 @@ def run_property(
     run: FuzzRun,
     name: str,
     strategy: st.SearchStrategy[Any],
-    body: Callable[[Any], None],
+    body: Callable[[Any], object],  # what it returns is not used
     phase: str = LIVE,
     count: Callable[[Any], int] = lambda value: 1,
 ) -> None:

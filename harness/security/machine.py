@@ -175,7 +175,7 @@ VICTIM_KINDS = st.sampled_from(sorted(attempts.COMMANDS))
 
 
 class TenancyMachine(RuleBasedStateMachine):
-    """Hypothesis chooses the steps; `driver` (set by the suite) makes a Tenancy on its server."""
+    """Hypothesis chooses the steps; `driver` (set by harness.security.machine_run) makes a Tenancy on its server."""
 
     driver: ClassVar[Callable[[], Tenancy]]
     victims = Bundle("victims")
