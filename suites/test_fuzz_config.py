@@ -20,6 +20,7 @@ from harness.fuzz.servers import FuzzServers
 from harness.fuzz.strategies import config_values, regexes
 from harness.fuzz.strategies.idp import idp_inputs
 from harness.fuzz.strategies.jwks import jwks_inputs
+from harness.fuzz.strategies.key_uris import key_uri_inputs, key_uri_lists
 from harness.fuzz.strategies.regexes import RegexSpec, permission_lists, regex_specs
 from harness.model.features import Feature
 
@@ -140,3 +141,24 @@ def test_audience(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Eviden
 @pytest.mark.since(Feature.ORACLE_HEADER_LOOKUP)
 def test_header_name(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence) -> None:
     config_class("header-name", fuzz_run, fuzz_servers, evidence)
+
+
+@pytest.mark.req("AUTHZ-FUZZ-007")
+def test_key_source_uris(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence) -> None:
+    """keySourceURIs spellings: the fast oracle draws a set per example; the live phase draws a few sets (a
+    server each: the URIs are read when it starts) and sends both tokens to each."""
+    name = "key-source-uris"
+    selected(fuzz_run, name)
+    check = Checker(fuzz_servers, fuzz_run.reports)
+    found = run_fast(fuzz_run, name, key_uri_inputs(), fuzz_servers.default_target, live_judge(check))
+    sets = draw_examples(key_uri_lists(), fuzz_run.budget.config_count(name), derandomize=fuzz_run.budget.ci)
+    fuzz_run.progress(f"fuzz {name}: {len(sets)} sets live: " + "  ".join(map(repr, sets)))
+    live: Exception | None = None
+    try:
+        strategy = st.integers(0, len(sets) - 1).map(lambda i: {"uris": sets[i]})  # shrinks to the first
+        run_property(fuzz_run, name, strategy, lambda value: check(Example(name, value)))
+    except Exception as exc:
+        live = exc
+    evidence.extra["fuzz"] = fuzz_run.stats[name].as_dict()
+    evidence.extra["values"] = sets
+    finished(found, live, name)

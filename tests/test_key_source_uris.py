@@ -152,3 +152,21 @@ def test_the_release_loads_what_the_model_says(twin: Any, uris: list[str], held:
         k: (compared.model[k], compared.oracle.get(k)) for k in compared.differences()
     }
     assert len(json.loads(compared.oracle["keys"])) == held
+
+
+def test_the_live_fixture_s_answers_are_modelled_as_http_server_gives_them() -> None:
+    from harness.fuzz.key_uri_servers import fixture_answer
+    from harness.jwks.fixture import JwksServer
+    from harness.tokens.keys import ec_key
+
+    with JwksServer() as jwks:
+        jwks.publish(ec_key(kid="k"))
+        base = jwks.url()
+
+        def keys(uri: str) -> int | None:
+            answer = fixture_answer(jwks, key_uris.opened(uri, True))
+            return None if answer.body is None else len(keyset.parse_key_set(answer.body))
+
+        assert keys(base) == keys(base + "? ") == keys(base + "?x=1") == keys(base + "#f") == 1
+        assert keys(base + "/.") == keys(base + " ") == 0  # a 404 whose JSON is a key set with no keys
+        assert keys(base + "?a b") is None  # four words in the request line: 400
