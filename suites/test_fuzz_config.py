@@ -20,7 +20,7 @@ from harness.fuzz.servers import FuzzServers
 from harness.fuzz.strategies import config_values, regexes
 from harness.fuzz.strategies.idp import idp_inputs
 from harness.fuzz.strategies.jwks import jwks_inputs
-from harness.fuzz.strategies.key_uris import key_uri_inputs, key_uri_lists
+from harness.fuzz.strategies.key_uris import LIVE_SETS, key_uri_inputs, key_uri_lists
 from harness.fuzz.strategies.regexes import RegexSpec, permission_lists, regex_specs
 from harness.model.features import Feature
 
@@ -151,7 +151,8 @@ def test_key_source_uris(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence:
     selected(fuzz_run, name)
     check = Checker(fuzz_servers, fuzz_run.reports)
     found = run_fast(fuzz_run, name, key_uri_inputs(), fuzz_servers.default_target, live_judge(check))
-    sets = draw_examples(key_uri_lists(), fuzz_run.budget.config_count(name), derandomize=fuzz_run.budget.ci)
+    drawn = draw_examples(key_uri_lists(), fuzz_run.budget.config_count(name), derandomize=fuzz_run.budget.ci)
+    sets = [*LIVE_SETS, *(s for s in drawn if s not in LIVE_SETS)]  # a server each
     fuzz_run.progress(f"fuzz {name}: {len(sets)} sets live: " + "  ".join(map(repr, sets)))
     live: Exception | None = None
     try:

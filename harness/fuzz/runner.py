@@ -43,7 +43,7 @@ CI_EXAMPLES = {
     "audience": 16,
     "header-name": 16,
     "http-headers": 30,
-    "key-source-uris": 6,
+    "key-source-uris": 12,
     "sizes": 12,
     "rotation": 6,
     "tenancy": 3,

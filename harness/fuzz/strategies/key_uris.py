@@ -55,6 +55,17 @@ def key_uri_inputs() -> st.SearchStrategy[dict[str, Any]]:
     return key_uri_lists().map(lambda uris: {"uris": uris})
 
 
+# Sets each live phase starts a server for besides those it draws: the spellings measured on the release
+# (loaded, refused, skipped), together so that a failing entry's effect on the others is seen live too.
+LIVE_SETS = (
+    ["FILE://{dir}/./keys.json?x=1", "file://localhost{dir}//%6Beys.json#frag", "{0}#frag", " "],
+    ["file:{dir}/keys.json", "{0}? ", "\t"],
+    ["file://{dir}/keys.json", "file://LOCALHOST{dir}/keys.json"],
+    ["{0}", "{dir}/keys.json"],
+    ["{0} ", "file://{dir}/keys.json "],
+)
+
+
 def filled(uri: str, directory: str, served_url: str) -> str:
     """An entry with its placeholders filled (as the oracle program fills them: {dir} first)."""
     return uri.replace(DIR, directory).replace(SERVED, served_url)
