@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from harness.cases.evidence import Evidence
-from harness.fuzz.phases import fuzz_class, fuzz_config_class, fuzz_regex
+from harness.fuzz.phases import fuzz_class, fuzz_config_class, fuzz_key_source_uris, fuzz_regex
 from harness.fuzz.runner import FuzzRun
 from harness.fuzz.servers import FuzzServers
 from harness.fuzz.strategies.idp import idp_inputs
@@ -64,3 +64,10 @@ def test_header_name(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evi
     if not fuzz_run.budget.selects("header-name"):
         pytest.skip("fuzz class header-name not selected (--fuzz-class)")
     fuzz_config_class("header-name", fuzz_run, fuzz_servers, evidence)
+
+
+@pytest.mark.req("AUTHZ-FUZZ-007")
+def test_key_source_uris(fuzz_run: FuzzRun, fuzz_servers: FuzzServers, evidence: Evidence) -> None:
+    if not fuzz_run.budget.selects("key-source-uris"):
+        pytest.skip("fuzz class key-source-uris not selected (--fuzz-class)")
+    fuzz_key_source_uris(fuzz_run, fuzz_servers, evidence)

@@ -119,6 +119,15 @@ CLASSES: dict[str, FuzzClass] = {
             since=Feature.ORACLE_HEADER_LOOKUP,  # the gateway's files were read for 1.29+ (harness.model.http_headers)
         ),
         FuzzClass(
+            "key-source-uris",
+            "AUTHZ-FUZZ-007",
+            "jwtKeyProvider.keySourceURIs as people write it (one to three entries: file URIs of a key set file "
+            "with the scheme's case, hosts, slashes, dot segments, escapes, query, fragment and whitespace "
+            "varied; the served key set's URL likewise; blanks): the key provider's openURI and initial fetch",
+            ServerKind.CONFIG,
+            oracle=True,
+        ),
+        FuzzClass(
             "sizes",
             "AUTHZ-FUZZ-002",
             "sizes: JSON nested around encoding/json's depth limit (10000) in a token's payload, header or "

@@ -27,6 +27,7 @@ from harness.fuzz.http_exercise import exercise_http_headers
 from harness.fuzz.idp_keys import idp_slots
 from harness.fuzz.idp_text import idp_document, idp_signer
 from harness.fuzz.jwks_text import document_bytes
+from harness.fuzz.key_uri_servers import key_uris_server, spelled
 from harness.fuzz.servers import FuzzServers
 from harness.fuzz.sizes_text import expanded
 from harness.fuzz.strategies.claims import render_payload
@@ -219,6 +220,16 @@ async def _header_name(
     )
 
 
+async def _key_source_uris(
+    example: Example, servers: FuzzServers
+) -> tuple[Target, dict[str, MintedToken], dict[str, Any]]:
+    """A server of these keySourceURIs: a token signed by the key set file's key, one by the fixture's."""
+    uris = [str(u) for u in example.input["uris"]]
+    target, file = await key_uris_server(servers, uris)
+    tokens = {"file": target.mint(GRANT, key=file.key, sub="fuzz"), "http": target.mint(GRANT, sub="fuzz")}
+    return target, tokens, {"keySourceURIs": spelled(servers, uris)}
+
+
 PRESENTATION_KEY = "_presentation"  # how a recipe's token is carried (else the server's header name)
 HTTP_ROUTES = {r.name: r for r in routes()}
 
@@ -233,6 +244,7 @@ RECIPES: dict[str, Recipe] = {
     "allowed-hosts": _allowed_hosts,
     "audience": _audience,
     "header-name": _header_name,
+    "key-source-uris": _key_source_uris,
 }
 
 

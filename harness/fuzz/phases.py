@@ -22,6 +22,7 @@ from harness.fuzz.rotation import ROTATION_STEPS, Rotation, RotationMachine
 from harness.fuzz.runner import FuzzRun, failures_in, run_property
 from harness.fuzz.servers import FuzzServers
 from harness.fuzz.strategies import config_values, regexes
+from harness.fuzz.strategies.key_uris import LIVE_SETS, key_uri_inputs, key_uri_lists
 from harness.fuzz.strategies.regexes import RegexSpec, permission_lists, regex_specs
 
 # The oracle phase's inputs of each config class: a value per example (the live phase draws a few values,
@@ -100,6 +101,26 @@ def fuzz_config_class(name: str, run: FuzzRun, servers: FuzzServers, evidence: E
         live = exc
     evidence.extra["fuzz"] = run.stats[name].as_dict()
     evidence.extra["values"] = values
+    raise_found(name, [f for f in (found, live) if f is not None])
+
+
+def fuzz_key_source_uris(run: FuzzRun, servers: FuzzServers, evidence: Evidence) -> None:
+    """keySourceURIs spellings: the fast oracle draws a set per example; the live phase draws a few sets (a
+    server each: the URIs are read when it starts) and sends both tokens to each."""
+    name = "key-source-uris"
+    check = Checker(servers, run.reports)
+    found = run_fast(run, name, key_uri_inputs(), servers.default_target, live_judge(check))
+    drawn = draw_examples(key_uri_lists(), run.budget.config_count(name), derandomize=run.budget.ci)
+    sets = [*LIVE_SETS, *(s for s in drawn if s not in LIVE_SETS)]  # a server each
+    run.progress(f"fuzz {name}: {len(sets)} sets live: " + "  ".join(map(repr, sets)))
+    live: Exception | None = None
+    try:
+        strategy = st.integers(0, len(sets) - 1).map(lambda i: {"uris": sets[i]})  # shrinks to the first
+        run_property(run, name, strategy, lambda value: check(Example(name, value)))
+    except Exception as exc:
+        live = exc
+    evidence.extra["fuzz"] = run.stats[name].as_dict()
+    evidence.extra["values"] = sets
     raise_found(name, [f for f in (found, live) if f is not None])
 
 

@@ -43,6 +43,7 @@ CI_EXAMPLES = {
     "audience": 16,
     "header-name": 16,
     "http-headers": 30,
+    "key-source-uris": 12,
     "sizes": 12,
     "rotation": 6,
     "tenancy": 3,
@@ -61,6 +62,7 @@ CI_ORACLE_EXAMPLES = {
     "audience": 20,
     "header-name": 15,
     "http-headers": 25,
+    "key-source-uris": 15,
     "sizes": 3,
     "rotation": 5,
 }

@@ -5,6 +5,8 @@ found here replays on a live server through harness.fuzz.exercise unchanged)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -18,10 +20,11 @@ from harness.fuzz.idp_keys import idp_slots
 from harness.fuzz.idp_text import idp_document, idp_signer
 from harness.fuzz.jwks_text import anchor_document, document_bytes
 from harness.fuzz.sizes_text import expanded
+from harness.fuzz.strategies import key_uris as key_uris_strategy
 from harness.fuzz.strategies.claims import render_payload
 from harness.fuzz.token_text import build
 from harness.fuzz.twin import CALLS, TARGETS, Compared, Twin, prefixed, ring_text
-from harness.model import decide, http
+from harness.model import decide, http, key_uris, keyset
 from harness.model import http_headers as http_headers_model
 from harness.oracle.questions import KeySources, Served
 from harness.tokens.keys import SigningKey
@@ -134,6 +137,57 @@ def _key_source(example: Example, twin: Twin, now: int, body: bytes, signer: Sig
         return Compared(model, oracle, detail)
 
     return compared
+
+
+# Stand-ins for the oracle program's own fillings of "{dir}" (os.MkdirTemp: letters and digits) and
+# "{0}" (its loopback server, one path per source): the model needs no real directory or port.
+MODEL_DIR, MODEL_SERVED = "/tmp/authz-oracle-keys-0", "http://127.0.0.1:1/key/0"
+
+
+def key_source_uris(example: Example, twin: Twin, now: int) -> Deferred:
+    """keySourceURIs spellings: the key set file ("{dir}/keys.json") holds the RSA key, the served key set
+    ("{0}") the EC key; the keys the provider holds after its initial fetch (and whether it failed), and
+    every call's decision on a token signed by each key."""
+    uris = [str(u) for u in example.input["uris"]]
+    keys = {"file": twin.keys.rsa, "http": twin.keys.ec}
+    documents = {name: json.dumps({"keys": [key.public_jwk()]}).encode() for name, key in keys.items()}
+    sources = KeySources(
+        tuple(uris), ((Served(documents["http"]),),), ((key_uris_strategy.FILE_NAME, documents["file"]),)
+    )
+    held = twin.oracle_ring(sources)
+    tokens = {name: granted(key, "fuzz", now) for name, key in keys.items()}
+    pending = {name: twin.oracle_outcomes(bearer(t), sources, now) for name, t in tokens.items()}
+    filled = [key_uris_strategy.filled(u, MODEL_DIR, MODEL_SERVED) for u in uris]
+    files = {f"{MODEL_DIR}/{key_uris_strategy.FILE_NAME}": documents["file"]}
+    served = functools.partial(_loopback_answer, ("127.0.0.1:1", "/key/0"), documents["http"])
+    ring, failed = twin.guard(
+        "the key provider's keySourceURIs",
+        lambda: keyset.initial_keys(filled, twin.rules.file_key_sources, files, served, twin.rules.jose),
+    )
+    model: dict[str, str] = {"keys": ring_text(ring), "fetch": "failed" if failed else "ok"}
+    for name, token in tokens.items():
+        model |= prefixed(name, twin.model_outcomes(bearer(token), token.signed_by, ring, now))
+
+    def compared() -> Compared:
+        oracle_ring, error = held()
+        oracle: dict[str, str] = {"keys": ring_text(oracle_ring), "fetch": "failed" if error else "ok"}
+        detail: dict[str, Any] = {"fetch_error": error} if error else {}
+        for name, read in pending.items():
+            outcomes, said = read()
+            oracle |= prefixed(name, outcomes)
+            detail[name] = said
+        return Compared(model, oracle, detail)
+
+    return compared
+
+
+def _loopback_answer(where: tuple[str, str], body: bytes, request: key_uris.Opened) -> keyset.SourceAnswer:
+    """The oracle program's key source server (a Go net/http server): the key set on its one path (the
+    path decoded, the query ignored); a target with a space splits the request line (its 400 is no key
+    set); any other path is refused."""
+    if " " in request.request_target or (request.host, request.path) != where:
+        return keyset.SourceAnswer(None)
+    return keyset.SourceAnswer(body)
 
 
 def allowed_hosts(example: Example, twin: Twin, now: int) -> Deferred:
@@ -257,4 +311,5 @@ RECIPES: Mapping[str, Recipe] = {
     "header-name": header_name,
     "sizes": sizes,
     "http-headers": http_headers,
+    "key-source-uris": key_source_uris,
 }

@@ -201,6 +201,11 @@ class JwksServer:
         return f"http://{self.host}:{self.port}"
 
     # -- key sets ----------------------------------------------------------------------------
+    def answer_to(self, path: str) -> tuple[int, bytes]:
+        """The status and body a GET of `path` (its query cut off, as the handler does) gets now."""
+        status, body, _, _ = self._answer(path)
+        return status, body
+
     def _set(self, path: str) -> _KeySet:
         return self._sets.setdefault(path, _KeySet())
 

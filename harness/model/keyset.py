@@ -5,11 +5,11 @@ model needs no crypto."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.model import jose
+from harness.model import jose, key_uris
 from harness.model.claims import KeyRing, PublishedKey
 from harness.model.jose import KeySetRefused as KeySetRefused
 from harness.model.rules import NEWEST, JoseDialect
@@ -46,16 +46,38 @@ class SourceAnswer:
 
 
 def reads_file(uri: str, file_scheme: bool) -> bool:
-    """openURI (1.32+, `file_scheme`): a file:// URI with no host or `localhost` is read from disk; any
-    other host is refused (the round fails). Before 1.32 every file:// URI fails: http.Get has no such
-    scheme."""
-    host = uri.removeprefix("file://").split("/", 1)[0]
-    return file_scheme and host in ("", "localhost")
+    """openURI (1.32+, `file_scheme`): a file URI (url.Parse: any case of the scheme) with no host or
+    `localhost` is read from disk; any other host is refused (the round fails). Before 1.32 every file
+    URI fails: http.Get has no such scheme (harness.model.key_uris)."""
+    return key_uris.opened(uri, file_scheme).kind == key_uris.FILE
 
 
 def skips(uri: str) -> bool:
     """updateKeys skips a blank URI (strings.TrimSpace(uri) == "")."""
     return uri.strip() == ""
+
+
+def answer_for(
+    uri: str,
+    file_scheme: bool,
+    files: Mapping[str, bytes],
+    served: Callable[[key_uris.Opened], SourceAnswer],
+) -> SourceAnswer:
+    """What one keySourceURIs entry gives: skipped when blank; a file's body where openURI reads a file
+    (`files`: absolute path -> body, found as the kernel looks a path up); what an HTTP host answers on a
+    path (`served`: what the harness's HTTP server answers that request); else a failure."""
+    if skips(uri):
+        return SourceAnswer(None, skipped=True)
+    if reads_file(uri, file_scheme):
+        try:
+            path = key_uris.parse(uri).path
+        except key_uris.UrlError:
+            return SourceAnswer(None)
+        return SourceAnswer(next((b for f, b in files.items() if key_uris.same_file(path, f)), None))
+    opened = key_uris.opened(uri, file_scheme)
+    if opened.kind == key_uris.HTTP:
+        return served(opened)
+    return SourceAnswer(None)
 
 
 def source_keys(answer: SourceAnswer, dialect: JoseDialect = NEWEST) -> list[PublishedKey]:
@@ -92,3 +114,27 @@ def rings_after(rounds: Sequence[Sequence[SourceAnswer]], initial: KeyRing | Non
         ring = refresh(ring, answers)
         rings.append(ring)
     return rings
+
+
+def initial_keys(
+    uris: Sequence[str],
+    file_scheme: bool,
+    files: Mapping[str, bytes],
+    served: Callable[[key_uris.Opened], SourceAnswer],
+    dialect: JoseDialect = NEWEST,
+) -> tuple[KeyRing, bool]:
+    """The keys a provider built with these keySourceURIs holds after its initial fetch, and whether that
+    fetch failed (only logged: the server starts with no keys). Every entry is read in order; one failing
+    entry fails the round, so none of the others' keys are held either (updateKeys returns on the first
+    error, default_token_key_provider.go:125-128)."""
+    answers = [answer_for(uri, file_scheme, files, served) for uri in uris]
+    failed = False
+    for answer in answers:
+        if answer.skipped:
+            continue
+        try:
+            source_keys(answer, dialect)
+        except KeySetRefused:
+            failed = True
+            break
+    return refresh(KeyRing(), answers, dialect), failed
