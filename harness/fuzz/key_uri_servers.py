@@ -57,6 +57,7 @@ def key_file(servers: FuzzServers) -> KeyFile:
     """The fuzzer's key set file (one per run's servers), removed with them."""
     if id(servers) not in _FILES:
         directory = Path(tempfile.mkdtemp(prefix="authz-key-uris-"))
+        directory.chmod(0o755)  # a containerised server runs as another user (1000) and reads it mounted
         servers._stack.callback(shutil.rmtree, directory, True)
         key = rsa_key(kid=FILE_KID)
         body = json.dumps({"keys": [key.public_jwk()]}).encode()
@@ -78,7 +79,9 @@ async def key_uris_server(servers: FuzzServers, uris: Sequence[str]) -> tuple[Ta
     jwks, file = servers.pool.jwks, key_file(servers)
     assert jwks is not None
     written = spelled(servers, uris)
-    settings = ServerSettings(key_source_uris=written, system_workers=False)
+    # The directory is mounted at its own path: a containerised server reads the file where the URIs say
+    # (seen in CI: on the container backend every file URI failed, and with it the whole round).
+    settings = ServerSettings(key_source_uris=written, system_workers=False, mounts=(str(file.directory),))
     target = await servers.config_server("key-uris:" + json.dumps(written), settings)
     rules = rules_for(target.version)
     files = {str(file.directory / FILE_NAME): file.body}
