@@ -87,41 +87,45 @@ def fuzz_regex(run: FuzzRun, servers: FuzzServers, evidence: Evidence) -> None:
 def fuzz_config_class(name: str, run: FuzzRun, servers: FuzzServers, evidence: Evidence) -> None:
     """A config value class: the fast oracle draws a value per example; the live phase draws a few values
     (a server each) and many inputs against them."""
-    check = Checker(servers, run.reports)
-    found = run_fast(run, name, CONFIG_FAST_INPUTS[name](), servers.default_target, live_judge(check))
     values = draw_examples(
         config_values.values_of(name), run.budget.config_count(name), derandomize=run.budget.ci
     )
-    run.progress(f"fuzz {name}: {len(values)} values live: " + "  ".join(map(repr, values)))
-    live: Exception | None = None
-    try:
-        strategy = config_values.live_inputs(name, values)
-        run_property(run, name, strategy, lambda value: check(Example(name, value)))
-    except Exception as exc:
-        live = exc
-    evidence.extra["fuzz"] = run.stats[name].as_dict()
-    evidence.extra["values"] = values
-    raise_found(name, [f for f in (found, live) if f is not None])
+    live = config_values.live_inputs(name, values)
+    _fast_then_servers(name, CONFIG_FAST_INPUTS[name](), values, live, run, servers, evidence)
 
 
 def fuzz_key_source_uris(run: FuzzRun, servers: FuzzServers, evidence: Evidence) -> None:
     """keySourceURIs spellings: the fast oracle draws a set per example; the live phase draws a few sets (a
     server each: the URIs are read when it starts) and sends both tokens to each."""
     name = "key-source-uris"
-    check = Checker(servers, run.reports)
-    found = run_fast(run, name, key_uri_inputs(), servers.default_target, live_judge(check))
     drawn = draw_examples(key_uri_lists(), run.budget.config_count(name), derandomize=run.budget.ci)
     sets = [*LIVE_SETS, *(s for s in drawn if s not in LIVE_SETS)]  # a server each
-    run.progress(f"fuzz {name}: {len(sets)} sets live: " + "  ".join(map(repr, sets)))
-    live: Exception | None = None
+    live = st.integers(0, len(sets) - 1).map(lambda i: {"uris": sets[i]})  # shrinks to the first
+    _fast_then_servers(name, key_uri_inputs(), sets, live, run, servers, evidence)
+
+
+def _fast_then_servers(
+    name: str,
+    fast: st.SearchStrategy[Any],
+    values: list[Any],
+    live: st.SearchStrategy[Any],
+    run: FuzzRun,
+    servers: FuzzServers,
+    evidence: Evidence,
+) -> None:
+    """The fast phase over `fast`, then the live phase drawing from `live` over the few configs `values`
+    (a server each); both phases' findings raised together."""
+    check = Checker(servers, run.reports)
+    found = run_fast(run, name, fast, servers.default_target, live_judge(check))
+    run.progress(f"fuzz {name}: {len(values)} configs live: " + "  ".join(map(repr, values)))
+    failed: Exception | None = None
     try:
-        strategy = st.integers(0, len(sets) - 1).map(lambda i: {"uris": sets[i]})  # shrinks to the first
-        run_property(run, name, strategy, lambda value: check(Example(name, value)))
+        run_property(run, name, live, lambda value: check(Example(name, value)))
     except Exception as exc:
-        live = exc
+        failed = exc
     evidence.extra["fuzz"] = run.stats[name].as_dict()
-    evidence.extra["values"] = sets
-    raise_found(name, [f for f in (found, live) if f is not None])
+    evidence.extra["values"] = values
+    raise_found(name, [f for f in (found, failed) if f is not None])
 
 
 def fuzz_rotation(run: FuzzRun, servers: FuzzServers, evidence: Evidence) -> None:
