@@ -263,3 +263,48 @@ def test_a_remembered_signer_signs_each_input_once_per_key_and_its_signatures_ve
     assert sign(KEYS["untrusted"])(b"a.b") != first  # another key (the same kid): its own signature
     assert signed == [b"a.b", b"a.c", b"a.b"]
     RSA.private.public_key().verify(first, b"a.b", padding.PKCS1v15(), hashes.SHA256())
+
+
+def test_a_state_machine_run_counts_runs_and_steps_and_a_failing_run_raises(tmp_path: Any) -> None:
+    """run_machine (the rotation and tenancy classes): each run a fresh driver, its steps counted, the
+    figures in the evidence however it ends, and a failing run raised and counted."""
+    from hypothesis.stateful import RuleBasedStateMachine, rule
+
+    from harness.fuzz.runner import Budget, FuzzRun, run_machine
+
+    class Driver:
+        def __init__(self, step: Any, fail_at: int) -> None:
+            self.step, self.fail_at, self.taken = step, fail_at, 0
+
+        def act(self) -> None:
+            self.step()
+            self.taken += 1
+            assert self.taken != self.fail_at, "the server did not do what the machine expects"
+
+    class Machine(RuleBasedStateMachine):
+        driver: Any = None
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.live = type(self).driver()
+
+        @rule()
+        def act(self) -> None:
+            self.live.act()
+
+    made: list[Driver] = []
+
+    def run(fail_at: int, figures: dict[str, Any]) -> None:
+        fuzz = FuzzRun(Budget(), reports=tmp_path, progress=lambda line: None)
+        make = lambda step: made.append(Driver(step, fail_at)) or made[-1]  # noqa: E731
+        run_machine(fuzz, "rotation", Machine, make, 5, figures)
+
+    held: dict[str, Any] = {}
+    run(-1, held)
+    assert held["fuzz"]["examples"] == len(made) > 1 and held["fuzz"]["disagreements"] == 0
+    assert held["fuzz"]["steps"] == sum(d.taken for d in made) > 0
+    made.clear()
+    failed: dict[str, Any] = {}
+    with pytest.raises(AssertionError, match="did not do what the machine expects"):
+        run(2, failed)
+    assert failed["fuzz"]["disagreements"] == 1 and failed["fuzz"]["examples"] == len(made) > 0

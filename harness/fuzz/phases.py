@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import run_state_machine_as_test
 
 from harness.cases.evidence import Evidence
 from harness.fuzz.check import Checker, live_judge
@@ -19,7 +18,7 @@ from harness.fuzz.fast_phase import run_fast
 from harness.fuzz.fast_rotation import rotation, rotation_judge, rotation_runs
 from harness.fuzz.loop import BACKGROUND
 from harness.fuzz.rotation import ROTATION_STEPS, Rotation, RotationMachine
-from harness.fuzz.runner import FuzzRun, failures_in, run_property
+from harness.fuzz.runner import FuzzRun, run_machine, run_property
 from harness.fuzz.servers import FuzzServers
 from harness.fuzz.strategies import config_values, regexes
 from harness.fuzz.strategies.key_uris import LIVE_SETS, key_uri_inputs, key_uri_lists
@@ -135,28 +134,13 @@ def fuzz_rotation(run: FuzzRun, servers: FuzzServers, evidence: Evidence) -> Non
     judge = rotation_judge(own, run.reports)
     found = run_fast(run, "rotation", rotation_runs(), servers.default_target, judge,
                      recipes={"rotation": rotation})  # fmt: skip
-    stats = run.start("rotation")
-
-    def driver() -> Rotation:
-        stats.examples += 1
-        run.tick(stats)
-        return Rotation(own, run.reports, on_step=step)
-
-    def step() -> None:
-        stats.steps += 1
-
-    RotationMachine.driver = staticmethod(driver)
     try:
-        for batch in run.batches("rotation", stats, stateful_step_count=ROTATION_STEPS):
-            run_state_machine_as_test(RotationMachine, settings=batch)
+        run_machine(run, "rotation", RotationMachine,
+                    lambda step: Rotation(own, run.reports, on_step=step), ROTATION_STEPS, evidence.extra)  # fmt: skip
     except Exception as exc:
-        stats.disagreements += failures_in(exc)
         if found:
             found.add_note(f"fuzz rotation: the live phase disagreed too: {str(exc).splitlines()[0]}")
             raise found from None
         raise
-    finally:
-        run.finish(stats)
-        evidence.extra["fuzz"] = stats.as_dict()
     if found:
         raise found

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.errors import InvalidArgument
+from hypothesis.stateful import run_state_machine_as_test
 
 from harness.fuzz.classes import CLASSES
 from harness.settings import ENV
@@ -274,6 +275,38 @@ def failures_in(exc: BaseException) -> int:
     if isinstance(exc, BaseExceptionGroup):
         return sum(failures_in(e) for e in exc.exceptions)
     return 1
+
+
+def run_machine(
+    run: FuzzRun,
+    name: str,
+    machine: Any,  # a RuleBasedStateMachine class with a `driver` slot (RotationMachine, TenancyMachine)
+    make: Callable[[Callable[[], None]], Any],  # a fresh driver, given the step counter to call
+    steps: int,
+    figures: dict[str, Any],  # the test's evidence.extra: the class's figures go to its "fuzz"
+) -> None:
+    """A state machine's budgeted batches for class `name`, each run a fresh driver, runs and steps counted
+    in the run's figures; a failing run (shrunk by hypothesis) raises."""
+    stats = run.start(name)
+
+    def driver() -> Any:
+        stats.examples += 1
+        run.tick(stats)
+        return make(step)
+
+    def step() -> None:
+        stats.steps += 1
+
+    machine.driver = staticmethod(driver)
+    try:
+        for batch in run.batches(name, stats, stateful_step_count=steps):
+            run_state_machine_as_test(machine, settings=batch)
+    except Exception as exc:
+        stats.disagreements += failures_in(exc)
+        raise
+    finally:
+        run.finish(stats)
+        figures["fuzz"] = stats.as_dict()
 
 
 def run_property(
