@@ -26,6 +26,7 @@ from harness.fuzz.token_text import build
 from harness.fuzz.twin import CALLS, TARGETS, Compared, Twin, prefixed, ring_text
 from harness.model import decide, http, key_uris, keyset
 from harness.model import http_headers as http_headers_model
+from harness.model.claims import KeyRing
 from harness.oracle.questions import KeySources, Served
 from harness.tokens.keys import SigningKey
 from harness.tokens.mint import MintedToken, TokenSpec, mint
@@ -126,17 +127,7 @@ def _key_source(example: Example, twin: Twin, now: int, body: bytes, signer: Sig
     for name, token in tokens.items():
         model |= prefixed(name, twin.model_outcomes(bearer(token), token.signed_by, ring, now))
 
-    def compared() -> Compared:
-        oracle_ring, error = held()
-        oracle: dict[str, str] = {"keys": ring_text(oracle_ring)}
-        detail: dict[str, Any] = {"round_error": error} if error else {}
-        for name, read in pending.items():
-            outcomes, said = read()
-            oracle |= prefixed(name, outcomes)
-            detail[name] = said
-        return Compared(model, oracle, detail)
-
-    return compared
+    return _keys_then_calls(model, held, pending, "round_error")
 
 
 # Stand-ins for the oracle program's own fillings of "{dir}" (os.MkdirTemp: letters and digits) and
@@ -168,10 +159,26 @@ def key_source_uris(example: Example, twin: Twin, now: int) -> Deferred:
     for name, token in tokens.items():
         model |= prefixed(name, twin.model_outcomes(bearer(token), token.signed_by, ring, now))
 
+    return _keys_then_calls(model, held, pending, "fetch_error", fetch=True)
+
+
+def _keys_then_calls(
+    model: dict[str, str],
+    held: Callable[[], tuple[KeyRing, str]],
+    pending: dict[str, Callable[[], tuple[dict[str, str], dict[str, Any]]]],
+    error_name: str,
+    *,
+    fetch: bool = False,
+) -> Deferred:
+    """The oracle's side, read when compared: the keys its provider holds (and, with `fetch`, whether the
+    fetch failed), then each token's outcomes on the calls; the round's error goes in the detail."""
+
     def compared() -> Compared:
         oracle_ring, error = held()
-        oracle: dict[str, str] = {"keys": ring_text(oracle_ring), "fetch": "failed" if error else "ok"}
-        detail: dict[str, Any] = {"fetch_error": error} if error else {}
+        oracle: dict[str, str] = {"keys": ring_text(oracle_ring)}
+        if fetch:
+            oracle["fetch"] = "failed" if error else "ok"
+        detail: dict[str, Any] = {error_name: error} if error else {}
         for name, read in pending.items():
             outcomes, said = read()
             oracle |= prefixed(name, outcomes)
