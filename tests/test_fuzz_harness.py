@@ -23,7 +23,9 @@ from harness.fuzz.runner import CI_EXAMPLES, Budget, ClassStats, FuzzRun
 from harness.fuzz.strategies import names
 from harness.fuzz.strategies.claims import claim_inputs, render_payload
 from harness.fuzz.strategies.config_values import allowed_hosts_inputs, audience_inputs
+from harness.fuzz.strategies.http_headers import http_header_inputs
 from harness.fuzz.strategies.jwks import jwks_inputs
+from harness.fuzz.strategies.key_uris import key_uri_inputs
 from harness.fuzz.strategies.regexes import permission_lists, regex_inputs, regex_specs
 from harness.fuzz.strategies.sizes import sizes_inputs
 from harness.fuzz.strategies.token_bytes import token_byte_inputs, well_formed
@@ -159,6 +161,8 @@ DERIVED_STRATEGIES = {
     "allowed-hosts": allowed_hosts_inputs(),
     "audience": audience_inputs(),
     "sizes": sizes_inputs(),
+    "http-headers": http_header_inputs(),
+    "key-source-uris": key_uri_inputs(),
 }
 
 
@@ -308,3 +312,17 @@ def test_a_state_machine_run_counts_runs_and_steps_and_a_failing_run_raises(tmp_
     with pytest.raises(AssertionError, match="did not do what the machine expects"):
         run(2, failed)
     assert failed["fuzz"]["disagreements"] == 1 and failed["fuzz"]["examples"] == len(made) > 0
+
+
+def test_a_live_phase_counts_each_distinct_input_once_and_sends_every_one(tmp_path: Any) -> None:
+    """Both phases count distinct inputs (a config class's live phase draws from a few values and meets
+    repeats): a repeat is still sent, and counted among the test cases, not the examples."""
+    from harness.fuzz.runner import run_property
+
+    run = FuzzRun(Budget(), reports=tmp_path, progress=lambda line: None)
+    sent: list[int] = []
+    run_property(run, "key-source-uris", st.integers(0, 50).map(lambda i: {"uris": [str(i % 3)]}),
+                 lambda value: sent.append(int(value["uris"][0])))  # fmt: skip
+    stats = run.stats["key-source-uris"]
+    assert sorted(set(sent)) == [0, 1, 2] and stats.examples == 3 < len(sent)  # three inputs, sent again
+    assert stats.live_cases == len(sent) == stats.as_dict()["test_cases"]

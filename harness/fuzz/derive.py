@@ -19,7 +19,9 @@ a case file) is that input, each of its parts shrunk as far as the drawn example
 Counting (fast_phase): an example counted is one distinct input asked of both the model and the release's
 functions and compared: the drawn and derived inputs of a test case are asked once each, and an input
 already answered alike earlier in the phase (hypothesis redraws some, and recombining meets some again)
-is neither asked nor counted again.
+is neither asked nor counted again. A live phase counts by the same rule (runner.run_property): an input
+hypothesis draws again in the phase is sent again but not counted again (a config class's live phase,
+drawn from a few values, meets many repeats), so the two phases' rates are of the same thing.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 
 from harness.fuzz.strategies.claims import TIME_CLAIMS
 
-PER_DRAWN = 8  # inputs derived per drawn example of a batch (a batch of one derives none)
+PER_DRAWN = 32  # inputs derived per drawn example of a batch (a batch of one derives none)
 SEED_MAX = 2**32 - 1
 SEEN_MAX = 1 << 20  # inputs a phase remembers as answered alike (then it starts again: memory stays bounded)
 
@@ -93,6 +95,12 @@ class Seen:
                 here.add(digest)
                 fresh.append(value)
         return fresh
+
+    def first(self, value: Any) -> int:
+        """1 the first time `value` is met (then remembered), else 0: a live phase's count of it."""
+        fresh = self.new([value])
+        self.answered(fresh)
+        return len(fresh)
 
     def answered(self, values: Sequence[Any]) -> None:
         if len(self._hashes) + len(values) > self.limit:
@@ -220,6 +228,24 @@ def _join_sizes(parts: Sequence[Any]) -> dict[str, Any]:
     return value
 
 
+def _split_headers(value: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The request's one to four header entries (http_headers.http_header_inputs)."""
+    return _entries(value["headers"], 4)
+
+
+def _join_headers(parts: Sequence[Any]) -> dict[str, Any]:
+    return {"headers": [parts[0], *_present(parts[1:])]}
+
+
+def _split_uris(value: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The one to three keySourceURIs entries (key_uris.key_uri_lists)."""
+    return _entries(value["uris"], 3)
+
+
+def _join_uris(parts: Sequence[Any]) -> dict[str, Any]:
+    return {"uris": [parts[0], *_present(parts[1:])]}
+
+
 PARTS: Mapping[str, Parts] = {
     "claims": Parts(_split_claims, _join_claims),
     "names": Parts(_split_names, _join_names),
@@ -228,4 +254,6 @@ PARTS: Mapping[str, Parts] = {
     "allowed-hosts": Parts(_split_hosts, _join_hosts),
     "audience": Parts(_split_audience, _join_audience),
     "sizes": Parts(_split_sizes, _join_sizes),
+    "http-headers": Parts(_split_headers, _join_headers),
+    "key-source-uris": Parts(_split_uris, _join_uris),
 }

@@ -29,6 +29,7 @@ from hypothesis.errors import InvalidArgument
 from hypothesis.stateful import run_state_machine_as_test
 
 from harness.fuzz.classes import CLASSES
+from harness.fuzz.derive import Seen
 from harness.settings import ENV
 
 # Examples per class in the CI profile (regex: strings over CI_REGEXES patterns; rotation: state
@@ -132,6 +133,7 @@ class ClassStats:
     model_slowest_s: float = 0.0  # the longest the model took on one example (it is bounded: guard.py)
     phase: str = LIVE  # the phase running now (progress lines)
     cases: int = 0  # hypothesis test cases run (an oracle test case holds a batch of examples)
+    live_cases: int = 0  # the live phase's test cases, repeated inputs included (`examples`: distinct ones)
 
     @property
     def rate(self) -> float:
@@ -162,6 +164,9 @@ class ClassStats:
             "examples_per_s": round(self.rate, 2),
             "disagreements": self.disagreements,
         }
+        if self.live_cases:  # examples are distinct inputs; these, every input sent (repeats too)
+            data["test_cases"] = self.live_cases
+            data["test_cases_per_s"] = round(self.live_cases / self.seconds, 2) if self.seconds > 0 else 0.0
         if self.steps:
             data["steps"] = self.steps
         if self.oracle_examples:
@@ -315,19 +320,22 @@ def run_property(
     strategy: st.SearchStrategy[Any],
     body: Callable[[Any], object],  # what it returns is not used
     phase: str = LIVE,
-    count: Callable[[Any], int] = lambda value: 1,
+    count: Callable[[Any], int] | None = None,
 ) -> None:
     """Run `body` on examples of `strategy` within the budget of the class's phase; hypothesis shrinks a
     failure and raises it (after replaying the minimal example, which the body writes as a case file).
-    `count`: how many examples one drawn value holds (a batch of them, for the oracle phase)."""
+    `count`: how many distinct examples one drawn value holds (a batch of them, for the oracle phase);
+    by default 1 for an input not drawn before in this phase, else 0 (sent again, not counted again)."""
     stats = run.start(name, phase)
+    counted = count or Seen().first
 
     def example(value: Any) -> None:
         stats.cases += 1
         if phase == ORACLE:
-            stats.oracle_examples += count(value)
+            stats.oracle_examples += counted(value)
         else:
-            stats.examples += count(value)
+            stats.live_cases += 1
+            stats.examples += counted(value)
         run.tick(stats)
         try:
             body(value)

@@ -48,35 +48,30 @@ def _entry(name: str, before: str, token: str, after: str, encoding: str) -> dic
     return {"name": name, "before": before, "token": token, "after": after, "base64": encoding}
 
 
+# The entries' strategies, built once (building them inside each draw was most of the oracle phase's time).
+_NAME = st.one_of(st.sampled_from(USUAL), st.sampled_from(NAMES))
+_ODD = st.one_of(
+    st.sampled_from(AFTER), st.sampled_from(AFTER), st.sampled_from(CONTROLS), st.text(ODD_BYTES, max_size=3)
+)
+_BLANKS = st.sampled_from(BLANKS)
+_AROUND = st.one_of(_BLANKS, _BLANKS, _BLANKS, _BLANKS, _BLANKS, _ODD)
+_CONTROL_BEFORE = st.sampled_from(CONTROLS).map(lambda c: c + "Bearer ")
+_BEFORE = st.one_of(
+    st.sampled_from(BEFORE[:4]), st.sampled_from(BEFORE), _AROUND.map(lambda b: b + "Bearer "), _ODD
+)
+_ONE_IN_16 = st.integers(0, 15)
+_TOKENS = st.sampled_from(("a", "a", "b", ""))
+# -Bin values are meant to be base64 (mostly they are); others rarely are.
+_BIN_ENCODINGS = st.sampled_from(("std", "std", "raw", "url", ""))
+_ENCODINGS = st.sampled_from(("", "", "", "", "", "std"))
+
+
 @st.composite
 def _token_entry(draw: st.DrawFn) -> dict[str, str]:
-    name = draw(st.one_of(st.sampled_from(USUAL), st.sampled_from(NAMES)))
-    odd = st.one_of(
-        st.sampled_from(AFTER),
-        st.sampled_from(AFTER),
-        st.sampled_from(CONTROLS),
-        st.text(ODD_BYTES, max_size=3),
-    )
-    blanks = st.sampled_from(BLANKS)
-    around = st.one_of(blanks, blanks, blanks, blanks, blanks, odd)
-    before = (
-        draw(st.sampled_from(CONTROLS).map(lambda c: c + "Bearer "))
-        if draw(st.integers(0, 15)) == 0
-        else draw(
-            st.one_of(
-                st.sampled_from(BEFORE[:4]), st.sampled_from(BEFORE), around.map(lambda b: b + "Bearer "), odd
-            )
-        )
-    )
-    # -Bin values are meant to be base64 (mostly they are); others rarely are.
-    encodings = ("std", "std", "raw", "url", "") if name.endswith("-Bin") else ("", "", "", "", "", "std")
-    return _entry(
-        name,
-        before,
-        draw(st.sampled_from(("a", "a", "b", ""))),
-        draw(around),
-        draw(st.sampled_from(encodings)),
-    )
+    name = draw(_NAME)
+    before = draw(_CONTROL_BEFORE) if draw(_ONE_IN_16) == 0 else draw(_BEFORE)
+    encodings = _BIN_ENCODINGS if name.endswith("-Bin") else _ENCODINGS
+    return _entry(name, before, draw(_TOKENS), draw(_AROUND), draw(encodings))
 
 
 @functools.cache

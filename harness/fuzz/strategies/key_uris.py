@@ -29,22 +29,19 @@ SPACES = ("", "", "", " ", "\t", "\n")
 BLANKS = ("", " ", "\t", "  \n")
 
 
-@st.composite
-def _file_uri(draw: st.DrawFn) -> str:
-    parts = (SPACES, FILE_PREFIXES, (DIR,), SEPARATORS, NAMES, SUFFIXES, SPACES)
-    return "".join(draw(st.sampled_from(p)) for p in parts)
+def _spelled(*parts: tuple[str, ...]) -> st.SearchStrategy[str]:
+    """One choice from each of `parts`, joined (the strategies built once, not in every draw)."""
+    return st.tuples(*(st.sampled_from(p) for p in parts)).map("".join)
 
 
-@st.composite
-def _http_uri(draw: st.DrawFn) -> str:
-    parts = (SPACES, (SERVED,), HTTP_SUFFIXES, SPACES)
-    return "".join(draw(st.sampled_from(p)) for p in parts)
+_FILE_URI = _spelled(SPACES, FILE_PREFIXES, (DIR,), SEPARATORS, NAMES, SUFFIXES, SPACES)
+_HTTP_URI = _spelled(SPACES, (SERVED,), HTTP_SUFFIXES, SPACES)
 
 
 @functools.cache
 def key_uri_lists() -> st.SearchStrategy[list[str]]:
     """1-3 keySourceURIs entries (shrinking towards one plain file URI)."""
-    entry = st.one_of(_file_uri(), _http_uri(), st.sampled_from(BLANKS))
+    entry = st.one_of(_FILE_URI, _HTTP_URI, st.sampled_from(BLANKS))
     return st.lists(entry, min_size=1, max_size=3)
 
 
