@@ -9,6 +9,7 @@ the first value and ignores what follows it, where Unmarshal refuses anything bu
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import re
@@ -132,6 +133,11 @@ def decode(raw: bytes, *, first_value_only: bool, lazy: bool = False) -> Any:
 
 MAX_NESTING_DEPTH = 10000  # encoding/json scanner.go maxNestingDepth: deeper is "exceeded max depth"
 _NUMBER = re.compile(r"(-?(?:0|[1-9][0-9]*))(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+# Runs of opening brackets: "[" and blanks; objects opening with a member name that has no escape and no
+# control character (the text between its quotes is the name), up to its colon.
+_ARRAY_RUN = re.compile(r"\[(?:[ \t\r\n]*\[)*")
+_MEMBER_OPEN = re.compile(r'\{[ \t\r\n]*"([^"\\\x00-\x1f]*)"[ \t\r\n]*:')
+_MEMBER_RUN = re.compile(r'(?:\{[ \t\r\n]*"[^"\\\x00-\x1f]*"[ \t\r\n]*:[ \t\r\n]*)+')
 
 
 class _Deep:
@@ -162,6 +168,17 @@ class _Deep:
         return self.number(found.group(0)), found.end()
 
     def value(self, at: int) -> tuple[Any, int]:
+        # Thousands of nested containers made one after another set off the cycle collector again and
+        # again, each pass walking the whole unfinished document (half the time): paused while reading.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self._value(at)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _value(self, at: int) -> tuple[Any, int]:
         # Each open container: [kind, items, the member name waiting for its value].
         stack: list[list[Any]] = []
         while True:
@@ -169,19 +186,33 @@ class _Deep:
             if at >= len(self.text):
                 raise GoJsonError("unexpected end of JSON input")
             char = self.text[at]
-            if char in "[{":
+            if char == "[" or (char == "{" and _MEMBER_RUN.match(self.text, at)):
+                # A run of opening brackets (or of objects opening with a plain member name): its
+                # containers pushed at once, as Go would one by one (nothing but depth can fail in it).
+                run = (_ARRAY_RUN if char == "[" else _MEMBER_RUN).match(self.text, at)
+                assert run is not None
+                names = _MEMBER_OPEN.findall(self.text, at, run.end()) if char == "{" else None
+                opened = run.group().count("[") if names is None else len(names)
+                if len(stack) + opened > MAX_NESTING_DEPTH:
+                    raise GoJsonError("exceeded max depth")
+                stack.extend([char, [], name] for name in names or [None] * opened)
+                at = self._space(run.end())
+                if char == "{" or at >= len(self.text) or self.text[at] != "]":
+                    continue
+                stack.pop()
+                value: Any = []
+                at += 1
+            elif char == "{":
                 if len(stack) >= MAX_NESTING_DEPTH:
                     raise GoJsonError("exceeded max depth")
                 stack.append([char, [], None])
                 at = self._space(at + 1)
-                if at < len(self.text) and self.text[at] == ("]" if char == "[" else "}"):
+                if at < len(self.text) and self.text[at] == "}":
                     stack.pop()
-                    value: Any = [] if char == "[" else self.objects([])
+                    value = self.objects([])
                     at += 1
-                elif char == "{":
-                    at = self._name(stack[-1], at)
-                    continue
                 else:
+                    at = self._name(stack[-1], at)
                     continue
             else:
                 value, at = self._scalar(at)
