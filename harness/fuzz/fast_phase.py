@@ -8,7 +8,9 @@ the suite raises both at the end.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import gc
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hypothesis import strategies as st
@@ -62,6 +64,26 @@ class Asked:
         return inputs
 
 
+# The cycle collector's thresholds while a fast phase runs (gen0 allocations, gen1 and gen2 passes): each
+# example makes thousands of short-lived objects, and every gen2 pass walked the whole process's heap
+# (hypothesis's, the servers' clients') again. Measured: about 15% more examples a second for claims.
+PHASE_GC_THRESHOLDS = (50_000, 20, 100)
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """What exists before the phase is left out of collections (gc.freeze), and collections are rarer,
+    until the phase ends (then as before)."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*PHASE_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
 def run_fast(
     run: FuzzRun,
     name: str,
@@ -94,9 +116,15 @@ def run_fast(
         asked.seen.answered(inputs)  # only once every one was answered alike
 
     try:
-        run_property(
-            run, name, drawn_with_seeds(strategy), ask, phase=ORACLE, count=lambda value: len(asked.of(value))
-        )
+        with fewer_collections():
+            run_property(
+                run,
+                name,
+                drawn_with_seeds(strategy),
+                ask,
+                phase=ORACLE,
+                count=lambda value: len(asked.of(value)),
+            )
     except Exception as exc:
         return exc
     finally:
