@@ -105,7 +105,8 @@ def test_deep_json_is_read_to_go_s_limit_and_no_further() -> None:
 @pytest.mark.parametrize(
     "text",
     ['{"a":[1,2,{"b":null}],"c":"x"}', "[]", "{}", " [ 1 , { \"x\" : [ true , false ] } ] ", '{"a":1,}', "[1 2]",
-     "[1,]", '{"a" 1}', "NaN", "-Infinity", "1e400", '"\\ud800"', '{"a":1,"a":2}'],
+     "[1,]", '{"a" 1}', "NaN", "-Infinity", "1e400", '"\\ud800"', '{"a":1,"a":2}', "[1}]", '[{"a":[1}]}',
+     '[{"a":1]}', '{"a":[[1]]}}', '[[[{"a":{"b":[]}}]]]', "[[1]] ]", '{"a":{"b" :1}}'],
 )  # fmt: skip
 def test_the_explicit_stack_reads_as_the_c_decoder_does(text: str) -> None:
     start = len(text) - len(text.lstrip())
@@ -167,6 +168,17 @@ def test_the_explicit_stack_reads_drawn_texts_as_the_c_decoder_does(text: str) -
         except (ValueError, gojson.GoJsonError):
             results.append("refused")
     assert results[0] == results[1]
+
+
+def test_a_run_of_closing_brackets_closes_its_containers_at_once_in_order() -> None:
+    text = '[{"a":[1]}]'
+    reader = gojson._Deep(text, gojson.float64, dict)
+    stack: list[list[Any]] = [["[", [], None], ["{", [], "a"], ["[", [], None]]
+    value, at = reader._closed(stack, 1.0, text.index("1") + 1)
+    assert (value, at, stack) == ([{"a": [1.0]}], len(text), [])
+    stack = [["[", [], None], ["[", [], None]]
+    assert reader._closed(stack, 1.0, text.index("1") + 1) == ([1.0], text.index("1") + 2)  # then "}": not its
+    assert len(stack) == 1
 
 
 def test_x5c_certificates_are_read_down_to_their_key() -> None:

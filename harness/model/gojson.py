@@ -137,6 +137,8 @@ _NUMBER = re.compile(r"(-?(?:0|[1-9][0-9]*))(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 # control character (the text between its quotes is the name), up to its colon.
 _ARRAY_RUN = re.compile(r"\[(?:[ \t\r\n]*\[)*")
 _MEMBER_OPEN = re.compile(r'\{[ \t\r\n]*"([^"\\\x00-\x1f]*)"[ \t\r\n]*:')
+_CLOSE_RUN = re.compile(r"[\]}]{2,}")  # closing brackets with no blank between them
+_CLOSER_OF = str.maketrans("[{", "]}")
 _MEMBER_RUN = re.compile(r'(?:\{[ \t\r\n]*"[^"\\\x00-\x1f]*"[ \t\r\n]*:[ \t\r\n]*)+')
 
 
@@ -216,6 +218,7 @@ class _Deep:
                     continue
             else:
                 value, at = self._scalar(at)
+            value, at = self._closed(stack, value, at)
             while True:  # the value completes its container's next item; close what it completes
                 if not stack:
                     return value, at
@@ -234,6 +237,27 @@ class _Deep:
                     at += 1
                     continue
                 raise GoJsonError(f"invalid character at offset {at}")
+
+    def _closed(self, stack: list[list[Any]], value: Any, at: int) -> tuple[Any, int]:
+        """Where closing brackets follow the value without blanks, as many of them as close the open
+        containers in order, at once (the value is each one's last item); the rest as before."""
+        run = _CLOSE_RUN.match(self.text, at)
+        if run is None or not stack:
+            return value, at
+        closers = run.group()[: len(stack)]
+        expected = "".join([top[0] for top in stack[-len(closers) :]])[::-1].translate(_CLOSER_OF)
+        matched = len(closers)
+        if closers != expected:
+            matched = next(i for i, (a, b) in enumerate(zip(closers, expected, strict=True)) if a != b)
+        for _ in range(matched):
+            top = stack.pop()
+            if top[0] == "[":
+                top[1].append(value)
+                value = top[1]
+            else:
+                top[1].append((top[2], value))
+                value = self.objects(top[1])
+        return value, at + matched
 
     def _name(self, top: list[Any], at: int) -> int:
         at = self._space(at)
