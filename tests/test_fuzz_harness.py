@@ -24,6 +24,7 @@ from harness.fuzz.strategies import names
 from harness.fuzz.strategies.claims import claim_inputs, render_payload
 from harness.fuzz.strategies.config_values import allowed_hosts_inputs, audience_inputs
 from harness.fuzz.strategies.http_headers import http_header_inputs
+from harness.fuzz.strategies.idp import idp_inputs
 from harness.fuzz.strategies.jwks import jwks_inputs
 from harness.fuzz.strategies.key_uris import key_uri_inputs
 from harness.fuzz.strategies.regexes import permission_lists, regex_inputs, regex_specs
@@ -163,6 +164,8 @@ DERIVED_STRATEGIES = {
     "sizes": sizes_inputs(),
     "http-headers": http_header_inputs(),
     "key-source-uris": key_uri_inputs(),
+    "jwks-idp": idp_inputs(),
+    "jwks": jwks_inputs(),
 }
 
 

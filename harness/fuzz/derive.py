@@ -246,6 +246,26 @@ def _join_uris(parts: Sequence[Any]) -> dict[str, Any]:
     return {"uris": [parts[0], *_present(parts[1:])]}
 
 
+def _split_idp(value: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The key set's one to six keys (idp.idp_inputs), its status, and the slot that signs."""
+    return (*_entries(value["keys"], 6), value["status"], value["sign_with"])
+
+
+def _join_idp(parts: Sequence[Any]) -> dict[str, Any]:
+    return {"keys": [parts[0], *_present(parts[1:6])], "status": parts[6], "sign_with": parts[7]}
+
+
+JWKS_PARTS = ("document", "prefix", "suffix", "status", "sign_with")  # jwks.jwks_inputs's members
+
+
+def _split_jwks(value: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(value[name] for name in JWKS_PARTS)
+
+
+def _join_jwks(parts: Sequence[Any]) -> dict[str, Any]:
+    return dict(zip(JWKS_PARTS, parts, strict=True))
+
+
 PARTS: Mapping[str, Parts] = {
     "claims": Parts(_split_claims, _join_claims),
     "names": Parts(_split_names, _join_names),
@@ -256,4 +276,6 @@ PARTS: Mapping[str, Parts] = {
     "sizes": Parts(_split_sizes, _join_sizes),
     "http-headers": Parts(_split_headers, _join_headers),
     "key-source-uris": Parts(_split_uris, _join_uris),
+    "jwks-idp": Parts(_split_idp, _join_idp),
+    "jwks": Parts(_split_jwks, _join_jwks),
 }

@@ -95,11 +95,28 @@ METADATA_NAMES = ("authorization", "x-temporal-authorization", "x-auth", "x-secr
                   "x-token", "authorization-extras")  # fmt: skip
 
 
+# Spellings of a character in a header name: its cases, and the non-ASCII letters whose case folds
+# reach it (the long s folds to s, the Kelvin sign to k, the dotted capital I lower-cases to i plus a dot).
+_SPELLINGS = {"s": ("s", "S", "\u017f"), "k": ("k", "K", "\u212a"), "i": ("i", "I", "\u0130")}
+_AROUND_NAME = st.sampled_from(("", "", "", " ", "\t"))
+
+
+def _spelled(name: str) -> st.SearchStrategy[str]:
+    """`name` with each letter in any of its spellings, and maybe a blank before or after."""
+    letters = [st.sampled_from(_SPELLINGS.get(c, (c, c.upper()) if c.isalpha() else (c,))) for c in name]
+    return st.tuples(_AROUND_NAME, *letters, _AROUND_NAME).map("".join)
+
+
 @functools.cache
 def header_name_inputs() -> st.SearchStrategy[dict[str, Any]]:
-    """{"header_name": authHeaderName, "sent_as": the metadata name the token is sent under}"""
+    """{"header_name": authHeaderName, "sent_as": the metadata name the token is sent under}: the names
+    above, or a metadata name spelled any way (its 112 pairs alone were used up in seconds)."""
+    spelled = st.one_of(*(_spelled(name) for name in METADATA_NAMES))
     return st.fixed_dictionaries(
-        {"header_name": st.sampled_from(HEADER_NAMES), "sent_as": st.sampled_from(METADATA_NAMES)}
+        {
+            "header_name": st.one_of(st.sampled_from(HEADER_NAMES), spelled),
+            "sent_as": st.sampled_from(METADATA_NAMES),
+        }
     )
 
 

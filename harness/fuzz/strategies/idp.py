@@ -26,9 +26,12 @@ EXTRAS = ({"issuer": "https://login.example/tenant/v2.0"}, {"cloud_instance_name
 MAYBE = st.booleans()
 
 
+ONE_IN_4, ONE_IN_8 = st.integers(0, 3), st.integers(0, 7)  # built once: not in every draw
+
+
 def _maybe(draw: st.DrawFn, choices: st.SearchStrategy[Any]) -> Any:
     """Absent most of the time (None), else one of `choices`."""
-    return draw(choices) if draw(st.integers(0, 3)) == 3 else None
+    return draw(choices) if draw(ONE_IN_4) == 3 else None
 
 
 @st.composite
@@ -39,7 +42,7 @@ def entries(draw: st.DrawFn) -> dict[str, Any]:
         value = _maybe(draw, choices)
         if value is not None:
             entry[name] = value
-    if draw(st.integers(0, 7)) == 7:
+    if draw(ONE_IN_8) == 7:
         entry["private"] = True
     return entry
 
