@@ -329,3 +329,38 @@ def test_a_live_phase_counts_each_distinct_input_once_and_sends_every_one(tmp_pa
     stats = run.stats["key-source-uris"]
     assert sorted(set(sent)) == [0, 1, 2] and stats.examples == 3 < len(sent)  # three inputs, sent again
     assert stats.live_cases == len(sent) == stats.as_dict()["test_cases"]
+
+
+def test_a_rotation_call_during_an_outage_is_made_once_and_held_to_every_answer_allowed(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No fetch can settle the server's keys while its key source is down: the calls are made once (not
+    waited on for fetches that cannot come) and each decision must be one the model allows (broken once:
+    the default attempts while down -> it fails)."""
+    from types import SimpleNamespace
+
+    from harness.cases.ask import Answer
+    from harness.cases.runner import ATTEMPTS, CaseRun, Observed
+    from harness.fuzz import rotation
+
+    asked: list[int] = []
+    observed = {"own-read": Outcome.DENIED}
+    allowed = {"own-read": frozenset({Outcome.ALLOWED, Outcome.DENIED})}
+
+    async def observe(target: Any, calls: Any, token: Any, attempts: int = ATTEMPTS) -> CaseRun:
+        asked.append(attempts)
+        answers = {label: Answer(values, "the rings the model allows") for label, values in allowed.items()}
+        seen = {label: SimpleNamespace(outcome=o) for label, o in observed.items()}
+        return CaseRun(Observed(seen), answers, token)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rotation, "observe", observe)
+    jwks = SimpleNamespace(log_lines=lambda: [])
+    own = SimpleNamespace(target=SimpleNamespace(mint=lambda *a, **k: None), jwks=jwks)
+    turn = rotation.Rotation(own, tmp_path, down=True)  # type: ignore[arg-type]
+    assert turn.call("stranger") is None and asked == [1]
+    observed["own-read"] = Outcome.ERROR
+    with pytest.raises(AssertionError, match="during an outage"):
+        turn.call("stranger")
+    turn.down, allowed["own-read"], observed["own-read"] = False, frozenset({Outcome.DENIED}), Outcome.DENIED
+    done = turn.call("stranger")  # settled: compared item by item
+    assert done is not None and not done.differences() and asked == [1, 1, ATTEMPTS]

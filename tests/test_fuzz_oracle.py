@@ -177,7 +177,10 @@ def test_a_run_of_closing_brackets_closes_its_containers_at_once_in_order() -> N
     value, at = reader._closed(stack, 1.0, text.index("1") + 1)
     assert (value, at, stack) == ([{"a": [1.0]}], len(text), [])
     stack = [["[", [], None], ["[", [], None]]
-    assert reader._closed(stack, 1.0, text.index("1") + 1) == ([1.0], text.index("1") + 2)  # then "}": not its
+    assert reader._closed(stack, 1.0, text.index("1") + 1) == (
+        [1.0],
+        text.index("1") + 2,
+    )  # then "}": not its
     assert len(stack) == 1
 
 

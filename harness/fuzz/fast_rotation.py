@@ -9,6 +9,7 @@ a refused connection; the `slow` fault serves the keys (late, which no round her
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,13 +18,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from harness.cases.runner import observe
-from harness.fuzz import calls as sample
 from harness.fuzz.examples import Example
 from harness.fuzz.exercise import GRANT
 from harness.fuzz.fast_check import LiveJudge
-from harness.fuzz.loop import BACKGROUND
-from harness.fuzz.rotation import FAULTS, STEP_TIMEOUT, Rotation, key_named
+from harness.fuzz.rotation import FAULTS, Rotation, key_named
 from harness.fuzz.servers import OwnKeySource
 from harness.fuzz.twin import Compared, Twin, prefixed, ring_text
 from harness.fuzz.twin_classes import Deferred, bearer, granted
@@ -139,21 +137,39 @@ def rotation(example: Example, twin: Twin, now: int) -> Deferred:
 # -- the steps, drawn ------------------------------------------------------------------------------
 
 
+@functools.cache
+def _one_of(names: tuple[str, ...]) -> st.SearchStrategy[str]:
+    """One of `names` (built once per set of known keys: building it in every draw was a quarter of the
+    class's oracle phase)."""
+    return st.sampled_from(names)
+
+
+@functools.cache
+def _called(names: tuple[str, ...]) -> st.SearchStrategy[str]:
+    return st.one_of(_one_of(names), st.just("stranger"))
+
+
+@functools.cache
+def _step_counts(steps: int) -> st.SearchStrategy[int]:
+    return st.integers(1, steps)
+
+
 @st.composite
 def rotation_runs(draw: st.DrawFn, steps: int = RUN_STEPS) -> dict[str, Any]:
     """A run of the rotation machine's steps (its rules and preconditions), already settled()."""
     run: list[list[Any]] = [["begin"]]
-    known, down = ["k0"], False
-    for _ in range(draw(st.integers(1, steps))):
+    known: tuple[str, ...] = ("k0",)
+    down = False
+    for _ in range(draw(_step_counts(steps))):
         rule = draw(RULES)
         if rule == "new_key":
-            name = draw(st.sampled_from(KEY_NAMES))
+            name = draw(_one_of(KEY_NAMES))
             run.append(["new_key", name, draw(KTYS)])
-            known = [*dict.fromkeys([*known, name])]
+            known = tuple(dict.fromkeys([*known, name]))
         elif rule in ("rekey", "publish", "retire"):
-            run.append([rule, draw(st.sampled_from(known))])
+            run.append([rule, draw(_one_of(known))])
         elif rule == "rotate":
-            run.append(["rotate", draw(st.sampled_from(known)), draw(st.sampled_from(known))])
+            run.append(["rotate", draw(_one_of(known)), draw(_one_of(known))])
         elif rule == "serve_fault":
             run.append(["serve_fault", draw(FAULT_NAMES)])
         elif rule == "clear_fault":
@@ -167,8 +183,8 @@ def rotation_runs(draw: st.DrawFn, steps: int = RUN_STEPS) -> dict[str, Any]:
         elif rule == "refresh" and not down:
             run.append(["refresh"])
         elif rule == "call":
-            run.append(["call", draw(st.one_of(st.sampled_from(known), st.just("stranger")))])
-    run.append(["call", draw(st.one_of(st.sampled_from(known), st.just("stranger")))])
+            run.append(["call", draw(_called(known))])
+    run.append(["call", draw(_called(known))])
     return {"steps": settled(run)}
 
 
@@ -193,7 +209,7 @@ class ObservedRotation(Rotation):
         self.record("call", name)
         key = self.keys.get(name) or key_named("stranger", "RSA")
         token = self.own.target.mint(GRANT, key=key, sub="rotation")
-        run = BACKGROUND.run(observe(self.own.target, sample.sample(), token), timeout=STEP_TIMEOUT)
+        run = self.observe(token)
         for label, outcome in run.observed.outcomes.items():
             self.observed[f"call{self._calls}/{label}"] = outcome.value
         self._calls += 1
