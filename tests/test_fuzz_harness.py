@@ -22,7 +22,7 @@ from harness.fuzz.jwks_text import KeySlots, anchor_document, document_bytes
 from harness.fuzz.runner import CI_EXAMPLES, Budget, ClassStats, FuzzRun
 from harness.fuzz.strategies import names
 from harness.fuzz.strategies.claims import claim_inputs, render_payload
-from harness.fuzz.strategies.config_values import allowed_hosts_inputs, audience_inputs
+from harness.fuzz.strategies.config_values import allowed_hosts_inputs, audience_inputs, header_name_inputs
 from harness.fuzz.strategies.http_headers import http_header_inputs
 from harness.fuzz.strategies.idp import idp_inputs
 from harness.fuzz.strategies.jwks import jwks_inputs
@@ -166,6 +166,7 @@ DERIVED_STRATEGIES = {
     "key-source-uris": key_uri_inputs(),
     "jwks-idp": idp_inputs(),
     "jwks": jwks_inputs(),
+    "header-name": header_name_inputs(),
 }
 
 

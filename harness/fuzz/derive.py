@@ -255,6 +255,14 @@ def _join_idp(parts: Sequence[Any]) -> dict[str, Any]:
     return {"keys": [parts[0], *_present(parts[1:6])], "status": parts[6], "sign_with": parts[7]}
 
 
+def _split_header_name(value: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (value["header_name"], value["sent_as"])
+
+
+def _join_header_name(parts: Sequence[Any]) -> dict[str, Any]:
+    return {"header_name": parts[0], "sent_as": parts[1]}
+
+
 JWKS_PARTS = ("document", "prefix", "suffix", "status", "sign_with")  # jwks.jwks_inputs's members
 
 
@@ -278,4 +286,5 @@ PARTS: Mapping[str, Parts] = {
     "key-source-uris": Parts(_split_uris, _join_uris),
     "jwks-idp": Parts(_split_idp, _join_idp),
     "jwks": Parts(_split_jwks, _join_jwks),
+    "header-name": Parts(_split_header_name, _join_header_name),
 }
