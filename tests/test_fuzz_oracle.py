@@ -109,19 +109,25 @@ def test_deep_json_is_read_to_go_s_limit_and_no_further() -> None:
      '[{"a":1]}', '{"a":[[1]]}}', '[[[{"a":{"b":[]}}]]]', "[[1]] ]", '{"a":{"b" :1}}'],
 )  # fmt: skip
 def test_the_explicit_stack_reads_as_the_c_decoder_does(text: str) -> None:
+    c_decoder, explicit_stack = _read_both(text)
+    assert c_decoder == explicit_stack
+
+
+def _read_both(text: str) -> list[Any]:
+    """The text read by the C decoder and by gojson's explicit stack: (value, end) each, or "refused"."""
     start = len(text) - len(text.lstrip())
-    results = []
+    results: list[Any] = []
     for reader in ("c", "deep"):
         try:
             if reader == "c":
                 decoder = json.JSONDecoder(parse_float=gojson.float64, parse_int=gojson.float64,
                                            parse_constant=gojson._refuse_constant, object_pairs_hook=dict)  # fmt: skip
-                results.append(decoder.raw_decode(text, start)[0])
+                results.append(decoder.raw_decode(text, start))
             else:
-                results.append(gojson._Deep(text, gojson.float64, dict).value(start)[0])
+                results.append(gojson._Deep(text, gojson.float64, dict).value(start))
         except (ValueError, gojson.GoJsonError):
             results.append("refused")
-    assert results[0] == results[1]
+    return results
 
 
 _JSON_VALUES = st.recursive(
@@ -156,18 +162,8 @@ _TEXTS = st.builds(
 def test_the_explicit_stack_reads_drawn_texts_as_the_c_decoder_does(text: str) -> None:
     """Its runs of opening brackets and plain member names read at once included (broken once: a member
     name with its quote kept -> it fails)."""
-    results = []
-    for reader in ("c", "deep"):
-        try:
-            if reader == "c":
-                decoder = json.JSONDecoder(parse_float=gojson.float64, parse_int=gojson.float64,
-                                           parse_constant=gojson._refuse_constant, object_pairs_hook=dict)  # fmt: skip
-                results.append(decoder.raw_decode(text, 0))
-            else:
-                results.append(gojson._Deep(text, gojson.float64, dict).value(0))
-        except (ValueError, gojson.GoJsonError):
-            results.append("refused")
-    assert results[0] == results[1]
+    c_decoder, explicit_stack = _read_both(text)
+    assert c_decoder == explicit_stack
 
 
 def test_a_run_of_closing_brackets_closes_its_containers_at_once_in_order() -> None:
