@@ -14,7 +14,16 @@ from hypothesis import strategies as st
 from harness.api_tables import load_table
 from harness.fuzz import calls
 from harness.fuzz.classes import CLASSES, selected
-from harness.fuzz.derive import ABSENT, PARTS, PER_DRAWN, SEED_MAX, Seen, input_key, recombined
+from harness.fuzz.derive import (
+    ABSENT,
+    CI_PER_DRAWN,
+    PARTS,
+    PER_DRAWN,
+    SEED_MAX,
+    Seen,
+    input_key,
+    recombined,
+)
 from harness.fuzz.draw import draw_examples
 from harness.fuzz.examples import Example, regression_files
 from harness.fuzz.fast_phase import Asked
@@ -251,6 +260,8 @@ def test_a_test_case_asks_its_drawn_and_derived_inputs_once_each() -> None:
     later = asked.of(([second, first], 8))
     assert not {input_key(v) for v in later} & set(keys)  # none answered before is asked again
     assert asked.of(([first], 3)) == []  # answered alike already: neither asked nor counted again
+    few = Asked(PARTS["audience"], per_drawn=1).of(([first, second], 7))  # the CI profile derives fewer
+    assert 2 < len(few) <= 2 + 2 and CI_PER_DRAWN < PER_DRAWN
 
 
 def test_a_remembered_signer_signs_each_input_once_per_key_and_its_signatures_verify() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from harness.fuzz.derive import PARTS, SEED_MAX, Parts, Seen, recombined
+from harness.fuzz.derive import CI_PER_DRAWN, PARTS, PER_DRAWN, SEED_MAX, Parts, Seen, recombined
 from harness.fuzz.examples import Example
 from harness.fuzz.fast_check import FastChecker, LiveJudge, guarded_body
 from harness.fuzz.guard import GUARD
@@ -49,8 +49,8 @@ class Asked:
     less repeats and inputs answered alike earlier in the phase; worked out once per test case (counted,
     then asked)."""
 
-    def __init__(self, parts: Parts | None) -> None:
-        self.parts = parts
+    def __init__(self, parts: Parts | None, per_drawn: int = PER_DRAWN) -> None:
+        self.parts, self.per_drawn = parts, per_drawn
         self.seen = Seen()
         self._last: tuple[Any, list[Any]] | None = None
 
@@ -58,7 +58,7 @@ class Asked:
         if self._last is not None and self._last[0] is value:
             return self._last[1]
         drawn, seed = value
-        derived = recombined(drawn, self.parts, seed) if self.parts is not None else []
+        derived = recombined(drawn, self.parts, seed, self.per_drawn) if self.parts is not None else []
         inputs = self.seen.new([*drawn, *derived])
         self._last = (value, inputs)
         return inputs
@@ -66,7 +66,7 @@ class Asked:
 
 # The cycle collector's thresholds while a fast phase runs (gen0 allocations, gen1 and gen2 passes): each
 # example makes thousands of short-lived objects, and every gen2 pass walked the whole process's heap
-# (hypothesis's, the servers' clients') again. Measured: about 15% more examples a second for claims.
+# (hypothesis's, the servers' clients') again. Measured once, side by side: claims 1,633 -> 1,882 examples/s.
 PHASE_GC_THRESHOLDS = (50_000, 20, 100)
 
 
@@ -108,7 +108,7 @@ def run_fast(
         check.recipes = dict(recipes)
     body = guarded_body(check)
     GUARD.slowest = 0.0
-    asked = Asked(parts.get(name))
+    asked = Asked(parts.get(name), CI_PER_DRAWN if run.budget.ci else PER_DRAWN)
 
     def ask(value: tuple[list[Any], int]) -> None:
         inputs = asked.of(value)
