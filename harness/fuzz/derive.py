@@ -160,15 +160,6 @@ def _present(parts: Sequence[Any]) -> list[Any]:
     return [p for p in parts if p is not ABSENT]
 
 
-def _split_names(value: Mapping[str, Any]) -> tuple[Any, ...]:
-    """The entry about the caller's own namespace, then up to three more (names.permission_lists)."""
-    return _entries(value["permissions"], 4)
-
-
-def _join_names(parts: Sequence[Any]) -> dict[str, Any]:
-    return {"permissions": [parts[0], *_present(parts[1:])]}
-
-
 DOCUMENT_PARTS = ("members", "style", "prefix", "suffix")  # each a perturbation of its own changes
 
 
@@ -208,14 +199,6 @@ def _join_hosts(parts: Sequence[Any]) -> dict[str, Any]:
     return {"patterns": parts[0], "hosts": list(dict.fromkeys(hosts))}  # unique, as drawn
 
 
-def _split_audience(value: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (value["audience"], value["aud"], value["permissions"])
-
-
-def _join_audience(parts: Sequence[Any]) -> dict[str, Any]:
-    return {"audience": parts[0], "aud": parts[1], "permissions": parts[2]}
-
-
 def _split_sizes(value: Mapping[str, Any]) -> tuple[Any, ...]:
     """Where (the target and the place in it), depth, shape, and a token's long and many (a key set has
     none: a token built on a key set's part gets the simplest, 0 and 0, as hypothesis shrinks them)."""
@@ -231,22 +214,18 @@ def _join_sizes(parts: Sequence[Any]) -> dict[str, Any]:
     return value
 
 
-def _split_headers(value: Mapping[str, Any]) -> tuple[Any, ...]:
-    """The request's one to four header entries (http_headers.http_header_inputs)."""
-    return _entries(value["headers"], 4)
+def members(*names: str) -> Parts:
+    """An input that is a mapping of these members, each drawn on its own, in this order."""
+    return Parts(
+        lambda value: tuple(value[n] for n in names), lambda parts: dict(zip(names, parts, strict=True))
+    )
 
 
-def _join_headers(parts: Sequence[Any]) -> dict[str, Any]:
-    return {"headers": [parts[0], *_present(parts[1:])]}
-
-
-def _split_uris(value: Mapping[str, Any]) -> tuple[Any, ...]:
-    """The one to three keySourceURIs entries (key_uris.key_uri_lists)."""
-    return _entries(value["uris"], 3)
-
-
-def _join_uris(parts: Sequence[Any]) -> dict[str, Any]:
-    return {"uris": [parts[0], *_present(parts[1:])]}
+def entries_of(name: str, size: int) -> Parts:
+    """An input {name: [1 to `size` entries]}, each entry drawn on its own."""
+    return Parts(
+        lambda value: _entries(value[name], size), lambda parts: {name: [parts[0], *_present(parts[1:])]}
+    )
 
 
 def _split_idp(value: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -258,36 +237,17 @@ def _join_idp(parts: Sequence[Any]) -> dict[str, Any]:
     return {"keys": [parts[0], *_present(parts[1:6])], "status": parts[6], "sign_with": parts[7]}
 
 
-def _split_header_name(value: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (value["header_name"], value["sent_as"])
-
-
-def _join_header_name(parts: Sequence[Any]) -> dict[str, Any]:
-    return {"header_name": parts[0], "sent_as": parts[1]}
-
-
-JWKS_PARTS = ("document", "prefix", "suffix", "status", "sign_with")  # jwks.jwks_inputs's members
-
-
-def _split_jwks(value: Mapping[str, Any]) -> tuple[Any, ...]:
-    return tuple(value[name] for name in JWKS_PARTS)
-
-
-def _join_jwks(parts: Sequence[Any]) -> dict[str, Any]:
-    return dict(zip(JWKS_PARTS, parts, strict=True))
-
-
 PARTS: Mapping[str, Parts] = {
     "claims": Parts(_split_claims, _join_claims),
-    "names": Parts(_split_names, _join_names),
+    "names": entries_of("permissions", 4),  # the caller's own namespace's entry, then up to three
     "token-bytes": Parts(_split_token, _join_token),
     "regex": Parts(_split_regex, _join_regex),
     "allowed-hosts": Parts(_split_hosts, _join_hosts),
-    "audience": Parts(_split_audience, _join_audience),
+    "audience": members("audience", "aud", "permissions"),
     "sizes": Parts(_split_sizes, _join_sizes),
-    "http-headers": Parts(_split_headers, _join_headers),
-    "key-source-uris": Parts(_split_uris, _join_uris),
+    "http-headers": entries_of("headers", 4),
+    "key-source-uris": entries_of("uris", 3),
     "jwks-idp": Parts(_split_idp, _join_idp),
-    "jwks": Parts(_split_jwks, _join_jwks),
-    "header-name": Parts(_split_header_name, _join_header_name),
+    "jwks": members("document", "prefix", "suffix", "status", "sign_with"),
+    "header-name": members("header_name", "sent_as"),
 }
