@@ -260,8 +260,9 @@ def test_a_test_case_asks_its_drawn_and_derived_inputs_once_each() -> None:
     later = asked.of(([second, first], 8))
     assert not {input_key(v) for v in later} & set(keys)  # none answered before is asked again
     assert asked.of(([first], 3)) == []  # answered alike already: neither asked nor counted again
-    few = Asked(PARTS["audience"], per_drawn=1).of(([first, second], 7))  # the CI profile derives fewer
-    assert 2 < len(few) <= 2 + 2 and CI_PER_DRAWN < PER_DRAWN
+    three = [{"audience": f"a{i}", "aud": f"b{i}", "permissions": [f"c{i}"]} for i in range(3)]  # 27 mixes
+    few = Asked(PARTS["audience"], per_drawn=1).of((three, 7))  # the CI profile derives fewer
+    assert 3 < len(few) <= 3 + 3 < len(Asked(PARTS["audience"]).of((three, 7))) and CI_PER_DRAWN < PER_DRAWN
 
 
 def test_a_remembered_signer_signs_each_input_once_per_key_and_its_signatures_verify() -> None:
